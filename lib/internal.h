@@ -1,0 +1,18 @@
+/* Helpers shared by the modules of libunixsock; not exported. */
+#ifndef UNIXSOCK_INTERNAL_H
+#define UNIXSOCK_INTERNAL_H
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#define US_HIDDEN __attribute__((visibility("hidden")))
+
+/* path -> address; ENAMETOOLONG if it does not fit, EINVAL if empty. */
+US_HIDDEN int usi_addr(const char *path, struct sockaddr_un *sa, socklen_t *ret_len);
+/* address -> path ('@' for abstract, "" for unnamed). */
+US_HIDDEN int usi_addr_to_path(const struct sockaddr_un *sa, socklen_t len, char *buf, size_t size);
+
+/* close(2) that keeps errno and never retries EINTR. Returns -1 for fd = x(fd). */
+US_HIDDEN int usi_close(int fd);
+
+#endif

@@ -1,0 +1,150 @@
+/* libunixsock: UNIX domain stream sockets, after the CHICKEN unix-sockets egg.
+ *
+ * Error convention, the same for every function:
+ *   - a function returning int returns >= 0 on success, -1 on failure with errno set;
+ *   - a function returning a pointer returns NULL on failure with errno set;
+ *   - a function returning bool answers the question and never fails (false on error).
+ * Output parameters are written only on success. The library never logs, never
+ * prints, and never changes a signal disposition.
+ *
+ * Every file descriptor the library creates is close-on-exec. Writes use
+ * MSG_NOSIGNAL, so a peer that went away gives EPIPE, never SIGPIPE.
+ *
+ * A path starting with '@' names a Linux abstract socket; any other path is a
+ * file-system path. A path whose bytes (without the terminating NUL) do not fit
+ * sun_path (107 bytes for a file, '@' plus 107 bytes for an abstract name) fails
+ * with ENAMETOOLONG: it is never truncated.
+ */
+#ifndef UNIXSOCK_H
+#define UNIXSOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define US_DEFAULT_BACKLOG 10
+
+/* The credentials of a connected peer (SO_PEERCRED), taken when it connected. */
+struct us_peer {
+        pid_t pid;
+        uid_t uid;
+        gid_t gid;
+};
+
+struct us_listener;
+
+/* Options of us_listen_with(). Zero-initialise, then set what you need;
+ * use US_LISTEN_OPTIONS_INIT for the defaults. */
+struct us_listen_options {
+        int backlog;    /* <= 0: US_DEFAULT_BACKLOG */
+        mode_t mode;    /* US_MODE_DEFAULT: 0777 & ~umask, as bind(2) would */
+        uid_t uid;      /* (uid_t)-1: keep */
+        gid_t gid;      /* (gid_t)-1: keep */
+};
+#define US_MODE_DEFAULT ((mode_t)-1)
+#define US_LISTEN_OPTIONS_INIT { 0, US_MODE_DEFAULT, (uid_t)-1, (gid_t)-1 }
+
+/* (unix-listen PATH [BACKLOG]). Creates a listening socket at path.
+ * A file-system socket is published atomically: it is bound to a temporary
+ * name in the same directory with no permissions at all, given its mode and
+ * owner, then renamed into place. So no client ever sees the path with wider
+ * permissions than asked, and a stale socket is replaced with no moment where
+ * the path is missing.
+ * What may already be at path:
+ *   nothing                          created
+ *   a socket nobody accepts on       replaced (connect() gave ECONNREFUSED)
+ *   a socket somebody accepts on     EADDRINUSE, left alone
+ *   anything else (file, directory,
+ *   symlink, fifo, ...)              EEXIST, left alone
+ * The listening fd is non-blocking; us_accept() waits for a client unless asked
+ * not to. us_listen_with() and us_close() change the process umask for the
+ * duration of one bind(2): do not call them while another thread creates files. */
+struct us_listener *us_listen(const char *path, int backlog);
+struct us_listener *us_listen_with(const char *path, const struct us_listen_options *opts);
+
+/* Wraps a listening socket that was inherited (systemd socket activation, an fd
+ * store). Fails with ENOTSOCK if fd is not a listening AF_UNIX stream socket.
+ * On success the listener owns fd and sets it close-on-exec and non-blocking;
+ * us_close() will not unlink its path, which it did not create. */
+struct us_listener *us_listener_adopt(int fd);
+
+/* (unix-listener? X): fd is a listening AF_UNIX stream socket. */
+bool us_is_listener_fd(int fd);
+
+/* (unix-close L). Closes the socket and frees l; unlinks the path only if
+ * us_listen() created it, it is still the file it created, and unlinking was
+ * not turned off with us_listener_set_unlink(). Accepts NULL. */
+int us_close(struct us_listener *l);
+
+/* Whether us_close() unlinks the socket file this listener created (by default
+ * it does). A daemon handing its listener on (an fd store) turns it off. */
+void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close);
+
+/* Flags of us_accept_flags(). */
+#define US_ACCEPT_NOWAIT   0x1  /* no client waiting: fail with EAGAIN at once */
+#define US_ACCEPT_NONBLOCK 0x2  /* the returned connection is O_NONBLOCK */
+
+/* (unix-accept L). Waits for the next client (poll(2), so other threads go on)
+ * and returns the connected fd, blocking, close-on-exec, and the peer's
+ * credentials if peer is not NULL. Retries EINTR and clients that vanished
+ * before they were accepted (ECONNABORTED); never spins. */
+int us_accept(struct us_listener *l, struct us_peer *peer);
+int us_accept_flags(struct us_listener *l, struct us_peer *peer, int flags);
+
+/* (unix-accept-ready? L): a client is waiting, us_accept() will not wait. */
+bool us_accept_ready(struct us_listener *l);
+
+/* (unix-connect PATH). A connected, blocking, close-on-exec stream socket.
+ * When the listener's backlog is full, waits like connect(2) does. */
+int us_connect(const char *path);
+
+/* (unix-listener-fileno L) and (unix-listener-path L). The path is the one
+ * given to us_listen(), or for an adopted socket the one it is bound to ("" if
+ * unnamed, '@' first if abstract). */
+int us_listener_fd(const struct us_listener *l);
+const char *us_listener_path(const struct us_listener *l);
+
+/* (unix-pair). A connected pair of close-on-exec stream sockets.
+ * us_pair_type() takes SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM, optionally
+ * or'ed with SOCK_NONBLOCK. */
+int us_pair(int fds[2]);
+int us_pair_type(int type, int fds[2]);
+
+/* Sends all of buf on socket fd, retrying EINTR and short writes. Never raises
+ * SIGPIPE: a peer that is gone gives EPIPE. Returns len; on a non-blocking
+ * socket that fills up after part of buf was sent, returns the part sent
+ * (and -1 with EAGAIN if nothing was). */
+ssize_t us_send(int fd, const void *buf, size_t len);
+
+/* Sends one message: len bytes of header (1 to US_MSG_MAX) and, unless passfd
+ * is -1, one file descriptor (SCM_RIGHTS). The message goes in one sendmsg(2):
+ * on a SOCK_SEQPACKET or SOCK_DGRAM socket it arrives whole. passfd stays open
+ * in the caller. Returns len. */
+ssize_t us_send_fd(int sock, const void *hdr, size_t len, int passfd);
+
+/* Receives one message of at most len bytes and at most one fd, which arrives
+ * close-on-exec. Returns the number of bytes (0: the peer closed) and sets
+ * *ret_fd to the fd received or to -1. Fails, after closing every fd that did
+ * arrive, with EBADMSG if more than one fd came or the control data was
+ * truncated, and with EMSGSIZE if a datagram or seqpacket message was longer
+ * than len. Retries EINTR. */
+ssize_t us_recv_fd(int sock, void *hdr, size_t len, int *ret_fd);
+
+#define US_MSG_MAX 65536
+
+/* (in, out) stdio streams on one connection, as the seed's ports. On success
+ * the pair owns fd: it is closed once both streams are fclose()d. Writes to
+ * *ret_out go through us_send(), so a closed peer makes fwrite/fflush fail
+ * with EPIPE rather than raise SIGPIPE. On failure fd is left open. */
+int us_fdopen_pair(int fd, FILE **ret_in, FILE **ret_out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

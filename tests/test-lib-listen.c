@@ -1,0 +1,613 @@
+/* libunixsock listeners: creation, publication, stale paths, accept, close. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "unixsock.h"
+
+#define NOBODY 65534
+
+static char *dir;
+
+static void setup(void)
+{
+        dir = make_tmpdir();
+}
+
+static void teardown(void)
+{
+        rm_rf(dir);
+        free(dir);
+}
+
+TestSuite(listen, .init = setup, .fini = teardown, .timeout = 60);
+
+/* A socket file nobody listens on any more, as a crashed server leaves it. */
+static void make_dead_socket(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+        strcpy(sa.sun_path, path);
+        cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+        cr_assert(listen(fd, 1) == 0);
+        close(fd);
+}
+
+static void expect_round_trip(struct us_listener *l, const char *path)
+{
+        char buf[8];
+        int c = us_connect(path);
+        cr_assert(c >= 0, "connect %s: %s", path, strerror(errno));
+        int s = us_accept(l, NULL);
+        cr_assert(s >= 0, "accept: %s", strerror(errno));
+        cr_assert(us_send(c, "ping", 4) == 4);
+        cr_assert(read_full(s, buf, 4) == 4);
+        cr_assert(memcmp(buf, "ping", 4) == 0);
+        cr_assert(us_send(s, "pong", 4) == 4);
+        cr_assert(read_full(c, buf, 4) == 4);
+        cr_assert(memcmp(buf, "pong", 4) == 0);
+        close(c);
+        close(s);
+}
+
+Test(listen, round_trip_both_ways)
+{
+        const char *p = join(dir, "echo.sock");
+        struct us_listener *l = us_listen(p, 0);
+
+        cr_assert_not_null(l, "%s", strerror(errno));
+        cr_assert_str_eq(us_listener_path(l), p);
+        cr_assert(us_is_listener_fd(us_listener_fd(l)));
+        expect_round_trip(l, p);
+        cr_assert(us_close(l) == 0);
+}
+
+Test(listen, accept_ready_false_before_client_true_after)
+{
+        const char *p = join(dir, "r.sock");
+        struct us_listener *l = us_listen(p, 0);
+
+        cr_assert_not_null(l);
+        cr_assert_not(us_accept_ready(l));
+        int c = us_connect(p);
+        cr_assert(c >= 0);
+        cr_assert(us_accept_ready(l));
+        int s = us_accept(l, NULL);
+        cr_assert(s >= 0);
+        cr_assert_not(us_accept_ready(l), "the only client was accepted");
+        close(c);
+        close(s);
+        us_close(l);
+}
+
+Test(listen, accept_nowait_gives_eagain_without_client)
+{
+        struct us_listener *l = us_listen(join(dir, "n.sock"), 0);
+
+        cr_assert_not_null(l);
+        errno = 0;
+        cr_assert(us_accept_flags(l, NULL, US_ACCEPT_NOWAIT) == -1);
+        cr_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+        us_close(l);
+}
+
+Test(listen, accept_waits_for_a_client_in_another_process)
+{
+        const char *p = join(dir, "w.sock");
+        struct us_listener *l = us_listen(p, 0);
+        char b;
+
+        cr_assert_not_null(l);
+        pid_t pid = fork();
+        if (pid == 0) {
+                int c = us_connect(p);
+                _exit(c >= 0 && us_send(c, "x", 1) == 1 ? 0 : 1);
+        }
+        int s = us_accept(l, NULL); /* blocks until the child is there */
+        cr_assert(s >= 0, "%s", strerror(errno));
+        cr_assert(read_full(s, &b, 1) == 1 && b == 'x');
+        int st;
+        cr_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        close(s);
+        us_close(l);
+}
+
+Test(listen, accepted_connection_is_blocking_unless_asked)
+{
+        const char *p = join(dir, "b.sock");
+        struct us_listener *l = us_listen(p, 0);
+        int c1 = us_connect(p), c2 = us_connect(p);
+
+        int s1 = us_accept(l, NULL);
+        int s2 = us_accept_flags(l, NULL, US_ACCEPT_NONBLOCK);
+        cr_assert(s1 >= 0 && s2 >= 0);
+        cr_assert_eq(fcntl(s1, F_GETFL) & O_NONBLOCK, 0);
+        cr_assert_neq(fcntl(s2, F_GETFL) & O_NONBLOCK, 0);
+        close(c1); close(c2); close(s1); close(s2);
+        us_close(l);
+}
+
+Test(listen, peer_credentials_are_the_clients)
+{
+        const char *p = join(dir, "cred.sock");
+        struct us_listener *l = us_listen(p, 0);
+        struct us_peer peer;
+
+        cr_assert_not_null(l);
+        int c = us_connect(p);
+        int s = us_accept(l, &peer);
+        cr_assert(s >= 0);
+        cr_assert_eq(peer.pid, getpid());
+        cr_assert_eq(peer.uid, getuid());
+        cr_assert_eq(peer.gid, getgid());
+        close(c);
+        close(s);
+        us_close(l);
+}
+
+Test(listen, peer_credentials_of_another_uid)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root to setuid");
+        const char *p = join(dir, "cred2.sock");
+        struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
+        struct us_peer peer;
+        int go[2];
+
+        o.mode = 0666;
+        struct us_listener *l = us_listen_with(p, &o);
+        cr_assert_not_null(l);
+        cr_assert(pipe(go) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                char b;
+                if (setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                        _exit(2);
+                int c = us_connect(p);
+                if (c < 0)
+                        _exit(3);
+                /* stay connected until the parent has looked at us */
+                close(go[1]);
+                _exit(read(go[0], &b, 1) == 0 ? 0 : 4);
+        }
+        close(go[0]);
+        int s = us_accept(l, &peer);
+        cr_assert(s >= 0);
+        cr_assert_eq(peer.pid, pid);
+        cr_assert_eq(peer.uid, NOBODY);
+        cr_assert_eq(peer.gid, NOBODY);
+        close(go[1]);
+        int st;
+        cr_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        close(s);
+        us_close(l);
+}
+
+Test(listen, every_fd_is_cloexec)
+{
+        const char *p = join(dir, "cx.sock");
+        struct us_listener *l = us_listen(p, 0);
+        int c = us_connect(p);
+        int s = us_accept(l, NULL);
+
+        cr_assert(fd_is_cloexec(us_listener_fd(l)));
+        cr_assert(fd_is_cloexec(c));
+        cr_assert(fd_is_cloexec(s));
+        close(c); close(s);
+        us_close(l);
+}
+
+Test(listen, default_backlog_is_ten)
+{
+        const char *p = join(dir, "bl.sock");
+        struct us_listener *l = us_listen(p, 0);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fds[64], n = 0;
+
+        strcpy(sa.sun_path, p);
+        cr_assert_not_null(l);
+        /* Linux queues backlog + 1 connections, then a non-blocking connect says EAGAIN. */
+        for (; n < 64; n++) {
+                fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+                if (connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                        cr_assert_eq(errno, EAGAIN);
+                        close(fds[n]);
+                        break;
+                }
+        }
+        cr_assert_eq(n, US_DEFAULT_BACKLOG + 1);
+        while (n--)
+                close(fds[n]);
+        us_close(l);
+}
+
+Test(listen, close_unlinks_the_file_it_created)
+{
+        const char *p = join(dir, "u.sock");
+        struct us_listener *l = us_listen(p, 0);
+        struct stat st;
+
+        cr_assert_not_null(l);
+        cr_assert(lstat(p, &st) == 0 && S_ISSOCK(st.st_mode));
+        cr_assert(us_close(l) == 0);
+        cr_assert(lstat(p, &st) < 0 && errno == ENOENT);
+}
+
+Test(listen, close_keeps_the_file_when_told)
+{
+        const char *p = join(dir, "k.sock");
+        struct us_listener *l = us_listen(p, 0);
+        struct stat st;
+
+        us_listener_set_unlink(l, false);
+        us_close(l);
+        cr_assert(lstat(p, &st) == 0 && S_ISSOCK(st.st_mode));
+}
+
+Test(listen, close_leaves_a_path_another_server_took_over)
+{
+        const char *p = join(dir, "t.sock");
+        struct us_listener *a = us_listen(p, 0);
+
+        cr_assert_not_null(a);
+        cr_assert(unlink(p) == 0);
+        struct us_listener *b = us_listen(p, 0);
+        cr_assert_not_null(b);
+        us_close(a);
+        expect_round_trip(b, p);
+        us_close(b);
+}
+
+Test(listen, adopted_listener_is_wrapped_and_never_unlinked)
+{
+        const char *p = join(dir, "ad.sock");
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct stat st;
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0); /* no CLOEXEC: as inherited */
+
+        strcpy(sa.sun_path, p);
+        cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+        cr_assert(listen(fd, 4) == 0);
+        struct us_listener *l = us_listener_adopt(fd);
+        cr_assert_not_null(l);
+        cr_assert_eq(us_listener_fd(l), fd);
+        cr_assert_str_eq(us_listener_path(l), p);
+        cr_assert(fd_is_cloexec(fd));
+        expect_round_trip(l, p);
+        us_close(l);
+        cr_assert(lstat(p, &st) == 0 && S_ISSOCK(st.st_mode));
+}
+
+Test(listen, adopt_refuses_what_is_not_a_unix_listener)
+{
+        int sv[2], pfd[2];
+
+        cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        cr_assert(pipe(pfd) == 0);
+        cr_assert_null(us_listener_adopt(sv[0]));
+        cr_assert_eq(errno, ENOTSOCK);
+        cr_assert_null(us_listener_adopt(pfd[0]));
+        cr_assert_eq(errno, ENOTSOCK);
+        cr_assert_null(us_listener_adopt(1000));
+        cr_assert_eq(errno, EBADF);
+        cr_assert_not(us_is_listener_fd(sv[0]));
+        cr_assert_not(us_is_listener_fd(pfd[0]));
+        int udp = socket(AF_INET, SOCK_STREAM, 0);
+        cr_assert_not(us_is_listener_fd(udp));
+        close(udp);
+}
+
+Test(listen, stale_socket_is_replaced)
+{
+        const char *p = join(dir, "stale.sock");
+
+        make_dead_socket(p);
+        struct us_listener *l = us_listen(p, 0);
+        cr_assert_not_null(l, "%s", strerror(errno));
+        expect_round_trip(l, p);
+        us_close(l);
+}
+
+Test(listen, live_socket_is_refused_and_keeps_working)
+{
+        const char *p = join(dir, "live.sock");
+        struct us_listener *a = us_listen(p, 0);
+
+        cr_assert_not_null(a);
+        cr_assert_null(us_listen(p, 0));
+        cr_assert_eq(errno, EADDRINUSE);
+        /* The liveness probe shows up as a client that left at once. */
+        char b;
+        int s = us_accept_flags(a, NULL, US_ACCEPT_NOWAIT);
+        cr_assert(s >= 0, "the probe was queued");
+        cr_assert_eq(read(s, &b, 1), 0);
+        close(s);
+        expect_round_trip(a, p);
+        us_close(a);
+}
+
+Test(listen, live_socket_with_full_backlog_is_refused)
+{
+        const char *p = join(dir, "full.sock");
+        struct us_listener *a = us_listen(p, 1);
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int c[4], n;
+
+        strcpy(sa.sun_path, p);
+        for (n = 0; n < 4; n++) {
+                c[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+                if (connect(c[n], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                        break;
+        }
+        cr_assert_lt(n, 4, "the backlog filled up");
+        cr_assert_null(us_listen(p, 0));
+        cr_assert_eq(errno, EADDRINUSE);
+        for (int i = 0; i <= n && i < 4; i++)
+                close(c[i]);
+        us_close(a);
+}
+
+Test(listen, regular_file_is_never_touched)
+{
+        const char *p = join(dir, "file");
+        struct stat st;
+        FILE *f = fopen(p, "w");
+
+        fputs("precious", f);
+        fclose(f);
+        cr_assert_null(us_listen(p, 0));
+        cr_assert_eq(errno, EEXIST);
+        cr_assert(lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 8);
+        cr_assert_eq(count_dir_entries(dir), 1, "no temporary file left behind");
+}
+
+Test(listen, directory_is_never_touched)
+{
+        const char *p = join(dir, "d");
+        struct stat st;
+
+        cr_assert(mkdir(p, 0700) == 0);
+        cr_assert_null(us_listen(p, 0));
+        cr_assert_eq(errno, EEXIST);
+        cr_assert(lstat(p, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+Test(listen, symlink_is_never_touched_even_to_a_dead_socket)
+{
+        const char *target = join(dir, "dead.sock");
+        const char *p = join(dir, "link.sock");
+        char buf[4096];
+        ssize_t n;
+
+        make_dead_socket(target);
+        cr_assert(symlink(target, p) == 0);
+        cr_assert_null(us_listen(p, 0));
+        cr_assert_eq(errno, EEXIST);
+        n = readlink(p, buf, sizeof(buf) - 1);
+        cr_assert(n > 0);
+        buf[n] = '\0';
+        cr_assert_str_eq(buf, target);
+}
+
+/* A path of exactly len bytes under dir, ending in the component base; the
+ * directories on the way are made. */
+static char *path_of_length(size_t len, const char *base)
+{
+        char *p = malloc(len + 1);
+        size_t n = (size_t)snprintf(p, len + 1, "%s/", dir);
+        size_t need = len - n - strlen(base); /* bytes of "seg/" still to add */
+
+        while (need > 0) {
+                size_t seg = need - 1 > 50 ? 50 : need - 1;
+                if (need - (seg + 1) == 1)
+                        seg--; /* never leave one byte: a directory takes at least two */
+                memset(p + n, 'a', seg);
+                p[n + seg] = '\0';
+                cr_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
+                p[n + seg] = '/';
+                n += seg + 1;
+                need -= seg + 1;
+        }
+        strcpy(p + n, base);
+        cr_assert_eq(strlen(p), len);
+        return p;
+}
+
+Test(listen, path_of_107_bytes_works)
+{
+        /* long and short final names: the temporary name must fit either way */
+        const char *bases[] = { "long-socket-name.sock", "s" };
+
+        for (size_t i = 0; i < 2; i++) {
+                char *p = path_of_length(107, bases[i]);
+                cr_assert_eq(strlen(p), 107);
+                struct us_listener *l = us_listen(p, 0);
+                cr_assert_not_null(l, "%s: %s", p, strerror(errno));
+                expect_round_trip(l, p);
+                us_close(l);
+                free(p);
+        }
+}
+
+Test(listen, path_of_108_bytes_is_enametoolong)
+{
+        char *p = path_of_length(108, "x.sock");
+
+        cr_assert_eq(strlen(p), 108);
+        cr_assert_null(us_listen(p, 0));
+        cr_assert_eq(errno, ENAMETOOLONG);
+        cr_assert_eq(us_connect(p), -1);
+        cr_assert_eq(errno, ENAMETOOLONG);
+        free(p);
+}
+
+Test(listen, abstract_names)
+{
+        char name[200];
+        struct stat st;
+
+        snprintf(name, sizeof(name), "@unixsock-test-%d", (int)getpid());
+        struct us_listener *l = us_listen(name, 0);
+        cr_assert_not_null(l, "%s", strerror(errno));
+        cr_assert_str_eq(us_listener_path(l), name);
+        cr_assert(lstat(name, &st) < 0, "no file appears for an abstract name");
+        expect_round_trip(l, name);
+        cr_assert_null(us_listen(name, 0));
+        cr_assert_eq(errno, EADDRINUSE);
+        us_close(l);
+        l = us_listen(name, 0);
+        cr_assert_not_null(l, "the name is free again after close");
+        us_close(l);
+
+        /* '@' and 107 bytes fill sun_path; one more does not fit */
+        memset(name, 'z', sizeof(name));
+        snprintf(name, 20, "@%d-", (int)getpid());
+        name[strlen(name)] = 'z';
+        name[108] = '\0';
+        l = us_listen(name, 0);
+        cr_assert_not_null(l, "%s", strerror(errno));
+        expect_round_trip(l, name);
+        us_close(l);
+        name[108] = 'z';
+        name[109] = '\0';
+        cr_assert_null(us_listen(name, 0));
+        cr_assert_eq(errno, ENAMETOOLONG);
+}
+
+Test(listen, adopted_abstract_listener_reports_its_name)
+{
+        char name[64];
+
+        snprintf(name, sizeof(name), "@unixsock-adopt-%d", (int)getpid());
+        struct us_listener *a = us_listen(name, 0);
+        int fd = fcntl(us_listener_fd(a), F_DUPFD, 0);
+        struct us_listener *b = us_listener_adopt(fd);
+        cr_assert_not_null(b);
+        cr_assert_str_eq(us_listener_path(b), name);
+        us_close(b);
+        us_close(a);
+}
+
+Test(listen, mode_and_owner_are_set)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root to chown");
+        const char *p = join(dir, "m.sock");
+        struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
+        struct stat st;
+
+        o.mode = 0640;
+        o.uid = NOBODY;
+        o.gid = NOBODY;
+        struct us_listener *l = us_listen_with(p, &o);
+        cr_assert_not_null(l, "%s", strerror(errno));
+        cr_assert(lstat(p, &st) == 0);
+        cr_assert(S_ISSOCK(st.st_mode));
+        cr_assert_eq(st.st_mode & 07777, 0640);
+        cr_assert_eq(st.st_uid, NOBODY);
+        cr_assert_eq(st.st_gid, NOBODY);
+        cr_assert_eq(count_dir_entries(dir), 1, "no temporary file left behind");
+        us_close(l);
+}
+
+Test(listen, default_mode_follows_umask)
+{
+        const char *p = join(dir, "um.sock");
+        struct stat st;
+        mode_t old = umask(027);
+
+        struct us_listener *l = us_listen(p, 0);
+        umask(old);
+        cr_assert_not_null(l);
+        cr_assert(lstat(p, &st) == 0);
+        cr_assert_eq(st.st_mode & 0777, 0750);
+        us_close(l);
+}
+
+/* The publication race: a client of another uid hammers connect() on the path
+ * while a 0600 socket owned by root is published there, again and again. It
+ * must see the path (EACCES) and never get through. */
+Test(listen, private_socket_refuses_another_uid_from_the_first_instant, .timeout = 120)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root to setuid");
+        const char *p = join(dir, "private.sock");
+        struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
+        int res[2], stop[2];
+        long counts[3];
+
+        o.mode = 0600;
+        cr_assert(pipe(res) == 0 && pipe(stop) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                long got = 0, denied = 0, tries = 0;
+                close(res[0]);
+                close(stop[1]);
+                if (setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                        _exit(2);
+                fcntl(stop[0], F_SETFL, O_NONBLOCK);
+                for (;;) {
+                        char b;
+                        if (read(stop[0], &b, 1) == 0)
+                                break;
+                        tries++;
+                        int c = us_connect(p);
+                        if (c >= 0) {
+                                got++;
+                                close(c);
+                        } else if (errno == EACCES) {
+                                denied++;
+                        }
+                }
+                counts[0] = got; counts[1] = denied; counts[2] = tries;
+                _exit(write(res[1], counts, sizeof(counts)) == sizeof(counts) ? 0 : 3);
+        }
+        close(res[1]);
+        close(stop[0]);
+        for (int i = 0; i < 2000; i++) {
+                struct us_listener *l = us_listen_with(p, &o);
+                cr_assert_not_null(l, "%s", strerror(errno));
+                /* drain whatever got queued, so a success would show in the child */
+                int s;
+                while ((s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT)) >= 0)
+                        close(s);
+                us_close(l);
+        }
+        close(stop[1]);
+        cr_assert(read_full(res[0], counts, sizeof(counts)) == sizeof(counts));
+        int st;
+        cr_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        cr_assert_eq(counts[0], 0, "another uid got through %ld times", counts[0]);
+        cr_assert_gt(counts[1], 0, "the client never saw the socket (%ld tries)", counts[2]);
+}
+
+Test(listen, trailing_slash_and_empty_path_are_refused)
+{
+        cr_assert_null(us_listen(join(dir, "x/"), 0));
+        cr_assert_eq(errno, EISDIR);
+        cr_assert_null(us_listen("", 0));
+        cr_assert_eq(errno, EINVAL);
+        cr_assert_null(us_listen(join(dir, "nodir/x.sock"), 0));
+        cr_assert_eq(errno, ENOENT);
+}
+
+Test(listen, relative_path_in_the_current_directory)
+{
+        cr_assert(chdir(dir) == 0);
+        struct us_listener *l = us_listen("rel.sock", 0);
+        cr_assert_not_null(l, "%s", strerror(errno));
+        expect_round_trip(l, "rel.sock");
+        us_close(l);
+        cr_assert_eq(count_dir_entries(dir), 0);
+}
