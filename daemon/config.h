@@ -1,0 +1,94 @@
+/* The configuration: INI text (inih) to typed structs, every check done here
+ * with FILE:LINE errors. The rest of the daemon never re-checks a string. */
+#ifndef USD_CONFIG_H
+#define USD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CONFIG_DEFAULT_FILE "/etc/unixsockd/unixsockd.conf"
+
+enum dispatch {
+        DISPATCH_SPAWN,
+        DISPATCH_POOL,
+        DISPATCH_LISTENER,
+};
+
+enum restart_policy {
+        RESTART_ON_FAILURE,
+        RESTART_ALWAYS,
+        RESTART_NEVER,
+};
+
+struct cfg_worker {
+        char *name;
+        unsigned line;                  /* line of its [worker:NAME] header */
+        char **argv;                    /* command, split; NULL-terminated; argv[0] as written */
+        char *exec_path;                /* absolute path of the executable (PATH searched) */
+        enum dispatch dispatch;
+        unsigned instances;             /* spawn: max concurrent; pool: processes; listener: 1 */
+        unsigned max_per_user;          /* 0: no limit */
+        bool set_user;                  /* user= given: run as uid/gid with groups[] */
+        bool set_group;                 /* group= given: gid is it (with or without user=) */
+        char *user_name;
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups;                  /* supplementary groups of user= (getgrouplist) */
+        size_t n_groups;
+        char **env;                     /* "KEY=VALUE" strings, NULL-terminated (never NULL itself) */
+        char *working_directory;        /* NULL: the daemon's */
+        enum restart_policy restart;
+        uint64_t restart_delay_usec;
+        uint64_t restart_delay_max_usec;
+        bool listen_fds;
+};
+
+struct cfg_socket {
+        char *name;                     /* [A-Za-z0-9_.-]+, also the FileDescriptorName */
+        unsigned line;
+        char *path;                     /* absolute, or "@name" for abstract */
+        int backlog;
+        mode_t mode;
+        uid_t uid;                      /* (uid_t)-1: not set */
+        gid_t gid;                      /* (gid_t)-1: not set */
+        uid_t *allow_uids;
+        size_t n_allow_uids;
+        gid_t *allow_gids;
+        size_t n_allow_gids;            /* with no allow list at all, everyone may connect */
+        struct cfg_worker *worker;      /* points into config.workers */
+        unsigned rate_burst;            /* rate-limit = BURST/INTERVAL; 0: off */
+        uint64_t rate_interval_usec;
+};
+
+struct config {
+        char *file;
+        char *runtime_directory;        /* absolute, resolved from the defaults if not set */
+        int log_level;                  /* LOG_DEBUG .. LOG_ERR (syslog.h) */
+        uint64_t stop_timeout_usec;
+        char *control;                  /* absolute or NULL */
+        struct cfg_socket *sockets;
+        size_t n_sockets;
+        struct cfg_worker *workers;
+        size_t n_workers;
+};
+
+/* Called once per error, in line order. line is 0 for errors about the whole
+ * file (cannot open it, no [socket:] at all). */
+typedef void (*config_error_fn)(void *userdata, const char *file, unsigned line, const char *msg);
+
+/* Parses and checks file. Reports every error through err (NULL: stderr as
+ * "FILE:LINE: message") and returns 0 with *ret set, or a negative errno:
+ * -EINVAL when errors were reported, -ENOENT etc. when the file cannot be read
+ * (also reported). */
+int config_load(const char *file, config_error_fn err, void *userdata, struct config **ret);
+/* The same on text in memory; name is used in messages. For tests and fuzzing. */
+int config_load_string(const char *name, const char *text, size_t len,
+                       config_error_fn err, void *userdata, struct config **ret);
+void config_free(struct config *c);
+
+const struct cfg_socket *config_find_socket(const struct config *c, const char *name);
+const char *dispatch_to_string(enum dispatch d);
+
+#endif

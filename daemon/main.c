@@ -1,0 +1,196 @@
+/* unixsockd: command line, process setup, the event loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#ifndef USD_VERSION
+#define USD_VERSION "unknown"
+#endif
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: unixsockd [OPTIONS]\n"
+                "Socket-activating supervisor for UNIX domain sockets.\n\n"
+                "  -c, --config=FILE       configuration file (default " CONFIG_DEFAULT_FILE ")\n"
+                "  -t, --check             check the configuration, print every error, exit\n"
+                "      --log-target=T      auto, journal or console (default auto)\n"
+                "      --log-level=L       debug, info, notice, warning or err\n"
+                "  -V, --version           print the version and exit\n"
+                "  -h, --help              print this help and exit\n");
+}
+
+static void report_config_error(void *userdata, const char *file, unsigned line, const char *msg)
+{
+        struct log_ctx c = LOG_CTX_INIT;
+
+        c.msgid = MSGID_CONFIG_ERROR;
+        if (line)
+                log_ctx(LOG_ERR, &c, "%s:%u: %s", file, line, msg);
+        else
+                log_ctx(LOG_ERR, &c, "%s: %s", file, msg);
+}
+
+/* A worker must start with fds 0, 1 and 2 in place, and the daemon must never
+ * hand out one of them as a connection: make sure they are open. */
+static int ensure_std_fds(void)
+{
+        for (int fd = 0; fd < 3; fd++) {
+                if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+                        continue;
+                int n = open("/dev/null", O_RDWR);
+                if (n < 0)
+                        return -errno;
+                if (n != fd) {
+                        close(n);
+                        return -EBADF;
+                }
+        }
+        return 0;
+}
+
+/* Workers start with every signal at its default: the daemon handles its
+ * signals through a signalfd, so it needs no dispositions of its own. */
+static void reset_signals(void)
+{
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void)sigaction(sig, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+        enum { OPT_LOG_TARGET = 0x100, OPT_LOG_LEVEL };
+        static const struct option opts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "check", no_argument, NULL, 't' },
+                { "log-target", required_argument, NULL, OPT_LOG_TARGET },
+                { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+                { "version", no_argument, NULL, 'V' },
+                { "help", no_argument, NULL, 'h' },
+                { 0 },
+        };
+        const char *file = CONFIG_DEFAULT_FILE;
+        enum log_target target = LOG_TARGET_AUTO;
+        int level = -1, c, r;
+        bool check = false;
+        struct config *cfg = NULL;
+        struct server *srv = NULL;
+        sd_event *e = NULL;
+        sigset_t mask;
+
+        while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        file = optarg;
+                        break;
+                case 't':
+                        check = true;
+                        break;
+                case OPT_LOG_TARGET:
+                        if (strcmp(optarg, "auto") == 0)
+                                target = LOG_TARGET_AUTO;
+                        else if (strcmp(optarg, "journal") == 0)
+                                target = LOG_TARGET_JOURNAL;
+                        else if (strcmp(optarg, "console") == 0)
+                                target = LOG_TARGET_CONSOLE;
+                        else {
+                                fprintf(stderr, "unixsockd: --log-target: '%s' is not auto, journal or console\n", optarg);
+                                return EX_USAGE;
+                        }
+                        break;
+                case OPT_LOG_LEVEL:
+                        level = log_level_from_string(optarg);
+                        if (level < 0) {
+                                fprintf(stderr, "unixsockd: --log-level: '%s' is not debug, info, notice, warning or err\n", optarg);
+                                return EX_USAGE;
+                        }
+                        break;
+                case 'V':
+                        printf("unixsockd %s\n", USD_VERSION);
+                        return EX_OK;
+                case 'h':
+                        usage(stdout);
+                        return EX_OK;
+                default:
+                        usage(stderr);
+                        return EX_USAGE;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "unixsockd: unexpected argument '%s'\n", argv[optind]);
+                usage(stderr);
+                return EX_USAGE;
+        }
+
+        if (check) {
+                r = config_load(file, NULL, NULL, &cfg);
+                config_free(cfg);
+                if (r < 0)
+                        return EX_CONFIG;
+                printf("%s: ok\n", file);
+                return EX_OK;
+        }
+
+        log_open(target);
+        if (level >= 0)
+                log_set_level(level);
+        if (ensure_std_fds() < 0) {
+                log_msg(LOG_ERR, "cannot open /dev/null for fds 0-2");
+                return EX_OSERR;
+        }
+        r = config_load(file, report_config_error, NULL, &cfg);
+        if (r < 0) {
+                sd_notifyf(0, "STATUS=Configuration %s has errors\nERRNO=%d", file, -r);
+                return EX_CONFIG;
+        }
+        if (level < 0)
+                log_set_level(cfg->log_level);
+
+        reset_signals();
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_default(&e);
+        if (r < 0) {
+                log_errno(LOG_ERR, r, "sd_event_default");
+                config_free(cfg);
+                return EX_OSERR;
+        }
+        (void)sd_event_set_watchdog(e, 1);
+        r = server_new(e, cfg, &srv);
+        if (r < 0) {
+                log_errno(LOG_ERR, r, "setting up");
+                sd_event_unref(e);
+                return EX_OSERR;
+        }
+        r = server_start(srv);
+        if (r >= 0)
+                r = sd_event_loop(e);
+        server_free(srv);
+        sd_event_unref(e);
+        if (r < 0) {
+                sd_notifyf(0, "ERRNO=%d", -r);
+                return EX_OSERR;
+        }
+        return EX_OK;
+}

@@ -1,0 +1,948 @@
+/* The running daemon: listeners, dispatch to workers, child processes, stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+
+#include "exec.h"
+#include "log.h"
+#include "server.h"
+#include "unixsock.h"
+
+#define ACCEPT_BUDGET 32                        /* connections per wakeup, then others get a turn */
+#define RESUME_AFTER_USEC (100 * 1000)          /* retry a listener paused on a resource error */
+#define STATUS_INTERVAL_USEC (1000 * 1000)
+#define UID_BUCKETS 64
+
+enum {
+        PAUSE_CAPACITY = 1 << 0,                /* its worker is at instances */
+        PAUSE_RESOURCE = 1 << 1,                /* EMFILE and friends: retried on a timer */
+};
+
+struct uidcount {
+        uid_t uid;
+        unsigned n;
+        struct uidcount *next;
+};
+
+struct worker_rt {
+        const struct cfg_worker *cfg;
+        struct server *srv;
+        unsigned running;
+        int stderr_fd;                          /* -1 until the first process needs it */
+        char journal_stream[64];                /* JOURNAL_STREAM= for stderr_fd, or "" */
+        char **base_env;                        /* the environment every process of it gets */
+        size_t n_base_env;
+        struct uidcount *uids[UID_BUCKETS];
+        struct ratelimit exit_rl;
+        unsigned long spawned, failed;
+};
+
+struct sock_rt {
+        const struct cfg_socket *cfg;
+        struct server *srv;
+        struct worker_rt *w;
+        struct us_listener *l;
+        sd_event_source *io;
+        sd_event_source *resume;
+        unsigned pause;
+        bool inherited;
+        unsigned long accepted, refused;
+        struct ratelimit refuse_rl, pause_rl;
+};
+
+struct proc {
+        pid_t pid;
+        struct worker_rt *w;
+        struct sock_rt *s;
+        struct us_peer peer;
+        struct proc *next;
+};
+
+struct server {
+        sd_event *event;
+        struct config *cfg;
+        struct sock_rt *socks;
+        size_t n_socks;
+        struct worker_rt *workers;
+        size_t n_workers;
+        struct proc **procs;                    /* hash by pid, chained */
+        size_t procs_size, n_procs;
+        bool stopping;
+        int stop_stage;                         /* 0 waiting, 1 SIGTERM sent, 2 SIGKILL sent */
+        sd_event_source *sigs[4];
+        sd_event_source *stop_timer, *status_timer;
+        uint64_t status_last;
+        unsigned long accepted, refused;
+};
+
+static uint64_t now_usec(struct server *srv)
+{
+        uint64_t t = 0;
+
+        sd_event_now(srv->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+/* ---- process table ---------------------------------------------------- */
+
+static struct proc **proc_slot(struct server *srv, pid_t pid)
+{
+        struct proc **p = &srv->procs[(size_t)pid & (srv->procs_size - 1)];
+
+        while (*p && (*p)->pid != pid)
+                p = &(*p)->next;
+        return p;
+}
+
+static int procs_grow(struct server *srv)
+{
+        size_t size = srv->procs_size ? srv->procs_size * 2 : 64;
+        struct proc **t = calloc(size, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        for (size_t i = 0; i < srv->procs_size; i++) {
+                for (struct proc *p = srv->procs[i], *next; p; p = next) {
+                        next = p->next;
+                        p->next = t[(size_t)p->pid & (size - 1)];
+                        t[(size_t)p->pid & (size - 1)] = p;
+                }
+        }
+        free(srv->procs);
+        srv->procs = t;
+        srv->procs_size = size;
+        return 0;
+}
+
+static int proc_add(struct server *srv, struct proc *p)
+{
+        if (srv->n_procs >= srv->procs_size && procs_grow(srv) < 0)
+                return -ENOMEM;
+        struct proc **slot = proc_slot(srv, p->pid);
+        p->next = NULL;
+        *slot = p;
+        srv->n_procs++;
+        return 0;
+}
+
+static struct proc *proc_take(struct server *srv, pid_t pid)
+{
+        if (!srv->procs_size)
+                return NULL;
+        struct proc **slot = proc_slot(srv, pid), *p = *slot;
+        if (p) {
+                *slot = p->next;
+                srv->n_procs--;
+        }
+        return p;
+}
+
+/* ---- per-uid counts ---------------------------------------------------- */
+
+static struct uidcount **uid_slot(struct worker_rt *w, uid_t uid)
+{
+        struct uidcount **u = &w->uids[uid % UID_BUCKETS];
+
+        while (*u && (*u)->uid != uid)
+                u = &(*u)->next;
+        return u;
+}
+
+static unsigned uid_count(struct worker_rt *w, uid_t uid)
+{
+        struct uidcount *u = *uid_slot(w, uid);
+
+        return u ? u->n : 0;
+}
+
+static int uid_inc(struct worker_rt *w, uid_t uid)
+{
+        struct uidcount **slot = uid_slot(w, uid);
+
+        if (!*slot) {
+                *slot = calloc(1, sizeof(**slot));
+                if (!*slot)
+                        return -ENOMEM;
+                (*slot)->uid = uid;
+        }
+        (*slot)->n++;
+        return 0;
+}
+
+static void uid_dec(struct worker_rt *w, uid_t uid)
+{
+        struct uidcount **slot = uid_slot(w, uid), *u = *slot;
+
+        if (u && --u->n == 0) {
+                *slot = u->next;
+                free(u);
+        }
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+static void status_send(struct server *srv)
+{
+        unsigned running = 0;
+
+        for (size_t i = 0; i < srv->n_workers; i++)
+                running += srv->workers[i].running;
+        sd_notifyf(0, "STATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused",
+                   srv->stopping ? "Stopping: " : "", srv->n_socks, running,
+                   srv->accepted, srv->refused);
+        srv->status_last = now_usec(srv);
+}
+
+static int on_status_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        status_send(userdata);
+        return 0;
+}
+
+/* STATUS= follows every change, at most once a second. */
+static void status_changed(struct server *srv)
+{
+        uint64_t now = now_usec(srv);
+        int on = SD_EVENT_OFF;
+
+        if (!srv->status_timer)
+                return;
+        sd_event_source_get_enabled(srv->status_timer, &on);
+        if (on != SD_EVENT_OFF)
+                return;
+        if (now - srv->status_last >= STATUS_INTERVAL_USEC) {
+                status_send(srv);
+                return;
+        }
+        sd_event_source_set_time(srv->status_timer, srv->status_last + STATUS_INTERVAL_USEC);
+        sd_event_source_set_enabled(srv->status_timer, SD_EVENT_ONESHOT);
+}
+
+/* ---- listeners --------------------------------------------------------- */
+
+static void sock_update_io(struct sock_rt *s)
+{
+        if (s->io)
+                sd_event_source_set_enabled(s->io, s->pause ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
+static void worker_set_capacity_pause(struct worker_rt *w, bool on)
+{
+        struct server *srv = w->srv;
+
+        log_ctx(LOG_DEBUG, &(struct log_ctx){ .worker = w->cfg->name, .peer_pid = -1,
+                .peer_uid = (uid_t)-1, .peer_gid = (gid_t)-1, .worker_pid = -1 },
+                on ? "worker %s: at instances (%u): its sockets wait in the backlog"
+                   : "worker %s: below instances (%u): accepting again",
+                w->cfg->name, w->cfg->instances);
+        for (size_t i = 0; i < srv->n_socks; i++) {
+                struct sock_rt *s = &srv->socks[i];
+                if (s->w != w)
+                        continue;
+                if (on)
+                        s->pause |= PAUSE_CAPACITY;
+                else
+                        s->pause &= ~PAUSE_CAPACITY;
+                sock_update_io(s);
+        }
+}
+
+static void log_ctx_for(struct log_ctx *c, const struct sock_rt *s, const struct us_peer *peer)
+{
+        *c = (struct log_ctx)LOG_CTX_INIT;
+        if (s) {
+                c->socket = s->cfg->name;
+                c->worker = s->w->cfg->name;
+        }
+        if (peer) {
+                c->peer_pid = peer->pid;
+                c->peer_uid = peer->uid;
+                c->peer_gid = peer->gid;
+        }
+}
+
+static int on_resume_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct sock_rt *s = userdata;
+
+        s->pause &= ~PAUSE_RESOURCE;
+        sock_update_io(s);
+        return 0;
+}
+
+/* Out of fds or memory: stop polling this listener for a while instead of
+ * spinning on an error that a client cannot fix. Clients wait in the backlog. */
+static void sock_pause_resource(struct sock_rt *s, int err, const char *what)
+{
+        struct server *srv = s->srv;
+        uint64_t now = now_usec(srv);
+        unsigned suppressed;
+        struct log_ctx c;
+
+        s->pause |= PAUSE_RESOURCE;
+        sock_update_io(s);
+        if (!s->resume &&
+            sd_event_add_time(srv->event, &s->resume, CLOCK_MONOTONIC, 0, 0, on_resume_timer, s) < 0) {
+                s->pause &= ~PAUSE_RESOURCE; /* no timer: better poll again than stay paused */
+                sock_update_io(s);
+                return;
+        }
+        sd_event_source_set_time(s->resume, now + RESUME_AFTER_USEC);
+        sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT);
+        if (ratelimit_pass(&s->pause_rl, now, &suppressed)) {
+                log_ctx_for(&c, s, NULL);
+                c.msgid = MSGID_ACCEPT_PAUSED;
+                log_ctx(LOG_WARNING, &c, "socket %s: %s: %s; accepting paused for %ums%s",
+                        s->cfg->name, what, strerror(err), RESUME_AFTER_USEC / 1000,
+                        suppressed ? " (and earlier pauses not logged)" : "");
+        }
+}
+
+static bool peer_allowed(const struct cfg_socket *cs, const struct us_peer *peer)
+{
+        if (!cs->n_allow_uids && !cs->n_allow_gids)
+                return true;
+        for (size_t i = 0; i < cs->n_allow_uids; i++)
+                if (cs->allow_uids[i] == peer->uid)
+                        return true;
+        for (size_t i = 0; i < cs->n_allow_gids; i++)
+                if (cs->allow_gids[i] == peer->gid)
+                        return true;
+        return false;
+}
+
+static void refuse(struct sock_rt *s, int fd, const struct us_peer *peer, const char *why)
+{
+        struct server *srv = s->srv;
+        unsigned suppressed;
+        struct log_ctx c;
+
+        close(fd);
+        s->refused++;
+        srv->refused++;
+        status_changed(srv);
+        log_ctx_for(&c, s, peer);
+        c.msgid = MSGID_CONN_REFUSED;
+        if (ratelimit_pass(&s->refuse_rl, now_usec(srv), &suppressed))
+                log_ctx(LOG_WARNING, &c, "socket %s: refused uid %u pid %d: %s%s", s->cfg->name,
+                        (unsigned)peer->uid, (int)peer->pid, why,
+                        suppressed ? " (earlier refusals not logged)" : "");
+        else
+                log_ctx(LOG_DEBUG, &c, "socket %s: refused uid %u pid %d: %s", s->cfg->name,
+                        (unsigned)peer->uid, (int)peer->pid, why);
+}
+
+/* The stream that the worker's stderr goes to: the journal under the worker's
+ * name when the daemon logs there, else the daemon's own stderr. */
+static int worker_stderr(struct worker_rt *w)
+{
+        struct stat st;
+        int fd;
+
+        if (w->stderr_fd >= 0)
+                return w->stderr_fd;
+        w->stderr_fd = STDERR_FILENO;
+        if (!log_to_journal())
+                return w->stderr_fd;
+        fd = sd_journal_stream_fd(w->cfg->name, LOG_INFO, 1);
+        if (fd < 0) {
+                log_errno(LOG_WARNING, fd, "worker %s: journal stream", w->cfg->name);
+                return w->stderr_fd;
+        }
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fstat(fd, &st) < 0) {
+                close(fd);
+                return w->stderr_fd;
+        }
+        w->stderr_fd = fd;
+        snprintf(w->journal_stream, sizeof(w->journal_stream), "JOURNAL_STREAM=%llu:%llu",
+                 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+        return fd;
+}
+
+/* One process for one connection (dispatch = spawn). */
+static int spawn_connection(struct sock_rt *s, int fd, const struct us_peer *peer)
+{
+        struct worker_rt *w = s->w;
+        const struct cfg_worker *cw = w->cfg;
+        /* Built here, read by the child before execve: see exec.c. */
+        static char **env;
+        static size_t env_size;
+        char e_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 32], e_pid[48], e_uid[48],
+             e_gid[48], e_sock[300], e_lpid[48] = "LISTEN_PID=";
+        int fds[4], n_fds;
+        size_t n = 0;
+        const char *step = NULL;
+        struct proc *p;
+        pid_t pid;
+        int r;
+
+        if (env_size < w->n_base_env + 12) {
+                char **t = realloc(env, (w->n_base_env + 12) * sizeof(*t));
+                if (!t)
+                        return -ENOMEM;
+                env = t;
+                env_size = w->n_base_env + 12;
+        }
+        fds[0] = fds[1] = fd;
+        fds[2] = worker_stderr(w);
+        n_fds = 3;
+        for (size_t i = 0; i < w->n_base_env; i++)
+                env[n++] = w->base_env[i];
+        snprintf(e_path, sizeof(e_path), "UNIXLOCALPATH=%s", s->cfg->path);
+        snprintf(e_pid, sizeof(e_pid), "UNIXREMOTEPID=%d", (int)peer->pid);
+        snprintf(e_uid, sizeof(e_uid), "UNIXREMOTEEUID=%u", (unsigned)peer->uid);
+        snprintf(e_gid, sizeof(e_gid), "UNIXREMOTEEGID=%u", (unsigned)peer->gid);
+        snprintf(e_sock, sizeof(e_sock), "UNIXSOCKD_SOCKET=%s", s->cfg->name);
+        env[n++] = (char *)"PROTO=UNIX";
+        env[n++] = e_path;
+        env[n++] = e_pid;
+        env[n++] = e_uid;
+        env[n++] = e_gid;
+        env[n++] = e_sock;
+        if (w->journal_stream[0])
+                env[n++] = w->journal_stream;
+        if (cw->listen_fds) {
+                fds[n_fds++] = fd;
+                env[n++] = (char *)"LISTEN_FDS=1";
+                env[n++] = e_lpid;
+                env[n++] = (char *)"LISTEN_FDNAMES=connection";
+        }
+        env[n] = NULL;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        struct exec_params ep = {
+                .path = cw->exec_path,
+                .argv = cw->argv,
+                .envp = env,
+                .fds = fds,
+                .n_fds = n_fds,
+                .working_directory = cw->working_directory,
+                .set_ids = cw->set_user || cw->set_group,
+                .uid = cw->set_user ? cw->uid : geteuid(),
+                .gid = cw->gid,
+                .groups = cw->groups,
+                .n_groups = cw->n_groups,
+                .pid_slot = cw->listen_fds ? e_lpid + strlen("LISTEN_PID=") : NULL,
+        };
+        if (!cw->set_user && cw->set_group) {
+                ep.groups = NULL; /* group= alone: that group, no supplementary ones */
+                ep.n_groups = 0;
+        }
+        r = exec_spawn(&ep, &pid, &step);
+        if (r < 0) {
+                free(p);
+                if (strcmp(step, "clone") == 0)
+                        return r;
+                struct log_ctx c;
+                log_ctx_for(&c, s, peer);
+                w->failed++;
+                log_ctx(LOG_ERR, &c, "worker %s: %s %s: %s", cw->name, step,
+                        strcmp(step, "chdir") == 0 ? cw->working_directory : cw->exec_path,
+                        strerror(-r));
+                return 0; /* the connection closes; the next client may fare better */
+        }
+        p->pid = pid;
+        p->w = w;
+        p->s = s;
+        p->peer = *peer;
+        if (proc_add(s->srv, p) < 0) {
+                /* Cannot track it: it still runs and is reaped, just not counted. */
+                free(p);
+                return 0;
+        }
+        if (cw->max_per_user)
+                (void)uid_inc(w, peer->uid);
+        w->spawned++;
+        if (++w->running >= cw->instances)
+                worker_set_capacity_pause(w, true);
+        if (log_enabled(LOG_DEBUG)) {
+                struct log_ctx c;
+                log_ctx_for(&c, s, peer);
+                c.worker_pid = pid;
+                c.msgid = MSGID_WORKER_STARTED;
+                log_ctx(LOG_DEBUG, &c, "worker %s: started pid %d for uid %u", cw->name, (int)pid,
+                        (unsigned)peer->uid);
+        }
+        return 0;
+}
+
+static void handle_connection(struct sock_rt *s, int fd, const struct us_peer *peer)
+{
+        const struct cfg_worker *cw = s->w->cfg;
+        int r;
+
+        s->accepted++;
+        s->srv->accepted++;
+        status_changed(s->srv);
+        if (!peer_allowed(s->cfg, peer)) {
+                refuse(s, fd, peer, "not in allow-users/allow-groups");
+                return;
+        }
+        if (cw->max_per_user && uid_count(s->w, peer->uid) >= cw->max_per_user) {
+                refuse(s, fd, peer, "max-per-user reached");
+                return;
+        }
+        r = spawn_connection(s, fd, peer);
+        close(fd);
+        if (r < 0)
+                sock_pause_resource(s, -r, "cannot start a worker");
+}
+
+static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct sock_rt *s = userdata;
+        struct us_peer peer;
+
+        for (int i = 0; i < ACCEPT_BUDGET && !s->pause; i++) {
+                int c = us_accept_flags(s->l, &peer, US_ACCEPT_NOWAIT);
+                if (c < 0) {
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                                sock_pause_resource(s, errno, "accept");
+                                break;
+                        }
+                        log_errno(LOG_ERR, -errno, "socket %s: accept", s->cfg->name);
+                        sock_pause_resource(s, errno, "accept");
+                        break;
+                }
+                handle_connection(s, c, &peer);
+        }
+        return 0;
+}
+
+/* ---- children ---------------------------------------------------------- */
+
+static void stop_check_done(struct server *srv);
+
+static void proc_exited(struct server *srv, const siginfo_t *si)
+{
+        struct proc *p = proc_take(srv, si->si_pid);
+        struct worker_rt *w;
+        struct log_ctx c;
+        unsigned suppressed;
+        bool failed;
+
+        if (!p)
+                return;
+        w = p->w;
+        failed = si->si_code != CLD_EXITED || si->si_status != 0;
+        log_ctx_for(&c, p->s, &p->peer);
+        c.msgid = MSGID_WORKER_EXITED;
+        c.worker_pid = p->pid;
+        c.exit_code = si->si_code;
+        c.exit_status = si->si_status;
+        if (failed && ratelimit_pass(&w->exit_rl, now_usec(srv), &suppressed))
+                log_ctx(LOG_WARNING, &c, "worker %s: pid %d %s %d%s", w->cfg->name, (int)p->pid,
+                        si->si_code == CLD_EXITED ? "exited with status" : "killed by signal",
+                        si->si_status, suppressed ? " (earlier failures not logged)" : "");
+        else
+                log_ctx(LOG_DEBUG, &c, "worker %s: pid %d %s %d", w->cfg->name, (int)p->pid,
+                        si->si_code == CLD_EXITED ? "exited with status" : "killed by signal",
+                        si->si_status);
+        if (w->cfg->max_per_user)
+                uid_dec(w, p->peer.uid);
+        if (w->running-- >= w->cfg->instances)
+                worker_set_capacity_pause(w, false);
+        free(p);
+        /* A process gone is an fd or a process slot back: try paused listeners now. */
+        for (size_t i = 0; i < srv->n_socks; i++)
+                if (srv->socks[i].pause & PAUSE_RESOURCE)
+                        on_resume_timer(NULL, 0, &srv->socks[i]);
+        status_changed(srv);
+}
+
+static int on_sigchld(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        struct server *srv = userdata;
+
+        for (;;) {
+                siginfo_t si = { 0 };
+                if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                        break;
+                proc_exited(srv, &si);
+        }
+        stop_check_done(srv);
+        return 0;
+}
+
+/* ---- stopping ---------------------------------------------------------- */
+
+static void sock_close(struct sock_rt *s)
+{
+        s->io = sd_event_source_disable_unref(s->io);
+        s->resume = sd_event_source_disable_unref(s->resume);
+        us_close(s->l);
+        s->l = NULL;
+}
+
+static void stop_check_done(struct server *srv)
+{
+        if (srv->stopping && srv->n_procs == 0)
+                sd_event_exit(srv->event, 0);
+}
+
+static void signal_all(struct server *srv, int sig)
+{
+        for (size_t i = 0; i < srv->procs_size; i++)
+                for (struct proc *p = srv->procs[i]; p; p = p->next)
+                        (void)kill(-p->pid, sig); /* its process group: setsid() made it one */
+}
+
+static int on_stop_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct server *srv = userdata;
+
+        srv->stop_stage++;
+        log_msg(LOG_WARNING, "%zu worker processes still running after stop-timeout: sending %s",
+                srv->n_procs, srv->stop_stage == 1 ? "SIGTERM" : "SIGKILL");
+        signal_all(srv, srv->stop_stage == 1 ? SIGTERM : SIGKILL);
+        if (srv->stop_stage == 1) {
+                sd_event_source_set_time(es, usec + srv->cfg->stop_timeout_usec);
+                sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        struct server *srv = userdata;
+        struct log_ctx c = LOG_CTX_INIT;
+
+        if (srv->stopping)
+                return 0;
+        srv->stopping = true;
+        sd_notify(0, "STOPPING=1");
+        c.msgid = MSGID_STOPPING;
+        log_ctx(LOG_INFO, &c, "stopping on %s: no new connections; %zu worker processes serve on",
+                sigabbrev_np((int)ssi->ssi_signo), srv->n_procs);
+        for (size_t i = 0; i < srv->n_socks; i++)
+                sock_close(&srv->socks[i]);
+        status_send(srv);
+        if (srv->n_procs) {
+                sd_event_add_time_relative(srv->event, &srv->stop_timer, CLOCK_MONOTONIC,
+                                           srv->cfg->stop_timeout_usec, 0, on_stop_timer, srv);
+        }
+        stop_check_done(srv);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        struct server *srv = userdata;
+        struct config *next = NULL;
+        struct log_ctx c = LOG_CTX_INIT;
+        int r;
+
+        sd_notify(0, "RELOADING=1");
+        r = config_load(srv->cfg->file, NULL, NULL, &next);
+        if (r < 0) {
+                log_msg(LOG_ERR, "reload: %s has errors; the running configuration stays",
+                        srv->cfg->file);
+        } else {
+                /* Only the log level applies in place for now; sockets and
+                 * workers change with a restart. */
+                log_set_level(next->log_level);
+                c.msgid = MSGID_RELOADED;
+                log_ctx(LOG_INFO, &c, "reloaded %s", srv->cfg->file);
+                config_free(next);
+        }
+        sd_notify(0, "READY=1");
+        status_send(srv);
+        return 0;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static bool env_key_is(const char *entry, const char *key)
+{
+        size_t n = strlen(key);
+
+        return strncmp(entry, key, n) == 0 && entry[n] == '=';
+}
+
+static bool env_has_key(char *const *env, const char *entry)
+{
+        size_t n = strcspn(entry, "=");
+
+        for (; env && *env; env++)
+                if (strncmp(*env, entry, n) == 0 && (*env)[n] == '=')
+                        return true;
+        return false;
+}
+
+/* Set for each connection or by the service manager for the daemon alone. */
+static const char *const reserved_env[] = {
+        "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_PID",
+        "WATCHDOG_USEC", "JOURNAL_STREAM", "PROTO", "UNIXLOCALPATH", "UNIXREMOTEPID",
+        "UNIXREMOTEEUID", "UNIXREMOTEEGID", "UNIXSOCKD_SOCKET", "UNIXSOCKD_CHANNEL", NULL,
+};
+
+static bool env_reserved(const char *entry)
+{
+        for (const char *const *k = reserved_env; *k; k++)
+                if (env_key_is(entry, *k))
+                        return true;
+        return false;
+}
+
+static int env_push(struct worker_rt *w, size_t *cap, char *s)
+{
+        if (!s)
+                return -ENOMEM;
+        if (w->n_base_env + 1 >= *cap) {
+                size_t ncap = *cap ? *cap * 2 : 32;
+                char **t = realloc(w->base_env, ncap * sizeof(*t));
+                if (!t) {
+                        free(s);
+                        return -ENOMEM;
+                }
+                w->base_env = t;
+                *cap = ncap;
+        }
+        w->base_env[w->n_base_env++] = s;
+        w->base_env[w->n_base_env] = NULL;
+        return 0;
+}
+
+/* The daemon's environment less what is the daemon's own, then environment=,
+ * then USER, LOGNAME, HOME and SHELL of user=, as systemd gives a service. */
+static int worker_build_env(struct worker_rt *w)
+{
+        extern char **environ;
+        const struct cfg_worker *cw = w->cfg;
+        struct passwd *pw = NULL;
+        size_t cap = 0;
+        char *s;
+
+        if (cw->set_user)
+                pw = getpwuid(cw->uid);
+        for (char **e = environ; e && *e; e++) {
+                if (env_reserved(*e) || env_has_key(cw->env, *e))
+                        continue;
+                if (pw && (env_key_is(*e, "USER") || env_key_is(*e, "LOGNAME") ||
+                           env_key_is(*e, "HOME") || env_key_is(*e, "SHELL")))
+                        continue;
+                if (env_push(w, &cap, strdup(*e)) < 0)
+                        return -ENOMEM;
+        }
+        for (char *const *e = cw->env; *e; e++)
+                if (!env_reserved(*e) && env_push(w, &cap, strdup(*e)) < 0)
+                        return -ENOMEM;
+        if (pw) {
+                const char *k[] = { "USER", "LOGNAME", "HOME", "SHELL" };
+                const char *v[] = { pw->pw_name, pw->pw_name, pw->pw_dir, pw->pw_shell };
+                for (size_t i = 0; i < 4; i++) {
+                        if (env_has_key(cw->env, k[i]) || !v[i] || !*v[i])
+                                continue;
+                        if (asprintf(&s, "%s=%s", k[i], v[i]) < 0 || env_push(w, &cap, s) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (!w->base_env)
+                return env_push(w, &cap, strdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+        return 0;
+}
+
+int server_new(sd_event *e, struct config *cfg, struct server **ret)
+{
+        struct server *srv = calloc(1, sizeof(*srv));
+        int r;
+
+        if (!srv) {
+                config_free(cfg);
+                return -ENOMEM;
+        }
+        srv->event = sd_event_ref(e);
+        srv->cfg = cfg;
+        srv->workers = calloc(cfg->n_workers, sizeof(*srv->workers));
+        srv->socks = calloc(cfg->n_sockets, sizeof(*srv->socks));
+        if (!srv->workers || !srv->socks) {
+                server_free(srv);
+                return -ENOMEM;
+        }
+        srv->n_workers = cfg->n_workers;
+        for (size_t i = 0; i < cfg->n_workers; i++) {
+                struct worker_rt *w = &srv->workers[i];
+                w->cfg = &cfg->workers[i];
+                w->srv = srv;
+                w->stderr_fd = -1;
+                w->exit_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 10);
+                r = worker_build_env(w);
+                if (r < 0) {
+                        server_free(srv);
+                        return r;
+                }
+        }
+        srv->n_socks = cfg->n_sockets;
+        for (size_t i = 0; i < cfg->n_sockets; i++) {
+                struct sock_rt *s = &srv->socks[i];
+                s->cfg = &cfg->sockets[i];
+                s->srv = srv;
+                s->w = &srv->workers[s->cfg->worker - cfg->workers];
+                s->refuse_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 5);
+                s->pause_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 1);
+        }
+        *ret = srv;
+        return 0;
+}
+
+/* Listening fds from systemd: matched by FileDescriptorName, else by path. */
+static void adopt_inherited(struct server *srv)
+{
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(1, &names);
+
+        if (n < 0)
+                log_errno(LOG_WARNING, n, "sd_listen_fds_with_names");
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                const char *name = names && names[i] ? names[i] : "";
+                struct sock_rt *match = NULL;
+                struct us_listener *l = us_listener_adopt(fd);
+
+                if (!l) {
+                        log_errno(LOG_WARNING, -errno, "inherited fd %d (%s) is not a listening unix stream socket; closed", fd, name);
+                        close(fd);
+                        continue;
+                }
+                for (size_t j = 0; j < srv->n_socks && !match; j++)
+                        if (strcmp(srv->socks[j].cfg->name, name) == 0)
+                                match = &srv->socks[j];
+                for (size_t j = 0; j < srv->n_socks && !match; j++)
+                        if (strcmp(srv->socks[j].cfg->path, us_listener_path(l)) == 0)
+                                match = &srv->socks[j];
+                if (!match || match->l) {
+                        log_msg(LOG_WARNING, "inherited fd %d (name '%s', path %s) %s; closed", fd,
+                                name, us_listener_path(l),
+                                match ? "duplicates one already matched" : "matches no [socket:]");
+                        us_close(l);
+                        continue;
+                }
+                match->l = l;
+                match->inherited = true;
+                log_msg(LOG_DEBUG, "socket %s: inherited fd %d (%s)", match->cfg->name, fd, us_listener_path(l));
+        }
+        if (names)
+                for (int i = 0; i < n; i++)
+                        free(names[i]);
+        free(names);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+        char buf[4096];
+        size_t n = strlen(path);
+
+        if (n >= sizeof(buf))
+                return -ENAMETOOLONG;
+        memcpy(buf, path, n + 1);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int server_start(struct server *srv)
+{
+        const struct config *cfg = srv->cfg;
+        static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+        struct log_ctx c = LOG_CTX_INIT;
+        int r;
+
+        for (size_t i = 0; i < 4; i++) {
+                r = sd_event_add_signal(srv->event, &srv->sigs[i], sigs[i],
+                                        sigs[i] == SIGCHLD ? on_sigchld :
+                                        sigs[i] == SIGHUP ? on_sighup : on_stop_signal, srv);
+                if (r < 0)
+                        return log_errno(LOG_ERR, r, "signal %s", sigabbrev_np(sigs[i]));
+        }
+        r = sd_event_add_time(srv->event, &srv->status_timer, CLOCK_MONOTONIC, 0, 0, on_status_timer, srv);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "timer");
+        sd_event_source_set_enabled(srv->status_timer, SD_EVENT_OFF);
+
+        adopt_inherited(srv);
+        r = mkdir_p(cfg->runtime_directory, 0755);
+        if (r < 0)
+                log_errno(LOG_WARNING, r, "runtime directory %s", cfg->runtime_directory);
+        for (size_t i = 0; i < srv->n_socks; i++) {
+                struct sock_rt *s = &srv->socks[i];
+                const struct cfg_socket *cs = s->cfg;
+                if (!s->l) {
+                        struct us_listen_options o = {
+                                .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
+                        };
+                        s->l = us_listen_with(cs->path, &o);
+                        if (!s->l)
+                                return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+                }
+                r = sd_event_add_io(srv->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_listener, s);
+                if (r < 0)
+                        return log_errno(LOG_ERR, r, "socket %s: watch", cs->name);
+        }
+        sd_notify(0, "READY=1");
+        c.msgid = MSGID_STARTED;
+        log_ctx(LOG_INFO, &c, "started: %zu sockets, %zu workers, from %s", srv->n_socks,
+                srv->n_workers, cfg->file);
+        status_send(srv);
+        return 0;
+}
+
+struct server *server_free(struct server *srv)
+{
+        if (!srv)
+                return NULL;
+        for (size_t i = 0; i < srv->n_socks; i++)
+                sock_close(&srv->socks[i]);
+        for (size_t i = 0; i < srv->n_workers; i++) {
+                struct worker_rt *w = &srv->workers[i];
+                if (w->stderr_fd > STDERR_FILENO)
+                        close(w->stderr_fd);
+                for (size_t j = 0; j < w->n_base_env; j++)
+                        free(w->base_env[j]);
+                free(w->base_env);
+                for (size_t j = 0; j < UID_BUCKETS; j++)
+                        for (struct uidcount *u = w->uids[j], *next; u; u = next) {
+                                next = u->next;
+                                free(u);
+                        }
+        }
+        for (size_t i = 0; i < srv->procs_size; i++)
+                for (struct proc *p = srv->procs[i], *next; p; p = next) {
+                        next = p->next;
+                        free(p);
+                }
+        free(srv->procs);
+        for (size_t i = 0; i < 4; i++)
+                sd_event_source_disable_unref(srv->sigs[i]);
+        sd_event_source_disable_unref(srv->stop_timer);
+        sd_event_source_disable_unref(srv->status_timer);
+        free(srv->socks);
+        free(srv->workers);
+        config_free(srv->cfg);
+        sd_event_unref(srv->event);
+        free(srv);
+        return NULL;
+}

@@ -1,0 +1,332 @@
+/* Runs the real unixsockd for integration tests, synchronised on its events. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon-harness.h"
+#include "helpers.h"
+#include "unixsock.h"
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int ms_left(long long deadline)
+{
+        long long l = deadline - now_ms();
+
+        return l < 0 ? 0 : (int)l;
+}
+
+const char *test_prog(const char *name)
+{
+        static char buf[4][1024];
+        static int i;
+        const char *d = getenv("TEST_PROGS_DIR");
+        char *b = buf[i++ % 4];
+
+        cr_assert_not_null(d, "TEST_PROGS_DIR not set (run through meson test)");
+        snprintf(b, sizeof(buf[0]), "%s/%s", d, name);
+        return b;
+}
+
+const char *daemon_path(struct daemon *d, const char *name)
+{
+        return join(d->dir, name);
+}
+
+static char *replace_dir(const char *text, const char *dir)
+{
+        size_t cap = strlen(text) * 2 + 4096, n = 0;
+        char *out = malloc(cap);
+
+        for (const char *p = text; *p;) {
+                if (strncmp(p, "@DIR@", 5) == 0) {
+                        n += (size_t)snprintf(out + n, cap - n, "%s", dir);
+                        p += 5;
+                } else {
+                        out[n++] = *p++;
+                }
+                cr_assert_lt(n, cap - 1);
+        }
+        out[n] = '\0';
+        return out;
+}
+
+static void write_conf(struct daemon *d, const char *conf)
+{
+        char *text = replace_dir(conf, d->dir);
+        FILE *f;
+
+        snprintf(d->conf, sizeof(d->conf), "%s/unixsockd.conf", d->dir);
+        f = fopen(d->conf, "w");
+        cr_assert_not_null(f);
+        if (!strstr(text, "[unixsockd]"))
+                fprintf(f, "[unixsockd]\nruntime-directory = %s\n\n", d->dir);
+        fputs(text, f);
+        fclose(f);
+        free(text);
+}
+
+static void open_notify(struct daemon *d)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        cr_assert_geq(d->notify_fd, 0);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", d->dir);
+        cr_assert(bind(d->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+}
+
+void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const *prefix,
+                          const char *const *extra)
+{
+        const char *argv[64];
+        int n = 0, logfd;
+        char notify[600];
+
+        memset(d, 0, sizeof(*d));
+        d->pid = -1;
+        d->pidfd = -1;
+        d->dir = make_tmpdir();
+        write_conf(d, conf);
+        open_notify(d);
+        snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
+        snprintf(notify, sizeof(notify), "%s/notify", d->dir);
+        for (; prefix && *prefix; prefix++)
+                argv[n++] = *prefix;
+        argv[n++] = getenv("UNIXSOCKD");
+        cr_assert_not_null(argv[n - 1], "UNIXSOCKD not set (run through meson test)");
+        argv[n++] = "-c";
+        argv[n++] = d->conf;
+        argv[n++] = "--log-target=console";
+        for (; extra && *extra; extra++)
+                argv[n++] = *extra;
+        argv[n] = NULL;
+        logfd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        cr_assert_geq(logfd, 0);
+        d->pid = fork();
+        cr_assert_geq(d->pid, 0);
+        if (d->pid == 0) {
+                int nul = open("/dev/null", O_RDONLY);
+                dup2(nul, 0);
+                dup2(logfd, 1);
+                dup2(logfd, 2);
+                setenv("NOTIFY_SOCKET", notify, 1);
+                unsetenv("LISTEN_FDS");
+                unsetenv("JOURNAL_STREAM");
+                execv(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        close(logfd);
+        d->pidfd = (int)syscall(SYS_pidfd_open, d->pid, 0);
+        cr_assert_geq(d->pidfd, 0);
+}
+
+void daemon_spawn(struct daemon *d, const char *conf, const char *const *extra)
+{
+        daemon_spawn_wrapped(d, conf, NULL, extra);
+}
+
+/* Reads notify messages until one contains s, the daemon exits, or the deadline. */
+bool daemon_wait_notify(struct daemon *d, const char *s)
+{
+        long long deadline = now_ms() + DEADLINE_MS;
+        char buf[4096];
+
+        for (;;) {
+                ssize_t n = recv(d->notify_fd, buf, sizeof(buf) - 1, 0);
+                if (n > 0) {
+                        buf[n] = '\0';
+                        char *st = strstr(buf, "STATUS=");
+                        if (st) {
+                                snprintf(d->status, sizeof(d->status), "%s", st + 7);
+                                d->status[strcspn(d->status, "\n")] = '\0';
+                        }
+                        if (strstr(buf, s))
+                                return true;
+                        continue;
+                }
+                struct pollfd p[2] = { { d->notify_fd, POLLIN, 0 }, { d->pidfd, POLLIN, 0 } };
+                int left = ms_left(deadline);
+                if (left == 0 || poll(p, 2, left) <= 0)
+                        return false;
+                if ((p[1].revents & POLLIN) && !(p[0].revents & POLLIN))
+                        return false;
+        }
+}
+
+bool daemon_wait_ready(struct daemon *d)
+{
+        return daemon_wait_notify(d, "READY=1");
+}
+
+void daemon_start(struct daemon *d, const char *conf)
+{
+        daemon_spawn(d, conf, NULL);
+        if (!daemon_wait_ready(d)) {
+                char buf[4096] = "";
+                FILE *f = fopen(d->log, "r");
+                if (f) {
+                        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+                        buf[n] = '\0';
+                        fclose(f);
+                }
+                cr_fatal("unixsockd did not become ready; its log:\n%s", buf);
+        }
+}
+
+bool daemon_log_has(struct daemon *d, const char *s)
+{
+        FILE *f = fopen(d->log, "r");
+        char *line = NULL;
+        size_t cap = 0;
+        bool found = false;
+
+        if (!f)
+                return false;
+        while (!found && getline(&line, &cap, f) >= 0)
+                found = strstr(line, s) != NULL;
+        free(line);
+        fclose(f);
+        return found;
+}
+
+bool daemon_wait_log(struct daemon *d, const char *s)
+{
+        long long deadline = now_ms() + DEADLINE_MS;
+        int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        bool found = false;
+        char ev[4096];
+
+        cr_assert_geq(in, 0);
+        cr_assert_geq(inotify_add_watch(in, d->log, IN_MODIFY), 0);
+        /* Watch first, then look: a line written in between is not missed. */
+        while (!(found = daemon_log_has(d, s))) {
+                struct pollfd p = { in, POLLIN, 0 };
+                int left = ms_left(deadline);
+                if (left == 0 || poll(&p, 1, left) <= 0)
+                        break;
+                while (read(in, ev, sizeof(ev)) > 0)
+                        ;
+        }
+        close(in);
+        return found;
+}
+
+int daemon_wait_exit(struct daemon *d)
+{
+        struct pollfd p = { d->pidfd, POLLIN, 0 };
+        int st;
+
+        if (d->pid < 0)
+                return d->exit_status;
+        if (poll(&p, 1, DEADLINE_MS) <= 0)
+                return -1;
+        cr_assert_eq(waitpid(d->pid, &st, 0), d->pid);
+        d->pid = -1;
+        d->exit_status = st;
+        return st;
+}
+
+void daemon_cleanup(struct daemon *d)
+{
+        if (d->pid > 0) {
+                kill(d->pid, SIGKILL);
+                waitpid(d->pid, NULL, 0);
+                d->pid = -1;
+        }
+        if (d->pidfd >= 0)
+                close(d->pidfd);
+        if (d->notify_fd > 0)
+                close(d->notify_fd);
+        d->pidfd = d->notify_fd = -1;
+        if (d->dir) {
+                rm_rf(d->dir);
+                free(d->dir);
+                d->dir = NULL;
+        }
+}
+
+void daemon_stop(struct daemon *d)
+{
+        cr_assert(kill(d->pid, SIGTERM) == 0);
+        int st = daemon_wait_exit(d);
+        cr_assert_neq(st, -1, "unixsockd did not exit after SIGTERM");
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "unixsockd exit status 0x%x", st);
+        daemon_cleanup(d);
+}
+
+int count_fds_of(pid_t pid)
+{
+        char p[64];
+
+        snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+        return count_dir_entries(p);
+}
+
+int client_connect(const char *path)
+{
+        int fd = us_connect(path);
+
+        cr_assert_geq(fd, 0, "connect %s: %s", path, strerror(errno));
+        return fd;
+}
+
+bool readable_within(int fd, int ms)
+{
+        struct pollfd p = { fd, POLLIN, 0 };
+
+        return poll(&p, 1, ms) > 0;
+}
+
+ssize_t read_all_deadline(int fd, char *buf, size_t size, int ms)
+{
+        long long deadline = now_ms() + ms;
+        size_t n = 0;
+
+        for (;;) {
+                if (!readable_within(fd, ms_left(deadline)))
+                        return -1;
+                ssize_t r = read(fd, buf + n, size - 1 - n);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return errno == ECONNRESET ? (ssize_t)n : -1;
+                if (r == 0)
+                        break;
+                n += (size_t)r;
+                if (n == size - 1)
+                        break;
+        }
+        buf[n] = '\0';
+        return (ssize_t)n;
+}
+
+ssize_t client_exchange(const char *path, const char *msg, char *buf, size_t size)
+{
+        int fd = client_connect(path);
+        ssize_t n;
+
+        cr_assert_eq(us_send(fd, msg, strlen(msg)), (ssize_t)strlen(msg));
+        shutdown(fd, SHUT_WR);
+        n = read_all_deadline(fd, buf, size, DEADLINE_MS);
+        close(fd);
+        return n;
+}

@@ -1,0 +1,62 @@
+/* Runs the real unixsockd for integration tests, synchronised on its events:
+ * READY=1 on a NOTIFY_SOCKET the test owns, lines in its log, its exit. */
+#ifndef TESTS_DAEMON_HARNESS_H
+#define TESTS_DAEMON_HARNESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Generous: the suite must pass on a loaded 2-core machine. */
+#define DEADLINE_MS 30000
+
+struct daemon {
+        pid_t pid;
+        int pidfd;
+        int notify_fd;
+        char *dir;              /* runtime-directory and home of conf, log */
+        char conf[512];
+        char log[512];
+        char status[512];       /* last STATUS= received */
+        int exit_status;        /* after daemon_wait_exit: the wait status */
+};
+
+/* Path of a test program built beside the tests (probe-worker, ...). */
+const char *test_prog(const char *name);
+
+/* Writes conf (with every "@DIR@" replaced by the test's directory; the file
+ * gets "runtime-directory = DIR" prepended in [unixsockd] unless it has its own
+ * [unixsockd] section) and starts the daemon with extra arguments. Does not wait. */
+void daemon_spawn(struct daemon *d, const char *conf, const char *const *extra_args);
+/* Same, but through `prefix...` (e.g. systemd-socket-activate ... --). */
+void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const *prefix,
+                          const char *const *extra_args);
+/* Waits for READY=1; false if the daemon exited first or the deadline passed. */
+bool daemon_wait_ready(struct daemon *d);
+/* daemon_spawn + daemon_wait_ready, asserting it. */
+void daemon_start(struct daemon *d, const char *conf);
+/* Waits until the notify socket got a message containing s (e.g. "STOPPING=1"). */
+bool daemon_wait_notify(struct daemon *d, const char *s);
+/* Waits until its log contains s. */
+bool daemon_wait_log(struct daemon *d, const char *s);
+bool daemon_log_has(struct daemon *d, const char *s);
+/* Waits for it to exit; returns the wait status, or -1 at the deadline. */
+int daemon_wait_exit(struct daemon *d);
+/* SIGTERM and wait; asserts a clean exit 0. Removes the directory. */
+void daemon_stop(struct daemon *d);
+/* Kills it if still running, removes the directory. */
+void daemon_cleanup(struct daemon *d);
+
+/* dir/name of the daemon's directory. */
+const char *daemon_path(struct daemon *d, const char *name);
+int count_fds_of(pid_t pid);
+
+/* Client helpers. */
+int client_connect(const char *path);
+/* Sends msg, half-closes, reads everything until EOF into buf (NUL-terminated). */
+ssize_t client_exchange(const char *path, const char *msg, char *buf, size_t size);
+/* Reads until EOF or deadline; -1 on timeout. */
+ssize_t read_all_deadline(int fd, char *buf, size_t size, int ms);
+/* true if fd has data or EOF within ms. */
+bool readable_within(int fd, int ms);
+
+#endif

@@ -1,0 +1,470 @@
+/* unixsockd with dispatch = spawn: the real binary, real sockets, real processes. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon-harness.h"
+#include "helpers.h"
+#include "unixsock.h"
+
+#define NOBODY 65534
+
+static struct daemon d;
+
+static void fini(void)
+{
+        daemon_cleanup(&d);
+}
+
+TestSuite(spawn, .fini = fini, .timeout = 120);
+
+static char conf[4096];
+
+static const char *echo_conf(const char *socket_extra, const char *worker_extra)
+{
+        snprintf(conf, sizeof(conf),
+                 "[socket:echo]\npath = echo.sock\nworker = cat\n%s\n"
+                 "[worker:cat]\ncommand = /bin/cat\ndispatch = spawn\n%s\n",
+                 socket_extra, worker_extra);
+        return conf;
+}
+
+static const char *probe_conf(const char *worker_extra)
+{
+        snprintf(conf, sizeof(conf),
+                 "[socket:probe]\npath = probe.sock\nworker = probe\n\n"
+                 "[worker:probe]\ncommand = %s\ndispatch = spawn\n%s\n",
+                 test_prog("probe-worker"), worker_extra);
+        return conf;
+}
+
+/* The probe's report for one connection. */
+static char report[65536];
+
+static const char *probe(void)
+{
+        ssize_t n = client_exchange(daemon_path(&d, "probe.sock"), "", report, sizeof(report));
+
+        cr_assert_gt(n, 0, "no report from the probe worker");
+        cr_assert(strstr(report, "\nend\n"), "truncated report:\n%s", report);
+        return report;
+}
+
+static const char *field(const char *rep, const char *key)
+{
+        static char v[4096];
+        char k[256];
+        const char *p;
+
+        snprintf(k, sizeof(k), "\n%s", key);
+        p = strstr(rep, k);
+        if (!p && strncmp(rep, key, strlen(key)) == 0)
+                p = rep - 1;
+        if (!p)
+                return NULL;
+        p += strlen(k);
+        snprintf(v, sizeof(v), "%.*s", (int)strcspn(p, "\n"), p);
+        return v;
+}
+
+Test(spawn, echo_round_trip)
+{
+        char buf[256];
+
+        daemon_start(&d, echo_conf("", ""));
+        cr_assert_eq(client_exchange(daemon_path(&d, "echo.sock"), "hello unixsockd\n", buf, sizeof(buf)), 16);
+        cr_assert_str_eq(buf, "hello unixsockd\n");
+        /* many in a row, each its own process */
+        for (int i = 0; i < 50; i++) {
+                char msg[32];
+                snprintf(msg, sizeof(msg), "message %d", i);
+                cr_assert_eq(client_exchange(daemon_path(&d, "echo.sock"), msg, buf, sizeof(buf)), (ssize_t)strlen(msg));
+                cr_assert_str_eq(buf, msg);
+        }
+        daemon_stop(&d);
+}
+
+Test(spawn, ready_and_status_are_notified)
+{
+        daemon_start(&d, echo_conf("", ""));
+        cr_assert(strstr(d.status, "1 sockets"), "STATUS=%s", d.status);
+        daemon_stop(&d);
+}
+
+Test(spawn, worker_sees_exactly_its_fds_and_environment)
+{
+        char pidbuf[32];
+
+        daemon_start(&d, probe_conf("environment = GREETING=hello \"TWO=two words\"\n"));
+        const char *r = probe();
+        cr_assert_str_eq(field(r, "fds="), "0,1,2,", "%s", r);
+        cr_assert_str_eq(field(r, "stdin_socket="), "1");
+        cr_assert_str_eq(field(r, "env:PROTO="), "UNIX");
+        cr_assert_str_eq(field(r, "env:UNIXLOCALPATH="), daemon_path(&d, "probe.sock"));
+        snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
+        cr_assert_str_eq(field(r, "env:UNIXREMOTEPID="), pidbuf);
+        snprintf(pidbuf, sizeof(pidbuf), "%u", (unsigned)geteuid());
+        cr_assert_str_eq(field(r, "env:UNIXREMOTEEUID="), pidbuf);
+        snprintf(pidbuf, sizeof(pidbuf), "%u", (unsigned)getegid());
+        cr_assert_str_eq(field(r, "env:UNIXREMOTEEGID="), pidbuf);
+        cr_assert_str_eq(field(r, "env:UNIXSOCKD_SOCKET="), "probe");
+        cr_assert_str_eq(field(r, "env:GREETING="), "hello");
+        cr_assert_str_eq(field(r, "env:TWO="), "two words");
+        cr_assert_null(field(r, "env:NOTIFY_SOCKET="), "the daemon's own variables stay with it");
+        cr_assert_null(field(r, "env:LISTEN_FDS="));
+        /* empty signal mask, nothing ignored */
+        cr_assert_str_eq(field(r, "SigBlk:"), "\t0000000000000000");
+        cr_assert_str_eq(field(r, "SigIgn:"), "\t0000000000000000");
+        /* its own session and process group */
+        cr_assert_str_eq(field(r, "pgid="), field(r, "pid="));
+        cr_assert_str_eq(field(r, "sid="), field(r, "pid="));
+        daemon_stop(&d);
+}
+
+Test(spawn, listen_fds_passes_the_connection_as_fd_3)
+{
+        daemon_start(&d, probe_conf("listen-fds = yes\n"));
+        const char *r = probe();
+        cr_assert_str_eq(field(r, "fds="), "0,1,2,3,", "%s", r);
+        cr_assert_str_eq(field(r, "env:LISTEN_FDS="), "1");
+        cr_assert_str_eq(field(r, "env:LISTEN_FDNAMES="), "connection");
+        char pid[32];
+        snprintf(pid, sizeof(pid), "%s", field(r, "pid="));
+        cr_assert_str_eq(field(r, "env:LISTEN_PID="), pid, "LISTEN_PID is the worker's own pid");
+        daemon_stop(&d);
+}
+
+Test(spawn, worker_runs_as_user_with_its_groups_and_directory)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root to change user");
+        daemon_start(&d, probe_conf("user = nobody\nworking-directory = /tmp\n"));
+        const char *r = probe();
+        cr_assert_str_eq(field(r, "uid="), "65534", "%s", r);
+        cr_assert_str_eq(field(r, "gid="), "65534");
+        cr_assert_str_eq(field(r, "groups="), "65534,", "nobody's groups only, none of root's");
+        cr_assert_str_eq(field(r, "cwd="), "/tmp");
+        cr_assert_str_eq(field(r, "env:USER="), "nobody");
+        cr_assert_str_eq(field(r, "env:HOME="), "/nonexistent");
+        daemon_stop(&d);
+}
+
+Test(spawn, group_alone_changes_the_group)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root to change group");
+        daemon_start(&d, probe_conf("group = nogroup\n"));
+        const char *r = probe();
+        cr_assert_str_eq(field(r, "uid="), "0");
+        cr_assert_str_eq(field(r, "gid="), "65534");
+        cr_assert_str_eq(field(r, "groups="), "", "no supplementary groups: %s", field(r, "groups="));
+        daemon_stop(&d);
+}
+
+/* Connects as uid nobody from a child; returns what it read (or -1). */
+static ssize_t exchange_as_nobody(const char *path, const char *msg, char *buf, size_t size)
+{
+        int pfd[2];
+        cr_assert(pipe(pfd) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                char b[4096];
+                close(pfd[0]);
+                if (setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                        _exit(2);
+                int fd = us_connect(path);
+                if (fd < 0)
+                        _exit(3);
+                us_send(fd, msg, strlen(msg));
+                shutdown(fd, SHUT_WR);
+                ssize_t n = read_all_deadline(fd, b, sizeof(b), DEADLINE_MS);
+                if (n < 0)
+                        _exit(4);
+                _exit(write(pfd[1], b, (size_t)n) == n ? 0 : 5);
+        }
+        close(pfd[1]);
+        ssize_t n = read_all_deadline(pfd[0], buf, size, DEADLINE_MS);
+        close(pfd[0]);
+        int st;
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client child status 0x%x", st);
+        return n;
+}
+
+Test(spawn, allow_users_refuses_another_uid)
+{
+        char buf[256];
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to connect as another uid");
+        daemon_start(&d, echo_conf("mode = 0666\nallow-users = root\n", ""));
+        cr_assert_eq(exchange_as_nobody(daemon_path(&d, "echo.sock"), "let me in", buf, sizeof(buf)), 0,
+                     "refused: closed without a reply");
+        cr_assert(daemon_wait_log(&d, "refused uid 65534"));
+        cr_assert_eq(client_exchange(daemon_path(&d, "echo.sock"), "root", buf, sizeof(buf)), 4);
+        cr_assert_str_eq(buf, "root");
+        daemon_stop(&d);
+}
+
+Test(spawn, allow_groups_admits_a_listed_group)
+{
+        char buf[256];
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to connect as another uid");
+        daemon_start(&d, echo_conf("mode = 0666\nallow-users = root\nallow-groups = nogroup\n", ""));
+        cr_assert_eq(exchange_as_nobody(daemon_path(&d, "echo.sock"), "member", buf, sizeof(buf)), 6);
+        cr_assert_str_eq(buf, "member");
+        daemon_stop(&d);
+}
+
+/* instances reached: the next client waits in the backlog and is served later. */
+Test(spawn, instances_limit_makes_clients_wait_not_fail)
+{
+        char buf[64];
+        int c[3];
+
+        const char *debug[] = { "--log-level=debug", NULL };
+        daemon_spawn(&d, echo_conf("", "instances = 2\n"), debug);
+        cr_assert(daemon_wait_ready(&d));
+        const char *p = daemon_path(&d, "echo.sock");
+        for (int i = 0; i < 2; i++) {
+                c[i] = client_connect(p);
+                cr_assert_eq(us_send(c[i], "x", 1), 1);
+                cr_assert_eq(read_all_deadline(c[i], buf, 2, DEADLINE_MS), 1, "client %d served", i);
+        }
+        cr_assert(daemon_wait_log(&d, "at instances"), "the daemon stopped accepting");
+        c[2] = client_connect(p); /* queued in the kernel backlog */
+        cr_assert_eq(us_send(c[2], "third", 5), 5);
+        shutdown(c[2], SHUT_WR);
+        cr_assert_not(readable_within(c[2], 0), "not served while both workers are busy");
+        close(c[0]); /* its cat exits, a slot frees */
+        cr_assert_eq(read_all_deadline(c[2], buf, sizeof(buf), DEADLINE_MS), 5, "then served");
+        cr_assert_str_eq(buf, "third");
+        close(c[1]);
+        close(c[2]);
+        daemon_stop(&d);
+}
+
+Test(spawn, max_per_user_refuses_the_extra_connection)
+{
+        char buf[64];
+
+        daemon_start(&d, echo_conf("", "max-per-user = 1\n"));
+        const char *p = daemon_path(&d, "echo.sock");
+        int a = client_connect(p);
+        cr_assert_eq(us_send(a, "a", 1), 1);
+        cr_assert_eq(read_all_deadline(a, buf, 2, DEADLINE_MS), 1);
+        int b = client_connect(p);
+        cr_assert_eq(read_all_deadline(b, buf, sizeof(buf), DEADLINE_MS), 0, "refused: closed at once");
+        cr_assert(daemon_wait_log(&d, "max-per-user"));
+        close(b);
+        close(a);
+        /* once a's worker is gone, the same user is served again */
+        for (int tries = 0;; tries++) {
+                cr_assert_lt(tries, 1000);
+                int e = client_connect(p);
+                us_send(e, "again", 5);
+                shutdown(e, SHUT_WR);
+                ssize_t n = read_all_deadline(e, buf, sizeof(buf), DEADLINE_MS);
+                close(e);
+                if (n == 5) {
+                        cr_assert_str_eq(buf, "again");
+                        break;
+                }
+                /* refused while a's worker had not yet been reaped: the log says so */
+                cr_assert_eq(n, 0);
+        }
+        daemon_stop(&d);
+}
+
+Test(spawn, worker_stderr_and_exit_status_are_logged)
+{
+        char buf[65536];
+
+        snprintf(conf, sizeof(conf),
+                 "[socket:fail]\npath = fail.sock\nworker = fail\n\n"
+                 "[worker:fail]\ncommand = %s exit 3\n",
+                 test_prog("probe-worker"));
+        daemon_start(&d, conf);
+        cr_assert_gt(client_exchange(daemon_path(&d, "fail.sock"), "", buf, sizeof(buf)), 0);
+        cr_assert(daemon_wait_log(&d, "exited with status 3"));
+        cr_assert(daemon_log_has(&d, "warning"), "a failure is a warning");
+        cr_assert(daemon_log_has(&d, "exit_code=exited exit_status=3"));
+        daemon_cleanup(&d);
+
+        snprintf(conf, sizeof(conf),
+                 "[socket:err]\npath = err.sock\nworker = err\n\n"
+                 "[worker:err]\ncommand = %s stderr\n",
+                 test_prog("probe-worker"));
+        daemon_start(&d, conf);
+        cr_assert_gt(client_exchange(daemon_path(&d, "err.sock"), "", buf, sizeof(buf)), 0);
+        cr_assert(daemon_wait_log(&d, "probe-stderr-line"), "worker stderr reaches the daemon's stderr");
+        daemon_stop(&d);
+}
+
+Test(spawn, daemon_fds_do_not_grow_with_connections)
+{
+        char buf[64];
+
+        daemon_start(&d, echo_conf("", ""));
+        const char *p = daemon_path(&d, "echo.sock");
+        cr_assert_eq(client_exchange(p, "warm", buf, sizeof(buf)), 4);
+        int before = count_fds_of(d.pid);
+        for (int i = 0; i < 100; i++)
+                cr_assert_eq(client_exchange(p, "leak?", buf, sizeof(buf)), 5);
+        cr_assert_eq(count_fds_of(d.pid), before);
+        daemon_stop(&d);
+}
+
+Test(spawn, graceful_stop_serves_connections_already_accepted)
+{
+        char buf[64];
+        struct stat st;
+
+        daemon_start(&d, echo_conf("", ""));
+        const char *p = daemon_path(&d, "echo.sock");
+        int c = client_connect(p);
+        cr_assert_eq(us_send(c, "1", 1), 1);
+        cr_assert_eq(read_all_deadline(c, buf, 2, DEADLINE_MS), 1, "accepted and being served");
+        cr_assert(kill(d.pid, SIGTERM) == 0);
+        cr_assert(daemon_wait_notify(&d, "STOPPING=1"));
+        cr_assert(daemon_wait_log(&d, "stopping"));
+        cr_assert(lstat(p, &st) < 0 && errno == ENOENT, "the socket file it created is gone");
+        /* the worker serves on */
+        cr_assert_eq(us_send(c, "2", 1), 1);
+        cr_assert_eq(read_all_deadline(c, buf, 2, DEADLINE_MS), 1);
+        cr_assert_str_eq(buf, "2");
+        cr_assert(d.pid > 0 && kill(d.pid, 0) == 0, "the daemon waits for its worker");
+        close(c);
+        int s = daemon_wait_exit(&d);
+        cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) == 0, "status 0x%x", s);
+}
+
+Test(spawn, stop_timeout_terminates_workers_that_linger)
+{
+        snprintf(conf, sizeof(conf),
+                 "[unixsockd]\nruntime-directory = @DIR@\nstop-timeout = 200ms\n\n"
+                 "[socket:sleep]\npath = sleep.sock\nworker = sleep\n\n"
+                 "[worker:sleep]\ncommand = /bin/sleep 1000\n");
+        daemon_start(&d, conf);
+        int c = client_connect(daemon_path(&d, "sleep.sock"));
+        cr_assert(daemon_wait_notify(&d, "1 worker processes"));
+        cr_assert(kill(d.pid, SIGTERM) == 0);
+        cr_assert(daemon_wait_log(&d, "sending SIGTERM"));
+        int s = daemon_wait_exit(&d);
+        cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) == 0);
+        cr_assert(daemon_log_has(&d, "killed by signal 15") || daemon_log_has(&d, "exit_status=TERM"));
+        close(c);
+}
+
+Test(spawn, stale_socket_file_is_replaced_at_startup)
+{
+        char buf[64];
+        char *dir = make_tmpdir();
+        struct us_listener *l = us_listen(join(dir, "echo.sock"), 0);
+
+        us_listener_set_unlink(l, false);
+        us_close(l); /* a dead socket file, as a crash leaves */
+        snprintf(conf, sizeof(conf),
+                 "[socket:echo]\npath = %s/echo.sock\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n", dir);
+        daemon_start(&d, conf);
+        cr_assert_eq(client_exchange(join(dir, "echo.sock"), "fresh", buf, sizeof(buf)), 5);
+        daemon_stop(&d);
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(spawn, live_socket_file_is_not_taken_over)
+{
+        char *dir = make_tmpdir();
+        struct us_listener *l = us_listen(join(dir, "echo.sock"), 0);
+
+        snprintf(conf, sizeof(conf),
+                 "[socket:echo]\npath = %s/echo.sock\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n", dir);
+        daemon_spawn(&d, conf, NULL);
+        int s = daemon_wait_exit(&d);
+        cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) != 0, "refuses to start");
+        cr_assert(daemon_log_has(&d, "echo.sock: Address already in use"));
+        /* the other server still has its socket */
+        int c = client_connect(join(dir, "echo.sock"));
+        int a = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
+        while (a >= 0) { /* skip the daemon's liveness probe */
+                close(a);
+                a = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
+        }
+        close(c);
+        us_close(l);
+        rm_rf(dir);
+        free(dir);
+}
+
+static void expect_inherited(const char *fdname)
+{
+        char buf[64], lopt[600];
+        char *dir = make_tmpdir();
+        const char *path = join(dir, "act.sock");
+
+        snprintf(lopt, sizeof(lopt), "--listen=%s", path);
+        snprintf(conf, sizeof(conf),
+                 "[socket:act]\npath = %s\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n", path);
+        char fdn[128];
+        snprintf(fdn, sizeof(fdn), "--fdname=%s", fdname);
+        const char *prefix[] = { "/usr/bin/systemd-socket-activate", "-q", lopt, fdn, NULL };
+        const char *debug[] = { "--log-level=debug", NULL };
+        daemon_spawn_wrapped(&d, conf, prefix, debug);
+        cr_assert(daemon_wait_ready(&d));
+        cr_assert(daemon_log_has(&d, "socket act: inherited fd 3"), "inherited, not created");
+        cr_assert_eq(client_exchange(path, "activated", buf, sizeof(buf)), 9);
+        cr_assert_str_eq(buf, "activated");
+        daemon_stop(&d);
+        struct stat st;
+        cr_assert(lstat(path, &st) == 0, "a socket it did not create is not unlinked");
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(spawn, inherits_a_socket_by_name)
+{
+        expect_inherited("act");
+}
+
+Test(spawn, inherits_a_socket_by_path)
+{
+        expect_inherited("some-other-name");
+}
+
+Test(spawn, inherited_socket_matching_nothing_is_closed)
+{
+        char buf[64], lopt[600];
+        char *dir = make_tmpdir();
+
+        snprintf(lopt, sizeof(lopt), "--listen=%s", join(dir, "stray.sock"));
+        const char *prefix[] = { "/usr/bin/systemd-socket-activate", "-q", lopt, "--fdname=stray", NULL };
+        daemon_spawn_wrapped(&d, echo_conf("", ""), prefix, NULL);
+        cr_assert(daemon_wait_ready(&d));
+        cr_assert(daemon_log_has(&d, "matches no [socket:]"));
+        cr_assert_eq(client_exchange(daemon_path(&d, "echo.sock"), "own", buf, sizeof(buf)), 3);
+        int fd = us_connect(join(dir, "stray.sock"));
+        cr_assert_eq(fd, -1, "nobody listens on the stray socket any more");
+        cr_assert_eq(errno, ECONNREFUSED);
+        daemon_stop(&d);
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(spawn, config_errors_stop_the_daemon_with_ex_config)
+{
+        daemon_spawn(&d, "[socket:x]\npath = x.sock\nworker = nope\n", NULL);
+        int s = daemon_wait_exit(&d);
+        cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) == 78, "status 0x%x", s);
+        cr_assert(daemon_log_has(&d, "unixsockd.conf:"), "errors name the file and line");
+}
