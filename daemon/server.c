@@ -193,16 +193,23 @@ static void uid_dec(struct worker_rt *w, uid_t uid)
 
 /* ---- status ------------------------------------------------------------ */
 
-static void status_send(struct server *srv)
+/* STATUS=, after state (READY=1 ...) if not NULL, in the same message. */
+static void status_send_with(struct server *srv, const char *state)
 {
         unsigned running = 0;
 
         for (size_t i = 0; i < srv->n_workers; i++)
                 running += srv->workers[i].running;
-        sd_notifyf(0, "STATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused",
+        sd_notifyf(0, "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused",
+                   state ? state : "", state ? "\n" : "",
                    srv->stopping ? "Stopping: " : "", srv->n_socks, running,
                    srv->accepted, srv->refused);
         srv->status_last = now_usec(srv);
+}
+
+static void status_send(struct server *srv)
+{
+        status_send_with(srv, NULL);
 }
 
 static int on_status_timer(sd_event_source *es, uint64_t usec, void *userdata)
@@ -626,13 +633,12 @@ static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ss
         if (srv->stopping)
                 return 0;
         srv->stopping = true;
-        sd_notify(0, "STOPPING=1");
         c.msgid = MSGID_STOPPING;
         log_ctx(LOG_INFO, &c, "stopping on %s: no new connections; %zu worker processes serve on",
                 sigabbrev_np((int)ssi->ssi_signo), srv->n_procs);
         for (size_t i = 0; i < srv->n_socks; i++)
                 sock_close(&srv->socks[i]);
-        status_send(srv);
+        status_send_with(srv, "STOPPING=1");
         if (srv->n_procs) {
                 sd_event_add_time_relative(srv->event, &srv->stop_timer, CLOCK_MONOTONIC,
                                            srv->cfg->stop_timeout_usec, 0, on_stop_timer, srv);
@@ -661,8 +667,7 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *ssi, vo
                 log_ctx(LOG_INFO, &c, "reloaded %s", srv->cfg->file);
                 config_free(next);
         }
-        sd_notify(0, "READY=1");
-        status_send(srv);
+        status_send_with(srv, "READY=1");
         return 0;
 }
 
@@ -902,11 +907,10 @@ int server_start(struct server *srv)
                 if (r < 0)
                         return log_errno(LOG_ERR, r, "socket %s: watch", cs->name);
         }
-        sd_notify(0, "READY=1");
         c.msgid = MSGID_STARTED;
         log_ctx(LOG_INFO, &c, "started: %zu sockets, %zu workers, from %s", srv->n_socks,
                 srv->n_workers, cfg->file);
-        status_send(srv);
+        status_send_with(srv, "READY=1");
         return 0;
 }
 

@@ -188,7 +188,7 @@ void daemon_start(struct daemon *d, const char *conf)
                         buf[n] = '\0';
                         fclose(f);
                 }
-                cr_fatal("unixsockd did not become ready; its log:\n%s", buf);
+                cr_assert_fail("unixsockd did not become ready; its log:\n%s", buf);
         }
 }
 
@@ -219,6 +219,30 @@ bool daemon_wait_log(struct daemon *d, const char *s)
         cr_assert_geq(inotify_add_watch(in, d->log, IN_MODIFY), 0);
         /* Watch first, then look: a line written in between is not missed. */
         while (!(found = daemon_log_has(d, s))) {
+                struct pollfd p = { in, POLLIN, 0 };
+                int left = ms_left(deadline);
+                if (left == 0 || poll(&p, 1, left) <= 0)
+                        break;
+                while (read(in, ev, sizeof(ev)) > 0)
+                        ;
+        }
+        close(in);
+        return found;
+}
+
+bool wait_path(const char *path)
+{
+        long long deadline = now_ms() + DEADLINE_MS;
+        char dir[4096];
+        char ev[4096];
+        int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        bool found;
+
+        snprintf(dir, sizeof(dir), "%s", path);
+        *strrchr(dir, '/') = '\0';
+        cr_assert_geq(in, 0);
+        cr_assert_geq(inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO), 0);
+        while (!(found = access(path, F_OK) == 0)) {
                 struct pollfd p = { in, POLLIN, 0 };
                 int left = ms_left(deadline);
                 if (left == 0 || poll(&p, 1, left) <= 0)

@@ -46,6 +46,8 @@ void daemon_stop(struct daemon *d);
 /* Kills it if still running, removes the directory. */
 void daemon_cleanup(struct daemon *d);
 
+/* Waits until path exists. */
+bool wait_path(const char *path);
 /* dir/name of the daemon's directory. */
 const char *daemon_path(struct daemon *d, const char *name);
 int count_fds_of(pid_t pid);

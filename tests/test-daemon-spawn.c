@@ -418,13 +418,20 @@ static void expect_inherited(const char *fdname)
                  "[socket:act]\npath = %s\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n", path);
         char fdn[128];
         snprintf(fdn, sizeof(fdn), "--fdname=%s", fdname);
-        const char *prefix[] = { "/usr/bin/systemd-socket-activate", "-q", lopt, fdn, NULL };
+        const char *prefix[] = { "/usr/bin/systemd-socket-activate", "-E", "NOTIFY_SOCKET", lopt, fdn, "--", NULL };
         const char *debug[] = { "--log-level=debug", NULL };
         daemon_spawn_wrapped(&d, conf, prefix, debug);
+        /* systemd-socket-activate starts the daemon on the first connection */
+        cr_assert(wait_path(path));
+        int c = client_connect(path);
+        cr_assert_eq(us_send(c, "activated", 9), 9);
+        shutdown(c, SHUT_WR);
         cr_assert(daemon_wait_ready(&d));
         cr_assert(daemon_log_has(&d, "socket act: inherited fd 3"), "inherited, not created");
-        cr_assert_eq(client_exchange(path, "activated", buf, sizeof(buf)), 9);
+        cr_assert_eq(read_all_deadline(c, buf, sizeof(buf), DEADLINE_MS), 9);
         cr_assert_str_eq(buf, "activated");
+        close(c);
+        cr_assert_eq(client_exchange(path, "again", buf, sizeof(buf)), 5);
         daemon_stop(&d);
         struct stat st;
         cr_assert(lstat(path, &st) == 0, "a socket it did not create is not unlinked");
@@ -448,8 +455,10 @@ Test(spawn, inherited_socket_matching_nothing_is_closed)
         char *dir = make_tmpdir();
 
         snprintf(lopt, sizeof(lopt), "--listen=%s", join(dir, "stray.sock"));
-        const char *prefix[] = { "/usr/bin/systemd-socket-activate", "-q", lopt, "--fdname=stray", NULL };
+        const char *prefix[] = { "/usr/bin/systemd-socket-activate", "-E", "NOTIFY_SOCKET", lopt, "--fdname=stray", "--", NULL };
         daemon_spawn_wrapped(&d, echo_conf("", ""), prefix, NULL);
+        cr_assert(wait_path(join(dir, "stray.sock")));
+        close(client_connect(join(dir, "stray.sock"))); /* activates */
         cr_assert(daemon_wait_ready(&d));
         cr_assert(daemon_log_has(&d, "matches no [socket:]"));
         cr_assert_eq(client_exchange(daemon_path(&d, "echo.sock"), "own", buf, sizeof(buf)), 3);
