@@ -1,0 +1,1242 @@
+/* The configuration parser: every key to its typed value, every default, and
+ * every error with its line, reported all at once and in line order. */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "helpers.h"
+#include "parse.h"
+
+#define RD "/run/test-usd"
+#define STD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define NOBODY 65534
+#define NOGROUP 65534
+#define SEC (UINT64_C(1000000))
+#define MSEC (UINT64_C(1000))
+
+/* A socket s using worker w, three lines each. */
+#define SOCK_S "[socket:s]\npath = s.sock\nworker = w\n"
+#define WORKER_W "[worker:w]\ncommand = /bin/cat\n"
+
+#define MAX_ERRS 32
+static struct {
+        size_t n;
+        unsigned line[MAX_ERRS];
+        char file[MAX_ERRS][64];
+        char msg[MAX_ERRS][512];
+} errs;
+
+static void collect(void *userdata, const char *file, unsigned line, const char *msg)
+{
+        (void)userdata;
+        cr_assert_lt(errs.n, MAX_ERRS);
+        errs.line[errs.n] = line;
+        snprintf(errs.file[errs.n], sizeof(errs.file[0]), "%s", file);
+        snprintf(errs.msg[errs.n], sizeof(errs.msg[0]), "%s", msg);
+        errs.n++;
+}
+
+static const char *all_errs(void)
+{
+        static char buf[MAX_ERRS * 520];
+        size_t o = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < errs.n; i++)
+                o += (size_t)snprintf(buf + o, sizeof(buf) - o, "  %u: %s\n", errs.line[i], errs.msg[i]);
+        return buf;
+}
+
+static int load(const char *text, struct config **c)
+{
+        *c = NULL;
+        errs.n = 0;
+        return config_load_string("t.conf", text, strlen(text), collect, NULL, c);
+}
+
+static struct config *ok(const char *text)
+{
+        struct config *c;
+        int r = load(text, &c);
+
+        cr_assert_eq(r, 0, "load failed (%d):\n%s--\n%s", r, all_errs(), text);
+        cr_assert_eq(errs.n, 0);
+        cr_assert_not_null(c);
+        return c;
+}
+
+static void bad(const char *text)
+{
+        struct config *c;
+        int r = load(text, &c);
+
+        cr_assert_eq(r, -EINVAL, "expected errors, got %d:\n%s--\n%s", r, all_errs(), text);
+        cr_assert_null(c);
+        cr_assert_gt(errs.n, 0);
+        for (size_t i = 0; i < errs.n; i++)
+                cr_assert_str_eq(errs.file[i], "t.conf");
+}
+
+/* The file has exactly one error: msg at line. */
+static void bad_one(const char *text, unsigned line, const char *msg)
+{
+        bad(text);
+        cr_assert_eq(errs.n, 1, "expected only '%u: %s', got:\n%s", line, msg, all_errs());
+        cr_assert_eq(errs.line[0], line, "expected line %u, got:\n%s", line, all_errs());
+        cr_assert_str_eq(errs.msg[0], msg);
+}
+
+/* Among the errors, one at line containing part. */
+static void has_err(unsigned line, const char *part)
+{
+        for (size_t i = 0; i < errs.n; i++)
+                if (errs.line[i] == line && strstr(errs.msg[i], part))
+                        return;
+        cr_assert_fail("no error '%s' at line %u in:\n%s", part, line, all_errs());
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+        static char bufs[4][8192];
+        static int i;
+        char *b = bufs[i++ % 4];
+        va_list ap;
+
+        va_start(ap, f);
+        vsnprintf(b, sizeof(bufs[0]), f, ap);
+        va_end(ap);
+        return b;
+}
+
+static char *repeat(char ch, size_t n)
+{
+        static char bufs[4][1024];
+        static int i;
+        char *b = bufs[i++ % 4];
+
+        cr_assert_lt(n, sizeof(bufs[0]));
+        memset(b, ch, n);
+        b[n] = '\0';
+        return b;
+}
+
+static bool has_gid(const struct cfg_worker *w, gid_t g)
+{
+        for (size_t i = 0; i < w->n_groups; i++)
+                if (w->groups[i] == g)
+                        return true;
+        return false;
+}
+
+static void setup(void)
+{
+        setenv("RUNTIME_DIRECTORY", RD, 1);
+        setenv("PATH", STD_PATH, 1);
+        unsetenv("XDG_RUNTIME_DIR");
+}
+
+static void need_root(void)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root (users and groups of a real system)");
+}
+
+/* seteuid(0) again before exit: LeakSanitizer cannot inspect a process whose
+ * euid differs from its uid. */
+static void back_to_root(void)
+{
+        if (getuid() == 0)
+                (void)seteuid(0);
+}
+
+TestSuite(config, .init = setup, .timeout = 30);
+
+/* ---- values and defaults ---- */
+
+Test(config, minimal_file_gets_every_default)
+{
+        struct config *c = ok("[socket:echo]\npath = echo.sock\nworker = echo\n"
+                              "[worker:echo]\ncommand = cat\n");
+        const struct cfg_socket *s = &c->sockets[0];
+        const struct cfg_worker *w = &c->workers[0];
+
+        cr_assert_str_eq(c->file, "t.conf");
+        cr_assert_str_eq(c->runtime_directory, RD);
+        cr_assert_eq(c->log_level, LOG_INFO);
+        cr_assert_eq(c->stop_timeout_usec, 10 * SEC);
+        cr_assert_null(c->control);
+        cr_assert_eq(c->n_sockets, 1);
+        cr_assert_eq(c->n_workers, 1);
+
+        cr_assert_str_eq(s->name, "echo");
+        cr_assert_eq(s->line, 1);
+        cr_assert_str_eq(s->path, RD "/echo.sock");
+        cr_assert_eq(s->backlog, 128);
+        cr_assert_eq(s->mode, 0666);
+        cr_assert_eq(s->uid, (uid_t)-1);
+        cr_assert_eq(s->gid, (gid_t)-1);
+        cr_assert_eq(s->n_allow_uids, 0);
+        cr_assert_eq(s->n_allow_gids, 0);
+        cr_assert_eq(s->worker, w);
+        cr_assert_eq(s->rate_burst, 0);
+
+        cr_assert_str_eq(w->name, "echo");
+        cr_assert_eq(w->line, 4);
+        cr_assert_str_eq(w->argv[0], "cat");
+        cr_assert_null(w->argv[1]);
+        cr_assert_str_eq(w->exec_path, "/usr/bin/cat");
+        cr_assert_eq(w->dispatch, DISPATCH_SPAWN);
+        cr_assert_eq(w->instances, 64);
+        cr_assert_eq(w->max_per_user, 0);
+        cr_assert_not(w->set_user);
+        cr_assert_not(w->set_group);
+        cr_assert_null(w->user_name);
+        cr_assert_eq(w->n_groups, 0);
+        cr_assert_not_null(w->env);
+        cr_assert_null(w->env[0]);
+        cr_assert_null(w->working_directory);
+        cr_assert_eq(w->restart, RESTART_ON_FAILURE);
+        cr_assert_eq(w->restart_delay_usec, 100 * MSEC);
+        cr_assert_eq(w->restart_delay_max_usec, 30 * SEC);
+        cr_assert_not(w->listen_fds);
+        config_free(c);
+}
+
+Test(config, global_section_keys_parse_to_typed_values)
+{
+        struct config *c = ok("[unixsockd]\n"
+                              "runtime-directory = /srv//usd/\n"
+                              "log-level = debug\n"
+                              "stop-timeout = 1min 30s\n"
+                              "control = ctl/control.sock\n" SOCK_S WORKER_W);
+
+        cr_assert_str_eq(c->runtime_directory, "/srv/usd");
+        cr_assert_eq(c->log_level, LOG_DEBUG);
+        cr_assert_eq(c->stop_timeout_usec, 90 * SEC);
+        cr_assert_str_eq(c->control, "/srv/usd/ctl/control.sock");
+        cr_assert_str_eq(c->sockets[0].path, "/srv/usd/s.sock");
+        config_free(c);
+
+        c = ok("[unixsockd]\ncontrol = /run/other/ctl.sock\n" SOCK_S WORKER_W);
+        cr_assert_str_eq(c->control, "/run/other/ctl.sock");
+        config_free(c);
+}
+
+Test(config, every_log_level_maps_to_its_syslog_priority)
+{
+        static const struct { const char *name; int level; } t[] = {
+                { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
+                { "warning", LOG_WARNING }, { "err", LOG_ERR },
+        };
+
+        for (size_t i = 0; i < 5; i++) {
+                struct config *c = ok(fmt("[unixsockd]\nlog-level = %s\n" SOCK_S WORKER_W, t[i].name));
+
+                cr_assert_eq(c->log_level, t[i].level, "%s", t[i].name);
+                config_free(c);
+        }
+}
+
+Test(config, socket_keys_parse_to_typed_values)
+{
+        struct config *c;
+        const struct cfg_socket *s;
+
+        need_root();
+        c = ok("[socket:s]\n"
+               "path = /tmp/usd-test/s.sock\n"
+               "backlog = 65535\n"
+               "mode = 0660\n"
+               "owner = nobody\n"
+               "group = nogroup\n"
+               "allow-users = root 1000 nobody\n"
+               "allow-groups = root 4242\n"
+               "worker = w\n"
+               "rate-limit = 500/1s\n" WORKER_W);
+        s = &c->sockets[0];
+        cr_assert_str_eq(s->path, "/tmp/usd-test/s.sock");
+        cr_assert_eq(s->backlog, 65535);
+        cr_assert_eq(s->mode, 0660);
+        cr_assert_eq(s->uid, NOBODY);
+        cr_assert_eq(s->gid, NOGROUP);
+        cr_assert_eq(s->n_allow_uids, 3);
+        cr_assert_eq(s->allow_uids[0], 0);
+        cr_assert_eq(s->allow_uids[1], 1000);
+        cr_assert_eq(s->allow_uids[2], NOBODY);
+        cr_assert_eq(s->n_allow_gids, 2);
+        cr_assert_eq(s->allow_gids[0], 0);
+        cr_assert_eq(s->allow_gids[1], 4242);
+        cr_assert_eq(s->worker, &c->workers[0]);
+        cr_assert_eq(s->rate_burst, 500);
+        cr_assert_eq(s->rate_interval_usec, SEC);
+        config_free(c);
+}
+
+Test(config, owner_and_group_numbers_need_no_entry)
+{
+        struct config *c = ok("[socket:s]\npath = s.sock\nworker = w\nowner = 4242\ngroup = 4343\n"
+                              "allow-users = 777\nallow-groups = 888\n" WORKER_W);
+
+        cr_assert_eq(c->sockets[0].uid, 4242);
+        cr_assert_eq(c->sockets[0].gid, 4343);
+        cr_assert_eq(c->sockets[0].allow_uids[0], 777);
+        cr_assert_eq(c->sockets[0].allow_gids[0], 888);
+        config_free(c);
+}
+
+Test(config, mode_is_octal_up_to_07777)
+{
+        static const struct { const char *text; mode_t mode; } t[] = {
+                { "0", 0 }, { "600", 0600 }, { "0600", 0600 }, { "07777", 07777 }, { "2770", 02770 },
+        };
+
+        for (size_t i = 0; i < 5; i++) {
+                struct config *c = ok(fmt(SOCK_S "mode = %s\n" WORKER_W, t[i].text));
+
+                cr_assert_eq(c->sockets[0].mode, t[i].mode, "%s", t[i].text);
+                config_free(c);
+        }
+}
+
+Test(config, abstract_path_is_kept_as_written)
+{
+        struct config *c = ok("[socket:s]\npath = @usd/test\nworker = w\n" WORKER_W);
+
+        cr_assert_str_eq(c->sockets[0].path, "@usd/test");
+        config_free(c);
+}
+
+Test(config, relative_path_is_joined_and_cleaned)
+{
+        struct config *c = ok("[socket:s]\npath = ./sub//s.sock\nworker = w\n" WORKER_W);
+
+        cr_assert_str_eq(c->sockets[0].path, RD "/sub/s.sock");
+        config_free(c);
+}
+
+Test(config, rate_limit_forms)
+{
+        static const struct { const char *text; unsigned n; uint64_t usec; } t[] = {
+                { "500/1s", 500, SEC }, { "500/s", 500, SEC }, { "10 / 1min", 10, 60 * SEC },
+                { "1/100ms", 1, 100 * MSEC }, { "4294967295/1h", 4294967295u, 3600 * SEC },
+        };
+
+        for (size_t i = 0; i < 5; i++) {
+                struct config *c = ok(fmt(SOCK_S "rate-limit = %s\n" WORKER_W, t[i].text));
+
+                cr_assert_eq(c->sockets[0].rate_burst, t[i].n, "%s", t[i].text);
+                cr_assert_eq(c->sockets[0].rate_interval_usec, t[i].usec, "%s", t[i].text);
+                config_free(c);
+        }
+}
+
+Test(config, worker_keys_parse_to_typed_values)
+{
+        struct config *c;
+        const struct cfg_worker *w;
+
+        need_root();
+        c = ok(SOCK_S "[worker:w]\n"
+               "command = /bin/echo one 'two words'\n"
+               "dispatch = pool\n"
+               "instances = 8\n"
+               "max-per-user = 2\n"
+               "user = nobody\n"
+               "group = nogroup\n"
+               "environment = A=1 \"B=two words\"\n"
+               "working-directory = /tmp/\n"
+               "restart = always\n"
+               "restart-delay = 250ms\n"
+               "restart-delay-max = 1min\n");
+        w = &c->workers[0];
+        cr_assert_str_eq(w->argv[0], "/bin/echo");
+        cr_assert_str_eq(w->argv[1], "one");
+        cr_assert_str_eq(w->argv[2], "two words");
+        cr_assert_null(w->argv[3]);
+        cr_assert_str_eq(w->exec_path, "/bin/echo");
+        cr_assert_eq(w->dispatch, DISPATCH_POOL);
+        cr_assert_eq(w->instances, 8);
+        cr_assert_eq(w->max_per_user, 2);
+        cr_assert(w->set_user);
+        cr_assert(w->set_group);
+        cr_assert_str_eq(w->user_name, "nobody");
+        cr_assert_eq(w->uid, NOBODY);
+        cr_assert_eq(w->gid, NOGROUP);
+        cr_assert(has_gid(w, NOGROUP));
+        cr_assert_str_eq(w->env[0], "A=1");
+        cr_assert_str_eq(w->env[1], "B=two words");
+        cr_assert_null(w->env[2]);
+        cr_assert_str_eq(w->working_directory, "/tmp");
+        cr_assert_eq(w->restart, RESTART_ALWAYS);
+        cr_assert_eq(w->restart_delay_usec, 250 * MSEC);
+        cr_assert_eq(w->restart_delay_max_usec, 60 * SEC);
+        config_free(c);
+}
+
+Test(config, user_gives_uid_primary_gid_and_groups)
+{
+        struct config *c;
+        const struct cfg_worker *w;
+
+        need_root();
+        c = ok(SOCK_S WORKER_W "user = root\n");
+        w = &c->workers[0];
+        cr_assert(w->set_user);
+        cr_assert_not(w->set_group);
+        cr_assert_eq(w->uid, 0);
+        cr_assert_eq(w->gid, 0);
+        cr_assert_str_eq(w->user_name, "root");
+        cr_assert_geq(w->n_groups, 1);
+        cr_assert(has_gid(w, 0));
+        config_free(c);
+
+        c = ok(SOCK_S WORKER_W "user = daemon\n");
+        cr_assert_eq(c->workers[0].uid, 1);
+        cr_assert_eq(c->workers[0].gid, 1);
+        cr_assert(has_gid(&c->workers[0], 1));
+        config_free(c);
+}
+
+Test(config, group_replaces_the_primary_gid_of_user)
+{
+        struct config *c;
+        const struct cfg_worker *w;
+
+        need_root();
+        c = ok(SOCK_S WORKER_W "user = daemon\ngroup = nogroup\n");
+        w = &c->workers[0];
+        cr_assert_eq(w->uid, 1);
+        cr_assert_eq(w->gid, NOGROUP);
+        /* as initgroups(user, group) */
+        cr_assert(has_gid(w, NOGROUP));
+        config_free(c);
+
+        c = ok(SOCK_S WORKER_W "group = 4242\n");
+        w = &c->workers[0];
+        cr_assert_not(w->set_user);
+        cr_assert(w->set_group);
+        cr_assert_eq(w->gid, 4242);
+        cr_assert_eq(w->n_groups, 0);
+        config_free(c);
+}
+
+Test(config, numeric_user_without_entry_has_its_own_number_as_group)
+{
+        struct config *c = ok(SOCK_S WORKER_W "user = 4242\n");
+        const struct cfg_worker *w = &c->workers[0];
+
+        cr_assert(w->set_user);
+        cr_assert_eq(w->uid, 4242);
+        cr_assert_eq(w->gid, 4242);
+        cr_assert_eq(w->n_groups, 0);
+        cr_assert_str_eq(w->user_name, "4242");
+        config_free(c);
+}
+
+Test(config, instances_default_depends_on_dispatch)
+{
+        static const struct { const char *d; enum dispatch e; unsigned n; } t[] = {
+                { "spawn", DISPATCH_SPAWN, 64 }, { "pool", DISPATCH_POOL, 4 },
+                { "listener", DISPATCH_LISTENER, 1 },
+        };
+
+        for (size_t i = 0; i < 3; i++) {
+                struct config *c = ok(fmt(SOCK_S WORKER_W "dispatch = %s\n", t[i].d));
+
+                cr_assert_eq(c->workers[0].dispatch, t[i].e);
+                cr_assert_eq(c->workers[0].instances, t[i].n, "%s", t[i].d);
+                cr_assert_str_eq(dispatch_to_string(t[i].e), t[i].d);
+                config_free(c);
+        }
+}
+
+Test(config, listener_may_serve_several_sockets)
+{
+        struct config *c = ok("[socket:a]\npath = a.sock\nworker = w\n"
+                              "[socket:b]\npath = @b\nworker = w\n"
+                              WORKER_W "dispatch = listener\ninstances = 1\n");
+
+        cr_assert_eq(c->sockets[0].worker, &c->workers[0]);
+        cr_assert_eq(c->sockets[1].worker, &c->workers[0]);
+        cr_assert_eq(config_find_socket(c, "b"), &c->sockets[1]);
+        cr_assert_null(config_find_socket(c, "c"));
+        config_free(c);
+}
+
+Test(config, listen_fds_takes_every_boolean_spelling)
+{
+        static const char *yes[] = { "yes", "true", "on", "1" }, *no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < 4; i++) {
+                struct config *c = ok(fmt(SOCK_S WORKER_W "listen-fds = %s\n", yes[i]));
+
+                cr_assert(c->workers[0].listen_fds, "%s", yes[i]);
+                config_free(c);
+                c = ok(fmt(SOCK_S WORKER_W "listen-fds = %s\n", no[i]));
+                cr_assert_not(c->workers[0].listen_fds, "%s", no[i]);
+                config_free(c);
+        }
+}
+
+Test(config, restart_takes_each_policy)
+{
+        static const struct { const char *s; enum restart_policy r; } t[] = {
+                { "always", RESTART_ALWAYS }, { "on-failure", RESTART_ON_FAILURE }, { "never", RESTART_NEVER },
+        };
+
+        for (size_t i = 0; i < 3; i++) {
+                struct config *c = ok(fmt(SOCK_S WORKER_W "dispatch = pool\nrestart = %s\n", t[i].s));
+
+                cr_assert_eq(c->workers[0].restart, t[i].r, "%s", t[i].s);
+                config_free(c);
+        }
+}
+
+Test(config, durations_take_units_fractions_and_sums)
+{
+        static const struct { const char *s; uint64_t usec; } t[] = {
+                { "0", 0 }, { "30", 30 * SEC }, { "5us", 5 }, { "100ms", 100 * MSEC }, { "2s", 2 * SEC },
+                { "2 sec", 2 * SEC }, { "1min", 60 * SEC }, { "1m", 60 * SEC }, { "1h", 3600 * SEC },
+                { "1.5s", 1500 * MSEC }, { "0.25min", 15 * SEC }, { "1min 30s", 90 * SEC },
+                { "1min30s", 90 * SEC }, { "1d", 86400 * SEC },
+        };
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct config *c = ok(fmt("[unixsockd]\nstop-timeout = %s\n" SOCK_S WORKER_W, t[i].s));
+
+                cr_assert_eq(c->stop_timeout_usec, t[i].usec, "%s", t[i].s);
+                config_free(c);
+        }
+}
+
+Test(config, duration_parser_refuses_garbage_and_overflow)
+{
+        static const char *inval[] = { "", "s", "1x", "1.s", ".5s", "-1s", "1s x", "1 2x", "1e3s" };
+        uint64_t u;
+
+        for (size_t i = 0; i < sizeof(inval) / sizeof(inval[0]); i++)
+                cr_assert_eq(parse_duration(inval[i], &u), -EINVAL, "'%s'", inval[i]);
+        cr_assert_eq(parse_duration("99999999999999999999s", &u), -ERANGE);
+        cr_assert_eq(parse_duration("9999999999999h", &u), -ERANGE);
+        cr_assert_eq(parse_duration("9223372036854775807us", &u), 0);
+        cr_assert_eq(u, INT64_MAX);
+        cr_assert_eq(parse_duration("9223372036854775807us 1us", &u), -ERANGE);
+}
+
+Test(config, command_follows_shell_quoting_without_a_shell)
+{
+        struct config *c = ok(SOCK_S "[worker:w]\n"
+                              "command = /bin/echo 'a b' \"c \\\"d\\\" \\\\ \\$ \\x\" e\\ f '' $HOME a\"b\"'c'\n");
+        char **a = c->workers[0].argv;
+
+        cr_assert_str_eq(a[0], "/bin/echo");
+        cr_assert_str_eq(a[1], "a b");
+        cr_assert_str_eq(a[2], "c \"d\" \\ $ \\x");
+        cr_assert_str_eq(a[3], "e f");
+        cr_assert_str_eq(a[4], "");
+        cr_assert_str_eq(a[5], "$HOME");
+        cr_assert_str_eq(a[6], "abc");
+        cr_assert_null(a[7]);
+        config_free(c);
+}
+
+Test(config, command_name_is_searched_in_path)
+{
+        struct config *c;
+
+        setenv("PATH", "/nonexistent:relative/dir:/bin", 1);
+        c = ok(SOCK_S "[worker:w]\ncommand = date +%s\n");
+        cr_assert_str_eq(c->workers[0].exec_path, "/bin/date");
+        cr_assert_str_eq(c->workers[0].argv[0], "date");
+        config_free(c);
+
+        unsetenv("PATH");
+        c = ok(SOCK_S "[worker:w]\ncommand = date\n");
+        cr_assert_str_eq(c->workers[0].exec_path, "/usr/bin/date");
+        config_free(c);
+}
+
+Test(config, environment_later_name_wins)
+{
+        struct config *c = ok(SOCK_S WORKER_W "environment = A=1 B= A=3 C=x=y\n");
+        char **e = c->workers[0].env;
+
+        cr_assert_str_eq(e[0], "B=");
+        cr_assert_str_eq(e[1], "A=3");
+        cr_assert_str_eq(e[2], "C=x=y");
+        cr_assert_null(e[3]);
+        config_free(c);
+}
+
+Test(config, comments_blank_lines_indents_crlf_and_bom)
+{
+        struct config *c = ok("\xEF\xBB\xBF# comment\r\n"
+                              "; another\r\n"
+                              "\r\n"
+                              "  [ socket:s ]   ; header comment\r\n"
+                              "\tpath = s.sock ; inline comment\r\n"
+                              "    backlog = 7\r\n"
+                              "worker = w\r\n"
+                              "[worker:w] # hash after a header\r\n"
+                              "command = /bin/cat\r\n");
+
+        cr_assert_str_eq(c->sockets[0].name, "s");
+        cr_assert_eq(c->sockets[0].line, 4);
+        cr_assert_str_eq(c->sockets[0].path, RD "/s.sock");
+        cr_assert_eq(c->sockets[0].backlog, 7);
+        cr_assert_eq(c->workers[0].line, 8);
+        config_free(c);
+}
+
+Test(config, names_longer_than_inih_sections_are_kept_whole)
+{
+        const char *n = repeat('x', 120);
+        struct config *c = ok(fmt("[socket:%s.a]\npath = a.sock\nworker = %s\n"
+                                  "[socket:%s.b]\npath = b.sock\nworker = %s\n"
+                                  "[worker:%s]\ncommand = /bin/cat\n", n, n, n, n, n));
+
+        cr_assert_eq(c->n_sockets, 2);
+        cr_assert_str_eq(c->sockets[0].name, fmt("%s.a", n));
+        cr_assert_str_eq(c->sockets[1].name, fmt("%s.b", n));
+        cr_assert_str_eq(c->workers[0].name, n);
+        config_free(c);
+}
+
+Test(config, name_charset_and_length)
+{
+        cr_assert(parse_name_is_valid("a"));
+        cr_assert(parse_name_is_valid("Echo_1.2-x"));
+        cr_assert(parse_name_is_valid(repeat('a', 255)));
+        cr_assert_not(parse_name_is_valid(repeat('a', 256)));
+        cr_assert_not(parse_name_is_valid(""));
+        cr_assert_not(parse_name_is_valid("a b"));
+        cr_assert_not(parse_name_is_valid("a:b"));
+        cr_assert_not(parse_name_is_valid("a/b"));
+}
+
+Test(config, line_of_199_bytes_is_accepted)
+{
+        /* "environment = X=" is 16 bytes */
+        struct config *c = ok(fmt(SOCK_S WORKER_W "environment = X=%s\n", repeat('v', 183)));
+
+        cr_assert_eq(strlen(c->workers[0].env[0]), 2 + 183);
+        config_free(c);
+}
+
+Test(config, runtime_directory_takes_the_first_of_systemds_list)
+{
+        struct config *c;
+
+        setenv("RUNTIME_DIRECTORY", "/run/a:/run/b", 1);
+        c = ok(SOCK_S WORKER_W);
+        cr_assert_str_eq(c->runtime_directory, "/run/a");
+        cr_assert_str_eq(c->sockets[0].path, "/run/a/s.sock");
+        config_free(c);
+}
+
+Test(config, runtime_directory_default_for_root)
+{
+        struct config *c;
+
+        need_root();
+        unsetenv("RUNTIME_DIRECTORY");
+        setenv("XDG_RUNTIME_DIR", "/run/user/0", 1);
+        c = ok(SOCK_S WORKER_W);
+        cr_assert_str_eq(c->runtime_directory, "/run/unixsockd");
+        config_free(c);
+}
+
+Test(config, runtime_directory_default_for_a_user, .fini = back_to_root)
+{
+        struct config *c;
+
+        need_root();
+        cr_assert_eq(seteuid(NOBODY), 0);
+        unsetenv("RUNTIME_DIRECTORY");
+        setenv("XDG_RUNTIME_DIR", "/run/user/65534", 1);
+        c = ok(SOCK_S WORKER_W);
+        cr_assert_str_eq(c->runtime_directory, "/run/user/65534/unixsockd");
+        cr_assert_str_eq(c->sockets[0].path, "/run/user/65534/unixsockd/s.sock");
+        config_free(c);
+
+        /* and with neither: nowhere to put relative paths */
+        unsetenv("XDG_RUNTIME_DIR");
+        bad_one(SOCK_S WORKER_W, 0,
+                "no runtime directory: set runtime-directory in [unixsockd] "
+                "(RUNTIME_DIRECTORY and XDG_RUNTIME_DIR are not set to absolute paths)");
+}
+
+Test(config, explicit_runtime_directory_beats_the_environment)
+{
+        struct config *c = ok("[unixsockd]\nruntime-directory = /\n" SOCK_S WORKER_W);
+
+        cr_assert_str_eq(c->runtime_directory, "/");
+        cr_assert_str_eq(c->sockets[0].path, "/s.sock");
+        config_free(c);
+}
+
+Test(config, path_of_exactly_107_bytes_fits)
+{
+        /* RD "/" is 14 bytes */
+        struct config *c = ok(fmt("[socket:s]\npath = %s\nworker = w\n"
+                                  "[socket:t]\npath = @%s\nworker = w\n" WORKER_W,
+                                  repeat('p', 107 - 14), repeat('q', 107)));
+
+        cr_assert_eq(strlen(c->sockets[0].path), 107);
+        cr_assert_eq(strlen(c->sockets[1].path), 108);
+        config_free(c);
+}
+
+Test(config, load_reads_a_file)
+{
+        char *dir = make_tmpdir();
+        const char *f = join(dir, "u.conf");
+        FILE *fp = fopen(f, "w");
+        struct config *c = NULL;
+
+        cr_assert_not_null(fp);
+        fputs(SOCK_S WORKER_W, fp);
+        fclose(fp);
+        errs.n = 0;
+        cr_assert_eq(config_load(f, collect, NULL, &c), 0, "%s", all_errs());
+        cr_assert_str_eq(c->file, f);
+        cr_assert_str_eq(c->sockets[0].name, "s");
+        config_free(c);
+        config_free(NULL);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* ---- errors ---- */
+
+Test(config, unknown_section_is_reported_and_its_keys_ignored)
+{
+        bad_one(SOCK_S WORKER_W "[sockets:x]\npath = x\nbogus = 1\n", 6, "unknown section [sockets:x]");
+        bad_one("[Unixsockd]\n" SOCK_S WORKER_W, 1, "unknown section [Unixsockd]");
+}
+
+Test(config, unknown_key_names_the_key_and_section)
+{
+        bad_one("[socket:echo]\npath = e.sock\npathh = x\nworker = w\n" WORKER_W, 3,
+                "unknown key 'pathh' in [socket:echo]");
+        bad_one(SOCK_S WORKER_W "commandd = x\n", 6, "unknown key 'commandd' in [worker:w]");
+        bad_one("[unixsockd]\nruntime_directory = /x\n" SOCK_S WORKER_W, 2,
+                "unknown key 'runtime_directory' in [unixsockd]");
+        /* inih would split "a:b = c" at ':' */
+        bad_one(SOCK_S WORKER_W "user:name = root\n", 6, "unknown key 'user:name' in [worker:w]");
+}
+
+Test(config, key_before_any_section)
+{
+        bad_one("path = x.sock\n" SOCK_S WORKER_W, 1, "key 'path' outside of any section");
+}
+
+Test(config, duplicate_key_names_both_lines)
+{
+        bad_one("[socket:s]\npath = a.sock\nworker = w\n\npath = b.sock\n" WORKER_W, 5,
+                "duplicate key 'path' in [socket:s] (first at line 2)");
+        bad_one(SOCK_S WORKER_W "; c\ncommand = /bin/date\n", 7,
+                "duplicate key 'command' in [worker:w] (first at line 5)");
+}
+
+Test(config, duplicate_section_names_both_lines)
+{
+        bad_one(SOCK_S WORKER_W "[socket:s]\n", 6, "duplicate section [socket:s] (first at line 1)");
+        bad_one(SOCK_S WORKER_W "[worker:w]\ncommand = /bin/date\n", 6,
+                "duplicate section [worker:w] (first at line 4)");
+        bad_one("[unixsockd]\n" SOCK_S WORKER_W "[unixsockd]\nlog-level = debug\n", 7,
+                "duplicate section [unixsockd] (first at line 1)");
+}
+
+Test(config, socket_and_worker_may_share_a_name)
+{
+        struct config *c = ok("[socket:echo]\npath = e.sock\nworker = echo\n[worker:echo]\ncommand = /bin/cat\n");
+
+        cr_assert_eq(c->sockets[0].worker, &c->workers[0]);
+        config_free(c);
+}
+
+/* key = value as the last line (6) of a socket section whose worker is fine */
+static void bad_socket_value(const char *key, const char *value, const char *msg)
+{
+        bad_one(fmt(WORKER_W "[socket:s]\npath = s.sock\nworker = w\n%s = %s\n", key, value), 6, msg);
+}
+
+/* ... of a pool worker (line 7) */
+static void bad_worker_value(const char *key, const char *value, const char *msg)
+{
+        bad_one(fmt(SOCK_S "[worker:w]\ncommand = /bin/cat\ndispatch = pool\n%s = %s\n", key, value), 7, msg);
+}
+
+static void bad_global_value(const char *key, const char *value, const char *msg)
+{
+        bad_one(fmt("[unixsockd]\n%s = %s\n" SOCK_S WORKER_W, key, value), 2, msg);
+}
+
+Test(config, bad_number)
+{
+        static const char *v[] = { "0", "65536", "-1", "+5", "1 2", "12k", "0x10", "99999999999999999999999" };
+
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                bad_socket_value("backlog", v[i], fmt("backlog: '%s' is not a number from 1 to 65535", v[i]));
+        bad_worker_value("instances", "0", "instances: '0' is not a number from 1 to 1000000");
+        bad_worker_value("instances", "1000001", "instances: '1000001' is not a number from 1 to 1000000");
+        bad_worker_value("max-per-user", "0", "max-per-user: '0' is not a number from 1 to 1000000");
+        bad_worker_value("max-per-user", "lots", "max-per-user: 'lots' is not a number from 1 to 1000000");
+}
+
+Test(config, bad_mode)
+{
+        static const char *v[] = { "0999", "017777", "rw-rw----", "-0644", "0o644" };
+
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                bad_socket_value("mode", v[i], fmt("mode: '%s' is not an octal mode from 0 to 07777", v[i]));
+}
+
+Test(config, bad_duration)
+{
+        bad_global_value("stop-timeout", "10 parsecs",
+                         "stop-timeout: '10 parsecs' is not a duration (e.g. 10s, 500ms, 1min)");
+        bad_global_value("stop-timeout", "99999999999999h",
+                         "stop-timeout: '99999999999999h' is not a duration (e.g. 10s, 500ms, 1min)");
+        bad_worker_value("restart-delay", "5x",
+                         "restart-delay: '5x' is not a duration (e.g. 100ms, 2s, 1min)");
+        bad_worker_value("restart-delay-max", "soon",
+                         "restart-delay-max: 'soon' is not a duration (e.g. 100ms, 2s, 1min)");
+        bad_worker_value("restart-delay", "0", "restart-delay: must be more than 0");
+}
+
+Test(config, bad_enum)
+{
+        bad_one(SOCK_S WORKER_W "dispatch = fork\n", 6, "dispatch: 'fork' is not one of spawn, pool, listener");
+        bad_worker_value("restart", "sometimes", "restart: 'sometimes' is not one of always, on-failure, never");
+        bad_global_value("log-level", "verbose",
+                         "log-level: 'verbose' is not one of debug, info, notice, warning, err");
+        bad_global_value("log-level", "INFO", "log-level: 'INFO' is not one of debug, info, notice, warning, err");
+        bad_one(SOCK_S WORKER_W "listen-fds = maybe\n", 6,
+                "listen-fds: 'maybe' is not one of yes, no, true, false, on, off, 1, 0");
+}
+
+Test(config, bad_rate_limit)
+{
+        static const char *v[] = { "500", "0/1s", "5/0s", "x/1s", "5/", "/1s", "5/1parsec", "4294967296/1s" };
+
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                bad_socket_value("rate-limit", v[i],
+                                 fmt("rate-limit: '%s' is not N/DURATION with N from 1 to 4294967295 "
+                                     "and a DURATION more than 0 (e.g. 500/1s)", v[i]));
+}
+
+Test(config, bad_names)
+{
+        bad_one("[socket:a b]\npath = x\n" SOCK_S WORKER_W, 1,
+                "invalid socket name 'a b' in [socket:a b]: use 1 to 255 of A-Z a-z 0-9 _ . -");
+        bad_one(SOCK_S WORKER_W "[worker:\xc3\xa4]\ncommand = /bin/cat\n", 6,
+                "invalid worker name '\xc3\xa4' in [worker:\xc3\xa4]: use 1 to 255 of A-Z a-z 0-9 _ . -");
+        bad_one(SOCK_S WORKER_W "[worker:]\n", 6,
+                "invalid worker name '' in [worker:]: use 1 to 255 of A-Z a-z 0-9 _ . -");
+        /* the worker no socket can name is not reported again as unused */
+        bad_one(WORKER_W "[socket:s]\npath = s.sock\nworker = w!\n", 5,
+                "worker: 'w!' is not a valid worker name (1 to 255 of A-Z a-z 0-9 _ . -)");
+}
+
+Test(config, bad_quoting)
+{
+        bad_one(SOCK_S "[worker:w]\ncommand = /bin/echo \"a b\n", 5,
+                "command: unterminated double quote in '/bin/echo \"a b'");
+        bad_one(SOCK_S "[worker:w]\ncommand = /bin/echo 'a b\n", 5,
+                "command: unterminated single quote in '/bin/echo 'a b'");
+        bad_one(SOCK_S "[worker:w]\ncommand = /bin/echo a\\\n", 5,
+                "command: backslash at the end in '/bin/echo a\\'");
+        bad_one(SOCK_S WORKER_W "environment = 'A=1\n", 6,
+                "environment: unterminated single quote in ''A=1'");
+        /* inih cuts at " ;" even inside quotes: never silently */
+        bad_one(SOCK_S "[worker:w]\ncommand = /bin/echo \"a ;b\"\n", 5,
+                "command: unterminated double quote in '/bin/echo \"a'");
+}
+
+Test(config, bad_environment)
+{
+        bad_one(SOCK_S WORKER_W "environment = A=1 B\n", 6, "environment: 'B' is not NAME=VALUE");
+        bad_one(SOCK_S WORKER_W "environment = 1A=x\n", 6, "environment: '1A' is not a valid variable name");
+        bad_one(SOCK_S WORKER_W "environment = =x\n", 6, "environment: '' is not a valid variable name");
+        bad_one(SOCK_S WORKER_W "environment = LISTEN_FDS=2\n", 6,
+                "environment: 'LISTEN_FDS' is set by unixsockd itself");
+        bad_one(SOCK_S WORKER_W "environment = UNIXSOCKD_SOCKET=x\n", 6,
+                "environment: 'UNIXSOCKD_SOCKET' is set by unixsockd itself");
+}
+
+Test(config, unknown_user)
+{
+        bad_one(SOCK_S WORKER_W "user = no-such-user-usd\n", 6, "user: unknown user 'no-such-user-usd'");
+        bad_socket_value("owner", "no-such-user-usd", "owner: unknown user 'no-such-user-usd'");
+        bad_socket_value("allow-users", "root no-such-user-usd 5", "allow-users: unknown user 'no-such-user-usd'");
+}
+
+Test(config, every_unknown_name_of_a_list_is_reported)
+{
+        bad(WORKER_W "[socket:s]\npath = s.sock\nworker = w\nallow-users = root nope-usd 5 nada-usd\n");
+        cr_assert_eq(errs.n, 2, "%s", all_errs());
+        has_err(6, "allow-users: unknown user 'nope-usd'");
+        has_err(6, "allow-users: unknown user 'nada-usd'");
+}
+
+Test(config, unknown_group)
+{
+        bad_one(SOCK_S WORKER_W "group = no-such-group-usd\n", 6, "group: unknown group 'no-such-group-usd'");
+        bad_socket_value("group", "no-such-group-usd", "group: unknown group 'no-such-group-usd'");
+        bad_socket_value("allow-groups", "root no-such-group-usd",
+                         "allow-groups: unknown group 'no-such-group-usd'");
+}
+
+Test(config, command_must_name_an_executable_file)
+{
+        bad_one(SOCK_S "[worker:w]\ncommand = /nonexistent/prog arg\n", 5,
+                "command: '/nonexistent/prog' does not exist");
+        bad_one(SOCK_S "[worker:w]\ncommand = /etc/passwd\n", 5,
+                "command: '/etc/passwd' is not an executable file");
+        bad_one(SOCK_S "[worker:w]\ncommand = /tmp\n", 5, "command: '/tmp' is not an executable file");
+        bad_one(SOCK_S "[worker:w]\ncommand = bin/cat\n", 5,
+                "command: 'bin/cat' is neither an absolute path nor a name to look up in PATH");
+        bad_one(SOCK_S "[worker:w]\ncommand = no-such-program-usd\n", 5,
+                "command: 'no-such-program-usd' not found in PATH (" STD_PATH ")");
+        bad_one(SOCK_S "[worker:w]\ncommand = '' x\n", 5, "command: empty program name");
+        bad_one(SOCK_S "[worker:w]\ncommand = ''\n", 5, "command: empty program name");
+}
+
+Test(config, command_must_be_given)
+{
+        bad_one(SOCK_S "[worker:w]\ndispatch = spawn\n", 4, "missing 'command =' in [worker:w]");
+}
+
+Test(config, non_executable_regular_file_is_refused)
+{
+        char *dir = make_tmpdir();
+        const char *f = join(dir, "prog");
+        FILE *fp = fopen(f, "w");
+
+        cr_assert_not_null(fp);
+        fputs("#!/bin/sh\n", fp);
+        fclose(fp);
+        cr_assert_eq(chmod(f, 0644), 0);
+        bad_one(fmt(SOCK_S "[worker:w]\ncommand = %s\n", f), 5, fmt("command: '%s' is not an executable file", f));
+        cr_assert_eq(chmod(f, 0755), 0);
+        config_free(ok(fmt(SOCK_S "[worker:w]\ncommand = %s\n", f)));
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(config, socket_without_worker_key)
+{
+        bad_one("[socket:s]\npath = s.sock\n\n[socket:t]\npath = t.sock\nworker = w\n" WORKER_W, 1,
+                "missing 'worker =' in [socket:s]");
+}
+
+Test(config, socket_naming_a_missing_worker)
+{
+        bad_one("[socket:s]\npath = s.sock\nworker = nope\n[socket:t]\npath = t.sock\nworker = w\n" WORKER_W, 3,
+                "worker: there is no [worker:nope]");
+}
+
+Test(config, socket_without_path)
+{
+        bad_one("[socket:s]\nworker = w\n" WORKER_W, 1, "missing 'path =' in [socket:s]");
+}
+
+Test(config, worker_no_socket_names)
+{
+        bad_one(SOCK_S WORKER_W "[worker:idle]\ncommand = /bin/cat\n", 6, "[worker:idle] is not used by any socket");
+}
+
+Test(config, relative_path_too_long_after_joining)
+{
+        const char *dir = fmt("/run/%s", repeat('d', 90));      /* 95 bytes, + '/' = 96 */
+
+        bad_one(fmt("[unixsockd]\nruntime-directory = %s\n[socket:s]\npath = %s\nworker = w\n" WORKER_W,
+                    dir, repeat('p', 12)), 4,
+                fmt("path: '%s/%s' is too long for a UNIX socket (108 bytes, at most 107)", dir, repeat('p', 12)));
+        bad_one(fmt("[socket:s]\npath = %s\nworker = w\n" WORKER_W, repeat('p', 107 - 13)), 2,
+                fmt("path: '" RD "/%s' is too long for a UNIX socket (108 bytes, at most 107)",
+                    repeat('p', 107 - 13)));
+}
+
+Test(config, abstract_name_too_long)
+{
+        bad_one(fmt("[socket:s]\npath = @%s\nworker = w\n" WORKER_W, repeat('a', 108)), 2,
+                fmt("path: abstract name '@%s' is too long (108 bytes after '@', at most 107)", repeat('a', 108)));
+        bad_one("[socket:s]\npath = @\nworker = w\n" WORKER_W, 2, "path: '@' with no abstract name after it");
+}
+
+Test(config, bad_paths)
+{
+        bad_one("[socket:s]\npath = dir/\nworker = w\n" WORKER_W, 2,
+                "path: 'dir/' ends with '/': it names a directory");
+        bad_global_value("runtime-directory", "run/x", "runtime-directory: 'run/x' is not an absolute path");
+        bad_one(SOCK_S WORKER_W "working-directory = tmp\n", 6, "working-directory: 'tmp' is not an absolute path");
+        bad_global_value("control", "@ctl",
+                         "control: '@ctl' is abstract: the control socket needs a file and its permissions");
+        bad_global_value("control", fmt("/%s", repeat('c', 107)),
+                         fmt("control: '/%s' is too long for a UNIX socket (108 bytes, at most 107)",
+                             repeat('c', 107)));
+}
+
+Test(config, two_sockets_on_one_path)
+{
+        bad_one("[socket:a]\npath = a.sock\nworker = w\n"
+                "[socket:b]\npath = " RD "//./a.sock\nworker = w\n" WORKER_W, 5,
+                "path: '" RD "/a.sock' is already the path of [socket:a] (line 2)");
+        bad_one("[unixsockd]\ncontrol = s.sock\n" SOCK_S WORKER_W, 2,
+                "control: '" RD "/s.sock' is also the path of [socket:s]");
+}
+
+Test(config, keys_that_do_not_fit_the_dispatch)
+{
+        bad_one(SOCK_S WORKER_W "dispatch = listener\ninstances = 2\n", 7,
+                "instances: must be 1 with dispatch = listener");
+        bad_one(SOCK_S WORKER_W "max-per-user = 3\ndispatch = listener\n", 6,
+                "max-per-user: has no effect with dispatch = listener");
+        bad_one(SOCK_S WORKER_W "restart = never\n", 6, "restart: only for dispatch = pool or listener");
+        bad_one(SOCK_S WORKER_W "restart-delay = 1s\n", 6, "restart-delay: only for dispatch = pool or listener");
+        bad_one(SOCK_S WORKER_W "restart-delay-max = 1s\n", 6,
+                "restart-delay-max: only for dispatch = pool or listener");
+        bad_one(SOCK_S WORKER_W "listen-fds = yes\ndispatch = pool\n", 6, "listen-fds: only for dispatch = spawn");
+        bad_one(SOCK_S "allow-users = 0\n" WORKER_W "dispatch = listener\n", 4,
+                "allow-users: has no effect with [worker:w], whose dispatch = listener accepts connections itself");
+        bad_one(SOCK_S "rate-limit = 5/s\n" WORKER_W "dispatch = listener\n", 4,
+                "rate-limit: has no effect with [worker:w], whose dispatch = listener accepts connections itself");
+}
+
+Test(config, restart_delay_max_below_restart_delay)
+{
+        bad_one(SOCK_S WORKER_W "dispatch = pool\nrestart-delay = 2s\nrestart-delay-max = 1500ms\n", 8,
+                "restart-delay-max: 1500ms is less than restart-delay (2s)");
+        /* against the default maximum of 30s: at restart-delay */
+        bad_one(SOCK_S WORKER_W "dispatch = pool\nrestart-delay = 1min\n", 7,
+                "restart-delay: 1min is more than restart-delay-max (default 30s)");
+}
+
+Test(config, abstract_socket_has_no_file_to_own)
+{
+        bad_one("[socket:s]\npath = @s\nworker = w\nmode = 0600\n" WORKER_W, 4,
+                "mode: an abstract socket has no file to give it to (use allow-users or allow-groups)");
+        bad_one("[socket:s]\npath = @s\nworker = w\nowner = 0\n" WORKER_W, 4,
+                "owner: an abstract socket has no file to give it to (use allow-users or allow-groups)");
+}
+
+Test(config, line_too_long_for_inih)
+{
+        /* 200 bytes: one more than inih's buffer holds */
+        bad_one(fmt(SOCK_S WORKER_W "environment = X=%s\n", repeat('v', 184)), 6,
+                "line too long (200 bytes, at most 199)");
+        bad_one(fmt(SOCK_S WORKER_W "# %s\n", repeat('c', 500)), 6, "line too long (502 bytes, at most 199)");
+}
+
+Test(config, keys_after_a_header_too_long_are_not_taken_for_the_section_before)
+{
+        bad_one(fmt(SOCK_S WORKER_W "[socket:%s]\npath = x.sock\nworker = w\n", repeat('n', 200)), 6,
+                "line too long (209 bytes, at most 199)");
+}
+
+Test(config, empty_file_has_no_sockets)
+{
+        bad_one("", 0, "no [socket:NAME] section: nothing to listen on");
+        bad_one("# only a comment\n\n", 0, "no [socket:NAME] section: nothing to listen on");
+        bad_one("[unixsockd]\nlog-level = info\n", 0, "no [socket:NAME] section: nothing to listen on");
+}
+
+Test(config, line_with_no_equals_is_a_syntax_error)
+{
+        bad_one(SOCK_S "hello world\n" WORKER_W, 4, "syntax error: no '=' in 'hello world'");
+        bad_one(SOCK_S "path: x.sock\n" WORKER_W, 4, "syntax error: no '=' in 'path: x.sock'");
+        bad_one(SOCK_S "backlog ; = 5\n" WORKER_W, 4, "syntax error: no '=' in 'backlog ; = 5'");
+        bad_one(SOCK_S "= 5\n" WORKER_W, 4, "syntax error: no key before '='");
+        bad_one(SOCK_S "[worker:x\n" WORKER_W, 4, "syntax error: no ']' in '[worker:x'");
+        bad_one(SOCK_S "[worker:x] y\n" WORKER_W, 4, "syntax error: text after ']' in '[worker:x] y'");
+}
+
+Test(config, indented_line_is_never_glued_to_the_value_above)
+{
+        struct config *c = ok(SOCK_S "[worker:w]\ncommand = /bin/echo a\n    environment = X=1\n");
+
+        cr_assert_null(c->workers[0].argv[2]);
+        cr_assert_str_eq(c->workers[0].env[0], "X=1");
+        config_free(c);
+        bad_one(SOCK_S "[worker:w]\ncommand = /bin/echo a\n    b c\n", 6, "syntax error: no '=' in 'b c'");
+}
+
+Test(config, hash_after_a_value_is_not_a_silent_comment)
+{
+        bad_one("[socket:s]\npath = s.sock # the socket\nworker = w\n" WORKER_W, 2,
+                "path: '#' does not start a comment after a value (use ';', or quote the '#')");
+        struct config *c = ok(SOCK_S "[worker:w]\ncommand = /bin/echo '# quoted' a#b\n");
+
+        cr_assert_str_eq(c->workers[0].argv[1], "# quoted");
+        cr_assert_str_eq(c->workers[0].argv[2], "a#b");
+        config_free(c);
+}
+
+Test(config, empty_value)
+{
+        bad_socket_value("backlog", "", "backlog: missing value");
+        bad_socket_value("allow-users", "; nobody", "allow-users: missing value");
+}
+
+Test(config, nul_byte_in_a_line)
+{
+        static const char text[] = SOCK_S WORKER_W "user = ro\0ot\n";
+        struct config *c = NULL;
+
+        errs.n = 0;
+        cr_assert_eq(config_load_string("t.conf", text, sizeof(text) - 1, collect, NULL, &c), -EINVAL);
+        cr_assert_eq(errs.n, 1, "%s", all_errs());
+        cr_assert_eq(errs.line[0], 6);
+        cr_assert_str_eq(errs.msg[0], "line contains a NUL byte");
+}
+
+Test(config, unreadable_file)
+{
+        struct config *c = NULL;
+        char *dir;
+
+        errs.n = 0;
+        cr_assert_eq(config_load("/nonexistent/unixsockd.conf", collect, NULL, &c), -ENOENT);
+        cr_assert_null(c);
+        cr_assert_eq(errs.n, 1);
+        cr_assert_eq(errs.line[0], 0);
+        cr_assert_str_eq(errs.file[0], "/nonexistent/unixsockd.conf");
+        cr_assert_str_eq(errs.msg[0], "cannot read: No such file or directory");
+
+        dir = make_tmpdir();
+        errs.n = 0;
+        cr_assert_eq(config_load(dir, collect, NULL, &c), -EISDIR);
+        cr_assert_str_eq(errs.msg[0], "cannot read: Is a directory");
+        rm_rf(dir);
+        free(dir);
+
+        /* an endless file ends */
+        errs.n = 0;
+        cr_assert_eq(config_load("/dev/zero", collect, NULL, &c), -EFBIG);
+        cr_assert_str_eq(errs.msg[0], "cannot read: file of 16 MiB or more");
+}
+
+Test(config, unreadable_file_for_a_user, .fini = back_to_root)
+{
+        char *dir;
+        const char *f;
+        FILE *fp;
+        struct config *c = NULL;
+
+        need_root();
+        dir = make_tmpdir();
+        f = join(dir, "secret.conf");
+        fp = fopen(f, "w");
+        cr_assert_not_null(fp);
+        fputs(SOCK_S WORKER_W, fp);
+        fclose(fp);
+        cr_assert_eq(chmod(f, 0600), 0);
+        cr_assert_eq(seteuid(NOBODY), 0);
+        errs.n = 0;
+        cr_assert_eq(config_load(f, collect, NULL, &c), -EACCES);
+        cr_assert_str_eq(errs.msg[0], "cannot read: Permission denied");
+        back_to_root();
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(config, every_error_is_reported_in_line_order)
+{
+        /* Errors found at the end (1, 12) sort among those found line by line. */
+        static const char text[] =
+                "[socket:a]\n"                  /* 1: no worker = */
+                "path = a.sock\n"
+                "backlog = 0\n"                 /* 3 */
+                "[bogus]\n"                     /* 4 */
+                "x = 1\n"
+                "[worker:w]\n"
+                "command = /bin/cat\n"
+                "dispatch = fork\n"             /* 8 */
+                "hello\n"                       /* 9 */
+                "[socket:a]\n"                  /* 10 */
+                "[socket:b]\n"
+                "path = a.sock\n"               /* 12: a's path */
+                "worker = w\n"
+                "mode = 9\n"                    /* 14 */
+                "mode = 1\n";                   /* 15 */
+        static const unsigned lines[] = { 1, 3, 4, 8, 9, 10, 12, 14, 15 };
+        static const char *parts[] = {
+                "missing 'worker =' in [socket:a]", "backlog: '0'", "unknown section [bogus]",
+                "dispatch: 'fork'", "syntax error", "duplicate section [socket:a]",
+                "path: '" RD "/a.sock' is already the path of [socket:a]", "mode: '9'",
+                "duplicate key 'mode' in [socket:b] (first at line 14)",
+        };
+
+        bad(text);
+        cr_assert_eq(errs.n, 9, "%s", all_errs());
+        for (size_t i = 0; i < 9; i++) {
+                cr_assert_eq(errs.line[i], lines[i], "error %zu:\n%s", i, all_errs());
+                cr_assert(strstr(errs.msg[i], parts[i]), "error %zu: '%s' lacks '%s'", i, errs.msg[i], parts[i]);
+        }
+}
+
+Test(config, default_reporter_prints_file_and_line_to_stderr, .init = cr_redirect_stderr)
+{
+        struct config *c = NULL;
+        static const char text[] = "[socket:s]\npath = s.sock\nworker = w\nbacklog = 0\n" WORKER_W;
+
+        setup();
+        cr_assert_eq(config_load_string("x.conf", text, sizeof(text) - 1, NULL, NULL, &c), -EINVAL);
+        cr_assert_eq(config_load_string("y.conf", "", 0, NULL, NULL, &c), -EINVAL);
+        fflush(stderr);
+        cr_assert_stderr_eq_str("x.conf:4: backlog: '0' is not a number from 1 to 65535\n"
+                                "y.conf: no [socket:NAME] section: nothing to listen on\n");
+}
+
+/* ---- the shipped files ---- */
+
+Test(config, shipped_config_serves_echo_where_the_socket_unit_listens)
+{
+        struct config *c = NULL;
+        const struct cfg_socket *s;
+
+        need_root();
+        unsetenv("RUNTIME_DIRECTORY");
+        errs.n = 0;
+        cr_assert_eq(config_load(SOURCE_ROOT "/conf/unixsockd.conf", collect, NULL, &c), 0, "%s", all_errs());
+        s = config_find_socket(c, "echo");
+        cr_assert_not_null(s);
+        /* unixsockd.socket: ListenStream=/run/unixsockd/echo.sock, FileDescriptorName=echo */
+        cr_assert_str_eq(s->path, "/run/unixsockd/echo.sock");
+        cr_assert_str_eq(s->worker->exec_path, "/bin/cat");
+        cr_assert_eq(s->worker->dispatch, DISPATCH_SPAWN);
+        config_free(c);
+}
+
+Test(config, demo_config_has_a_socket_per_program)
+{
+        static const struct { const char *socket, *exec; } t[] = {
+                { "echo", "/usr/bin/cat" }, { "date", "/usr/bin/date" }, { "env", "/usr/bin/env" },
+                { "wc", "/usr/bin/wc" },
+        };
+        struct config *c = NULL;
+
+        errs.n = 0;
+        cr_assert_eq(config_load(SOURCE_ROOT "/conf/demo.conf", collect, NULL, &c), 0, "%s", all_errs());
+        cr_assert_eq(c->n_sockets, 4);
+        for (size_t i = 0; i < 4; i++) {
+                const struct cfg_socket *s = config_find_socket(c, t[i].socket);
+
+                cr_assert_not_null(s, "%s", t[i].socket);
+                cr_assert_str_eq(s->path, fmt(RD "/%s.sock", t[i].socket));
+                cr_assert_str_eq(s->worker->exec_path, t[i].exec);
+                cr_assert_eq(s->worker->dispatch, DISPATCH_SPAWN);
+        }
+        config_free(c);
+}
