@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/deps.sh
-DEPS_TEST="socat"
+DEPS_TEST="socat netcat-openbsd"
 deps_install
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
