@@ -16,78 +16,10 @@
 #include <systemd/sd-journal.h>
 
 #include "exec.h"
-#include "log.h"
-#include "server.h"
-#include "unixsock.h"
+#include "server-internal.h"
 
-#define ACCEPT_BUDGET 32                        /* connections per wakeup, then others get a turn */
-#define RESUME_AFTER_USEC (100 * 1000)          /* retry a listener paused on a resource error */
-#define STATUS_INTERVAL_USEC (1000 * 1000)
-#define UID_BUCKETS 64
 
-enum {
-        PAUSE_CAPACITY = 1 << 0,                /* its worker is at instances */
-        PAUSE_RESOURCE = 1 << 1,                /* EMFILE and friends: retried on a timer */
-};
-
-struct uidcount {
-        uid_t uid;
-        unsigned n;
-        struct uidcount *next;
-};
-
-struct worker_rt {
-        const struct cfg_worker *cfg;
-        struct server *srv;
-        unsigned running;
-        int stderr_fd;                          /* -1 until the first process needs it */
-        char journal_stream[64];                /* JOURNAL_STREAM= for stderr_fd, or "" */
-        char **base_env;                        /* the environment every process of it gets */
-        size_t n_base_env;
-        struct uidcount *uids[UID_BUCKETS];
-        struct ratelimit exit_rl;
-        unsigned long spawned, failed;
-};
-
-struct sock_rt {
-        const struct cfg_socket *cfg;
-        struct server *srv;
-        struct worker_rt *w;
-        struct us_listener *l;
-        sd_event_source *io;
-        sd_event_source *resume;
-        unsigned pause;
-        bool inherited;
-        unsigned long accepted, refused;
-        struct ratelimit refuse_rl, pause_rl;
-};
-
-struct proc {
-        pid_t pid;
-        struct worker_rt *w;
-        struct sock_rt *s;
-        struct us_peer peer;
-        struct proc *next;
-};
-
-struct server {
-        sd_event *event;
-        struct config *cfg;
-        struct sock_rt *socks;
-        size_t n_socks;
-        struct worker_rt *workers;
-        size_t n_workers;
-        struct proc **procs;                    /* hash by pid, chained */
-        size_t procs_size, n_procs;
-        bool stopping;
-        int stop_stage;                         /* 0 waiting, 1 SIGTERM sent, 2 SIGKILL sent */
-        sd_event_source *sigs[4];
-        sd_event_source *stop_timer, *status_timer;
-        uint64_t status_last;
-        unsigned long accepted, refused;
-};
-
-static uint64_t now_usec(struct server *srv)
+uint64_t now_usec(struct server *srv)
 {
         uint64_t t = 0;
 
@@ -126,7 +58,7 @@ static int procs_grow(struct server *srv)
         return 0;
 }
 
-static int proc_add(struct server *srv, struct proc *p)
+int proc_add(struct server *srv, struct proc *p)
 {
         if (srv->n_procs >= srv->procs_size && procs_grow(srv) < 0)
                 return -ENOMEM;
@@ -160,14 +92,14 @@ static struct uidcount **uid_slot(struct worker_rt *w, uid_t uid)
         return u;
 }
 
-static unsigned uid_count(struct worker_rt *w, uid_t uid)
+unsigned uid_count(struct worker_rt *w, uid_t uid)
 {
         struct uidcount *u = *uid_slot(w, uid);
 
         return u ? u->n : 0;
 }
 
-static int uid_inc(struct worker_rt *w, uid_t uid)
+int uid_inc(struct worker_rt *w, uid_t uid)
 {
         struct uidcount **slot = uid_slot(w, uid);
 
@@ -181,7 +113,7 @@ static int uid_inc(struct worker_rt *w, uid_t uid)
         return 0;
 }
 
-static void uid_dec(struct worker_rt *w, uid_t uid)
+void uid_dec(struct worker_rt *w, uid_t uid)
 {
         struct uidcount **slot = uid_slot(w, uid), *u = *slot;
 
@@ -199,7 +131,7 @@ static void status_send_with(struct server *srv, const char *state)
         unsigned running = 0;
 
         for (size_t i = 0; i < srv->n_workers; i++)
-                running += srv->workers[i].running;
+                running += srv->workers[i].running + pool_members_up(&srv->workers[i]);
         sd_notifyf(0, "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused",
                    state ? state : "", state ? "\n" : "",
                    srv->stopping ? "Stopping: " : "", srv->n_socks, running,
@@ -219,7 +151,7 @@ static int on_status_timer(sd_event_source *es, uint64_t usec, void *userdata)
 }
 
 /* STATUS= follows every change, at most once a second. */
-static void status_changed(struct server *srv)
+void status_changed(struct server *srv)
 {
         uint64_t now = now_usec(srv);
         int on = SD_EVENT_OFF;
@@ -239,34 +171,42 @@ static void status_changed(struct server *srv)
 
 /* ---- listeners --------------------------------------------------------- */
 
-static void sock_update_io(struct sock_rt *s)
+void sock_update_io(struct sock_rt *s)
 {
         if (s->io)
                 sd_event_source_set_enabled(s->io, s->pause ? SD_EVENT_OFF : SD_EVENT_ON);
 }
 
-static void worker_set_capacity_pause(struct worker_rt *w, bool on)
+/* Sets or clears a pause reason on every socket of w. */
+void worker_set_pause(struct worker_rt *w, unsigned reason, bool on)
 {
         struct server *srv = w->srv;
+        bool change = false;
 
-        log_ctx(LOG_DEBUG, &(struct log_ctx){ .worker = w->cfg->name, .peer_pid = -1,
-                .peer_uid = (uid_t)-1, .peer_gid = (gid_t)-1, .worker_pid = -1 },
-                on ? "worker %s: at instances (%u): its sockets wait in the backlog"
-                   : "worker %s: below instances (%u): accepting again",
-                w->cfg->name, w->cfg->instances);
+        for (size_t i = 0; i < srv->n_socks; i++)
+                if (srv->socks[i].w == w && !!(srv->socks[i].pause & reason) != on)
+                        change = true;
+        if (!change)
+                return;
+        if (reason == PAUSE_CAPACITY)
+                log_ctx(LOG_DEBUG, &(struct log_ctx){ .worker = w->cfg->name, .peer_pid = -1,
+                        .peer_uid = (uid_t)-1, .peer_gid = (gid_t)-1, .worker_pid = -1 },
+                        on ? "worker %s: at capacity (instances %u, %u queued): its sockets wait in the backlog"
+                           : "worker %s: below capacity (instances %u, %u queued): accepting again",
+                        w->cfg->name, w->cfg->instances, w->n_queued);
         for (size_t i = 0; i < srv->n_socks; i++) {
                 struct sock_rt *s = &srv->socks[i];
                 if (s->w != w)
                         continue;
                 if (on)
-                        s->pause |= PAUSE_CAPACITY;
+                        s->pause |= reason;
                 else
-                        s->pause &= ~PAUSE_CAPACITY;
+                        s->pause &= ~reason;
                 sock_update_io(s);
         }
 }
 
-static void log_ctx_for(struct log_ctx *c, const struct sock_rt *s, const struct us_peer *peer)
+void log_ctx_for(struct log_ctx *c, const struct sock_rt *s, const struct us_peer *peer)
 {
         *c = (struct log_ctx)LOG_CTX_INIT;
         if (s) {
@@ -353,7 +293,7 @@ static void refuse(struct sock_rt *s, int fd, const struct us_peer *peer, const 
 
 /* The stream that the worker's stderr goes to: the journal under the worker's
  * name when the daemon logs there, else the daemon's own stderr. */
-static int worker_stderr(struct worker_rt *w)
+int worker_stderr(struct worker_rt *w)
 {
         struct stat st;
         int fd;
@@ -475,7 +415,7 @@ static int spawn_connection(struct sock_rt *s, int fd, const struct us_peer *pee
                 (void)uid_inc(w, peer->uid);
         w->spawned++;
         if (++w->running >= cw->instances)
-                worker_set_capacity_pause(w, true);
+                worker_set_pause(w, PAUSE_CAPACITY, true);
         if (log_enabled(LOG_DEBUG)) {
                 struct log_ctx c;
                 log_ctx_for(&c, s, peer);
@@ -503,6 +443,10 @@ static void handle_connection(struct sock_rt *s, int fd, const struct us_peer *p
                 refuse(s, fd, peer, "max-per-user reached");
                 return;
         }
+        if (cw->dispatch == DISPATCH_POOL) {
+                pool_dispatch(s, fd, peer);
+                return;
+        }
         r = spawn_connection(s, fd, peer);
         close(fd);
         if (r < 0)
@@ -514,6 +458,10 @@ static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *user
         struct sock_rt *s = userdata;
         struct us_peer peer;
 
+        if (s->w->cfg->dispatch == DISPATCH_LISTENER) {
+                listener_activate(s);
+                return 0;
+        }
         for (int i = 0; i < ACCEPT_BUDGET && !s->pause; i++) {
                 int c = us_accept_flags(s->l, &peer, US_ACCEPT_NOWAIT);
                 if (c < 0) {
@@ -534,8 +482,6 @@ static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *user
 
 /* ---- children ---------------------------------------------------------- */
 
-static void stop_check_done(struct server *srv);
-
 static void proc_exited(struct server *srv, const siginfo_t *si)
 {
         struct proc *p = proc_take(srv, si->si_pid);
@@ -546,6 +492,12 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
 
         if (!p)
                 return;
+        if (p->member) {
+                member_exited(p->member, si);
+                free(p);
+                status_changed(srv);
+                return;
+        }
         w = p->w;
         failed = si->si_code != CLD_EXITED || si->si_status != 0;
         log_ctx_for(&c, p->s, &p->peer);
@@ -564,7 +516,7 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
         if (w->cfg->max_per_user)
                 uid_dec(w, p->peer.uid);
         if (w->running-- >= w->cfg->instances)
-                worker_set_capacity_pause(w, false);
+                worker_set_pause(w, PAUSE_CAPACITY, false);
         free(p);
         /* A process gone is an fd or a process slot back: try paused listeners now. */
         for (size_t i = 0; i < srv->n_socks; i++)
@@ -597,7 +549,7 @@ static void sock_close(struct sock_rt *s)
         s->l = NULL;
 }
 
-static void stop_check_done(struct server *srv)
+void stop_check_done(struct server *srv)
 {
         if (srv->stopping && srv->n_procs == 0)
                 sd_event_exit(srv->event, 0);
@@ -638,6 +590,8 @@ static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ss
                 sigabbrev_np((int)ssi->ssi_signo), srv->n_procs);
         for (size_t i = 0; i < srv->n_socks; i++)
                 sock_close(&srv->socks[i]);
+        for (size_t i = 0; i < srv->n_workers; i++)
+                pool_stop(&srv->workers[i]);
         status_send_with(srv, "STOPPING=1");
         if (srv->n_procs) {
                 sd_event_add_time_relative(srv->event, &srv->stop_timer, CLOCK_MONOTONIC,
@@ -907,6 +861,11 @@ int server_start(struct server *srv)
                 if (r < 0)
                         return log_errno(LOG_ERR, r, "socket %s: watch", cs->name);
         }
+        for (size_t i = 0; i < srv->n_workers; i++) {
+                r = pool_start(&srv->workers[i]);
+                if (r < 0)
+                        return log_errno(LOG_ERR, r, "worker %s", srv->workers[i].cfg->name);
+        }
         c.msgid = MSGID_STARTED;
         log_ctx(LOG_INFO, &c, "started: %zu sockets, %zu workers, from %s", srv->n_socks,
                 srv->n_workers, cfg->file);
@@ -922,6 +881,7 @@ struct server *server_free(struct server *srv)
                 sock_close(&srv->socks[i]);
         for (size_t i = 0; i < srv->n_workers; i++) {
                 struct worker_rt *w = &srv->workers[i];
+                pool_free(w);
                 if (w->stderr_fd > STDERR_FILENO)
                         close(w->stderr_fd);
                 for (size_t j = 0; j < w->n_base_env; j++)

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -142,6 +143,69 @@ ssize_t us_recv_fd(int sock, void *hdr, size_t len, int *ret_fd);
  * *ret_out go through us_send(), so a closed peer makes fwrite/fflush fail
  * with EPIPE rather than raise SIGPIPE. On failure fd is left open. */
 int us_fdopen_pair(int fd, FILE **ret_in, FILE **ret_out);
+
+/* ---- The pool channel (unixsockd dispatch = pool) ----------------------
+ * A SOCK_SEQPACKET socket, one message per datagram, host byte order:
+ *   offset 0  u16 version (US_PROTO_VERSION)
+ *          2  u16 type (US_FRAME_*)
+ *          4  u32 length of the whole message, header included
+ *          8  u64 connection id
+ *         16  i32 peer pid, 20 u32 peer uid, 24 u32 peer gid
+ *         28  u32 reserved, 0
+ *         32  CONN only: the socket's name, length - 32 bytes (1 to 255), no NUL
+ * CONN (daemon to worker) carries the connection's fd in SCM_RIGHTS. The worker
+ * answers ACK (header only, same id) once it holds the fd, and DONE once it
+ * has closed it. See unixsock(3). */
+#define US_PROTO_VERSION 1
+#define US_FRAME_CONN 1
+#define US_FRAME_ACK 2
+#define US_FRAME_DONE 3
+#define US_FRAME_HEADER_SIZE 32
+#define US_FRAME_NAME_MAX 255
+#define US_FRAME_MAX (US_FRAME_HEADER_SIZE + US_FRAME_NAME_MAX)
+
+struct us_frame {
+        unsigned type;
+        uint64_t id;
+        struct us_peer peer;
+        char socket[US_FRAME_NAME_MAX + 1];     /* NUL-terminated; "" but in CONN */
+};
+
+/* Writes f as a message into buf; returns its length. EINVAL for an unknown
+ * type, a CONN without a name or a name too long; ENOBUFS if size is short. */
+ssize_t us_frame_encode(const struct us_frame *f, void *buf, size_t size);
+/* Parses one message. EPROTONOSUPPORT for another version; EBADMSG for a
+ * length that is not the message's, an unknown type, a name where none
+ * belongs or a CONN without one, or a reserved field not 0. */
+int us_frame_decode(const void *buf, size_t len, struct us_frame *f);
+
+/* The worker's side of the channel. */
+struct us_worker;
+struct us_conn {
+        int fd;                                 /* the connection, close-on-exec */
+        uint64_t id;
+        struct us_peer peer;
+        char socket[US_FRAME_NAME_MAX + 1];
+};
+
+/* Takes the channel named by $UNIXSOCKD_CHANNEL (fd 3), after checking it is
+ * an AF_UNIX SOCK_SEQPACKET socket (ENOTSOCK otherwise, ENOENT if unset). */
+struct us_worker *us_worker_open(void);
+/* Or any channel fd (the worker owns it from then on). */
+struct us_worker *us_worker_open_fd(int fd);
+/* The channel fd, to poll for POLLIN when non-blocking. */
+int us_worker_fd(const struct us_worker *w);
+/* Non-blocking: us_worker_accept() fails with EAGAIN when nothing is there. */
+int us_worker_set_nonblock(struct us_worker *w, bool nonblock);
+/* Waits for the next connection, takes it and answers ACK. Returns 1 and
+ * fills conn; 0 when the daemon closed the channel (stopping: finish the
+ * connections held, then exit); -1 with errno. A malformed message is
+ * EBADMSG (any fd it carried is closed). Sends never raise SIGPIPE. */
+int us_worker_accept(struct us_worker *w, struct us_conn *conn);
+/* Closes conn->fd and answers DONE. */
+int us_worker_done(struct us_worker *w, struct us_conn *conn);
+/* Closes the channel and frees w. Accepts NULL. */
+void us_worker_close(struct us_worker *w);
 
 #ifdef __cplusplus
 }

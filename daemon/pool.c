@@ -1,0 +1,687 @@
+/* Long-running workers: pool dispatch over SCM_RIGHTS with ACK/DONE
+ * accounting, listener dispatch (the worker takes the listening sockets), and
+ * their supervision: restart policy with exponential backoff. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "server-internal.h"
+
+#define POOL_UNACKED_MAX 32                     /* connections sent to one process, not yet taken */
+#define POOL_QUEUE_MAX 64                       /* accepted, held by the daemon, no process free */
+#define ACK_TIMEOUT_USEC (5 * 1000000ULL)       /* an idle process that takes nothing for this long is hung */
+#define RAN_WELL_USEC (10 * 1000000ULL)         /* a run this long resets the restart backoff */
+
+static void member_start(struct member *m);
+static void member_lost(struct member *m, const char *why);
+static void pool_drain(struct worker_rt *w);
+
+static struct log_ctx member_ctx(const struct member *m)
+{
+        struct log_ctx c = LOG_CTX_INIT;
+
+        c.worker = m->w->cfg->name;
+        if (m->pid > 0)
+                c.worker_pid = m->pid;
+        return c;
+}
+
+unsigned pool_members_up(const struct worker_rt *w)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < w->n_members; i++)
+                n += w->members[i].pid > 0;
+        return n;
+}
+
+/* ---- connection lists ---------------------------------------------------- */
+
+static void list_unlink(struct conn **head, struct conn **tail, struct conn *c)
+{
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                *head = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        else if (tail)
+                *tail = c->prev;
+        c->prev = c->next = NULL;
+}
+
+static void queue_push(struct worker_rt *w, struct conn *c, bool front)
+{
+        c->m = NULL;
+        c->prev = c->next = NULL;
+        if (!w->queue) {
+                w->queue = w->queue_tail = c;
+        } else if (front) {
+                c->next = w->queue;
+                w->queue->prev = c;
+                w->queue = c;
+        } else {
+                c->prev = w->queue_tail;
+                w->queue_tail->next = c;
+                w->queue_tail = c;
+        }
+        w->n_queued++;
+}
+
+static struct conn *queue_pop(struct worker_rt *w)
+{
+        struct conn *c = w->queue;
+
+        if (c) {
+                list_unlink(&w->queue, &w->queue_tail, c);
+                w->n_queued--;
+        }
+        return c;
+}
+
+/* A connection is over for the daemon: served (DONE), or gone with its worker. */
+static void conn_free(struct worker_rt *w, struct conn *c)
+{
+        if (c->fd >= 0)
+                close(c->fd);
+        if (w->cfg->max_per_user)
+                uid_dec(w, c->peer.uid);
+        free(c);
+}
+
+/* ---- pool dispatch ------------------------------------------------------- */
+
+static void update_capacity(struct worker_rt *w)
+{
+        worker_set_pause(w, PAUSE_CAPACITY, w->n_queued >= POOL_QUEUE_MAX);
+}
+
+static void ack_timer_arm(struct member *m)
+{
+        if (!m->ack_timer)
+                return;
+        if (m->unacked == 0) {
+                sd_event_source_set_enabled(m->ack_timer, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(m->ack_timer, now_usec(m->w->srv) + ACK_TIMEOUT_USEC);
+        sd_event_source_set_enabled(m->ack_timer, SD_EVENT_ONESHOT);
+}
+
+/* Sends c to m. 1 sent, 0 the channel is full (try elsewhere), -1 m is gone. */
+static int member_send(struct member *m, struct conn *c)
+{
+        unsigned char buf[US_FRAME_MAX];
+        struct us_frame f = { .type = US_FRAME_CONN, .id = c->id, .peer = c->peer };
+        ssize_t n;
+
+        snprintf(f.socket, sizeof(f.socket), "%s", c->s->cfg->name);
+        n = us_frame_encode(&f, buf, sizeof(buf));
+        if (n < 0 || us_send_fd(m->chan, buf, (size_t)n, c->fd) < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                        m->blocked = true;
+                        sd_event_source_set_io_events(m->chan_io, EPOLLIN | EPOLLOUT);
+                        return 0;
+                }
+                return -1;
+        }
+        c->m = m;
+        c->prev = NULL;
+        c->next = m->conns;
+        if (m->conns)
+                m->conns->prev = c;
+        m->conns = c;
+        m->unacked++;
+        m->inflight++;
+        if (m->unacked == 1)
+                ack_timer_arm(m);
+        return 1;
+}
+
+/* The running process with the fewest connections in flight that can take one more. */
+static struct member *pick(struct worker_rt *w)
+{
+        struct member *best = NULL;
+
+        for (size_t i = 0; i < w->n_members; i++) {
+                struct member *m = &w->members[i];
+                if (m->chan < 0 || m->blocked || m->unacked >= POOL_UNACKED_MAX)
+                        continue;
+                if (!best || m->inflight < best->inflight)
+                        best = m;
+        }
+        return best;
+}
+
+/* Hands queued connections to processes while any can take one. */
+static void pool_drain(struct worker_rt *w)
+{
+        struct member *m;
+
+        if (w->cfg->dispatch != DISPATCH_POOL)
+                return;
+        while (w->queue && (m = pick(w))) {
+                struct conn *c = queue_pop(w);
+                int r = member_send(m, c);
+                if (r <= 0)
+                        queue_push(w, c, true);
+                if (r < 0)
+                        member_lost(m, "channel send failed");
+        }
+        update_capacity(w);
+        if (w->closing && !w->queue)
+                pool_stop(w);
+}
+
+void pool_dispatch(struct sock_rt *s, int fd, const struct us_peer *peer)
+{
+        struct worker_rt *w = s->w;
+        struct conn *c = calloc(1, sizeof(*c));
+
+        if (!c) {
+                close(fd); /* out of memory: nothing better to do with it */
+                return;
+        }
+        c->id = ++w->next_id;
+        c->fd = fd;
+        c->s = s;
+        c->peer = *peer;
+        if (w->cfg->max_per_user)
+                (void)uid_inc(w, peer->uid);
+        queue_push(w, c, false);
+        pool_drain(w);
+}
+
+static struct conn *find_conn(struct member *m, uint64_t id)
+{
+        for (struct conn *c = m->conns; c; c = c->next)
+                if (c->id == id)
+                        return c;
+        return NULL;
+}
+
+/* A worker that breaks the protocol is stopped; what it had not taken goes to another. */
+static void protocol_error(struct member *m, const char *what)
+{
+        struct log_ctx c = member_ctx(m);
+        unsigned suppressed;
+
+        if (ratelimit_pass(&m->w->exit_rl, now_usec(m->w->srv), &suppressed))
+                log_ctx(LOG_ERR, &c, "worker %s: pid %d: %s on its channel; stopping it",
+                        m->w->cfg->name, (int)m->pid, what);
+        if (m->pid > 0)
+                (void)kill(-m->pid, SIGKILL);
+        member_lost(m, NULL);
+}
+
+static void handle_reply(struct member *m, const struct us_frame *f)
+{
+        struct worker_rt *w = m->w;
+        struct conn *c = find_conn(m, f->id);
+
+        if (!c || f->type == US_FRAME_CONN || (f->type == US_FRAME_ACK && c->acked)) {
+                protocol_error(m, f->type == US_FRAME_ACK ? "ACK for no connection waiting"
+                                                          : "DONE for no connection it holds");
+                return;
+        }
+        if (!c->acked) {
+                close(c->fd);
+                c->fd = -1;
+                c->acked = true;
+                m->unacked--;
+        }
+        if (f->type == US_FRAME_DONE) {
+                list_unlink(&m->conns, NULL, c);
+                m->inflight--;
+                conn_free(w, c);
+                status_changed(w->srv);
+        }
+        ack_timer_arm(m);
+}
+
+static int on_channel(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct member *m = userdata;
+        unsigned char buf[US_FRAME_MAX + 1];
+        struct us_frame f;
+
+        if (revents & EPOLLOUT) {
+                m->blocked = false;
+                sd_event_source_set_io_events(es, EPOLLIN);
+        }
+        /* Bounded: a worker flooding its channel cannot keep the loop to itself. */
+        for (int i = 0; i < 256 && m->chan >= 0; i++) {
+                int passed = -1;
+                ssize_t n = us_recv_fd(m->chan, buf, sizeof(buf), &passed);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        break;
+                if (passed >= 0) {
+                        close(passed);
+                        protocol_error(m, "an fd sent back");
+                        break;
+                }
+                if (n < 0 && (errno == EBADMSG || errno == EMSGSIZE)) {
+                        protocol_error(m, "a malformed message");
+                        break;
+                }
+                if (n <= 0) {
+                        member_lost(m, n == 0 ? NULL : strerror(errno));
+                        break;
+                }
+                if (us_frame_decode(buf, (size_t)n, &f) < 0) {
+                        protocol_error(m, errno == EPROTONOSUPPORT ? "another protocol version"
+                                                                   : "a malformed message");
+                        break;
+                }
+                handle_reply(m, &f);
+        }
+        if (m->chan >= 0 && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))
+                member_lost(m, NULL);
+        pool_drain(m->w);
+        return 0;
+}
+
+static int on_ack_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct member *m = userdata;
+
+        if (m->unacked == 0)
+                return 0;
+        if (m->inflight > m->unacked) {
+                /* Busy serving what it took: not hung, just slow to take more. */
+                ack_timer_arm(m);
+                return 0;
+        }
+        protocol_error(m, "no ACK within 5s while idle");
+        pool_drain(m->w);
+        return 0;
+}
+
+/* The channel is gone (EOF, error, the process died or was stopped): what it
+ * had not acknowledged is still ours and goes back to the queue's front;
+ * what it had taken is over. */
+static void member_lost(struct member *m, const char *why)
+{
+        struct worker_rt *w = m->w;
+        unsigned requeued = 0;
+
+        if (m->chan < 0)
+                return;
+        m->chan_io = sd_event_source_disable_unref(m->chan_io);
+        m->ack_timer = sd_event_source_disable_unref(m->ack_timer);
+        close(m->chan);
+        m->chan = -1;
+        m->blocked = false;
+        /* m->conns is newest first: push each to the front keeps the oldest first */
+        while (m->conns) {
+                struct conn *c = m->conns;
+                list_unlink(&m->conns, NULL, c);
+                if (c->acked) {
+                        conn_free(w, c);
+                } else {
+                        queue_push(w, c, true);
+                        requeued++;
+                }
+        }
+        m->unacked = m->inflight = 0;
+        if (why || requeued) {
+                struct log_ctx c = member_ctx(m);
+                log_ctx(requeued ? LOG_WARNING : LOG_DEBUG, &c,
+                        "worker %s: pid %d: channel closed%s%s; %u connections it had not taken go to another",
+                        w->cfg->name, (int)m->pid, why ? ": " : "", why ? why : "", requeued);
+        }
+}
+
+/* ---- processes ----------------------------------------------------------- */
+
+static int on_restart(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        member_start(userdata);
+        return 0;
+}
+
+static void schedule_restart(struct member *m, uint64_t delay)
+{
+        struct server *srv = m->w->srv;
+
+        if (!m->restart_timer &&
+            sd_event_add_time(srv->event, &m->restart_timer, CLOCK_MONOTONIC, 0, 0, on_restart, m) < 0) {
+                log_msg(LOG_ERR, "worker %s: no timer for its restart", m->w->cfg->name);
+                return;
+        }
+        sd_event_source_set_time(m->restart_timer, now_usec(srv) + delay);
+        sd_event_source_set_enabled(m->restart_timer, SD_EVENT_ONESHOT);
+}
+
+/* The delay before the next restart: restart-delay, doubling with each
+ * failure in a row up to restart-delay-max, back to restart-delay after a run
+ * of RAN_WELL_USEC. */
+static uint64_t next_delay(struct member *m, uint64_t ran)
+{
+        const struct cfg_worker *cw = m->w->cfg;
+        uint64_t d;
+
+        if (ran >= RAN_WELL_USEC || m->delay == 0)
+                m->delay = cw->restart_delay_usec;
+        d = m->delay;
+        m->delay = m->delay > cw->restart_delay_max_usec / 2 ? cw->restart_delay_max_usec : m->delay * 2;
+        return d;
+}
+
+/* "name1:name2" of the sockets that name w, for UNIXSOCKD_SOCKET and LISTEN_FDNAMES. */
+static void socket_names(struct worker_rt *w, char *buf, size_t size)
+{
+        struct server *srv = w->srv;
+        size_t n = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < srv->n_socks && n < size; i++)
+                if (srv->socks[i].w == w)
+                        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ":" : "", srv->socks[i].cfg->name);
+}
+
+static void member_start(struct member *m)
+{
+        struct worker_rt *w = m->w;
+        struct server *srv = w->srv;
+        const struct cfg_worker *cw = w->cfg;
+        char names[4096], e_sock[4200], e_names[4200], e_nfds[32], e_pid[48] = "LISTEN_PID=";
+        char **env;
+        int fds[EXEC_MAX_FDS], n_fds = 0, chan[2] = { -1, -1 }, devnull;
+        size_t n = 0;
+        const char *step = "";
+        struct proc *p;
+        struct log_ctx c;
+        pid_t pid;
+        int r;
+
+        if (srv->stopping || m->pid > 0)
+                return;
+        env = calloc(w->n_base_env + 8, sizeof(*env));
+        if (!env) {
+                r = -ENOMEM;
+                step = "malloc";
+                devnull = -1;
+                goto fail;
+        }
+        fds[1] = worker_stderr(w); /* stdout too: a daemon's output belongs in the log */
+        socket_names(w, names, sizeof(names));
+        for (size_t i = 0; i < w->n_base_env; i++)
+                env[n++] = w->base_env[i];
+        snprintf(e_sock, sizeof(e_sock), "UNIXSOCKD_SOCKET=%s", names);
+        env[n++] = e_sock;
+        if (w->journal_stream[0])
+                env[n++] = w->journal_stream;
+        devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        fds[0] = devnull >= 0 ? devnull : STDIN_FILENO;
+        fds[2] = fds[1];
+        n_fds = 3;
+        if (cw->dispatch == DISPATCH_POOL) {
+                if (us_pair_type(SOCK_SEQPACKET, chan) < 0 ||
+                    fcntl(chan[0], F_SETFL, O_NONBLOCK) < 0) {
+                        r = -errno;
+                        step = "socketpair";
+                        goto fail;
+                }
+                fds[n_fds++] = chan[1];
+                env[n++] = (char *)"UNIXSOCKD_CHANNEL=3";
+        } else {
+                int k = 0;
+                for (size_t i = 0; i < srv->n_socks && n_fds < EXEC_MAX_FDS; i++)
+                        if (srv->socks[i].w == w && srv->socks[i].l) {
+                                fds[n_fds++] = us_listener_fd(srv->socks[i].l);
+                                k++;
+                        }
+                snprintf(e_nfds, sizeof(e_nfds), "LISTEN_FDS=%d", k);
+                snprintf(e_names, sizeof(e_names), "LISTEN_FDNAMES=%s", names);
+                env[n++] = e_nfds;
+                env[n++] = e_pid;
+                env[n++] = e_names;
+        }
+        env[n] = NULL;
+
+        struct exec_params ep = {
+                .path = cw->exec_path,
+                .argv = cw->argv,
+                .envp = env,
+                .fds = fds,
+                .n_fds = n_fds,
+                .working_directory = cw->working_directory,
+                .set_ids = cw->set_user || cw->set_group,
+                .uid = cw->set_user ? cw->uid : geteuid(),
+                .gid = cw->gid,
+                .groups = cw->set_user ? cw->groups : NULL,
+                .n_groups = cw->set_user ? cw->n_groups : 0,
+                .pid_slot = cw->dispatch == DISPATCH_LISTENER ? e_pid + strlen("LISTEN_PID=") : NULL,
+        };
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                r = -ENOMEM;
+                step = "malloc";
+                goto fail;
+        }
+        r = exec_spawn(&ep, &pid, &step);
+        if (r < 0) {
+                free(p);
+                goto fail;
+        }
+        if (devnull >= 0)
+                close(devnull);
+        if (chan[1] >= 0)
+                close(chan[1]);
+        free(env);
+        m->pid = pid;
+        m->started_at = now_usec(srv);
+        p->pid = pid;
+        p->w = w;
+        p->member = m;
+        p->peer = (struct us_peer){ -1, (uid_t)-1, (gid_t)-1 };
+        if (proc_add(srv, p) < 0)
+                free(p);
+        if (cw->dispatch == DISPATCH_POOL) {
+                m->chan = chan[0];
+                if (sd_event_add_io(srv->event, &m->chan_io, m->chan, EPOLLIN, on_channel, m) < 0 ||
+                    sd_event_add_time(srv->event, &m->ack_timer, CLOCK_MONOTONIC, 0, 0, on_ack_timeout, m) < 0) {
+                        log_msg(LOG_ERR, "worker %s: cannot watch its channel", cw->name);
+                        (void)kill(-pid, SIGKILL);
+                        member_lost(m, NULL);
+                }
+                if (m->ack_timer)
+                        sd_event_source_set_enabled(m->ack_timer, SD_EVENT_OFF);
+        }
+        c = member_ctx(m);
+        c.msgid = MSGID_WORKER_STARTED;
+        log_ctx(m->restarts ? LOG_NOTICE : LOG_INFO, &c, "worker %s: started pid %d (%s %u of %u%s)",
+                cw->name, (int)pid, dispatch_to_string(cw->dispatch), m->index + 1, cw->instances,
+                m->restarts ? ", a restart" : "");
+        if (cw->dispatch == DISPATCH_POOL)
+                pool_drain(w);
+        status_changed(srv);
+        return;
+
+fail:
+        free(env);
+        if (devnull >= 0)
+                close(devnull);
+        if (chan[0] >= 0)
+                close(chan[0]);
+        if (chan[1] >= 0)
+                close(chan[1]);
+        c = member_ctx(m);
+        log_ctx(LOG_ERR, &c, "worker %s: %s %s: %s", cw->name, step,
+                strcmp(step, "chdir") == 0 ? cw->working_directory : cw->exec_path, strerror(-r));
+        /* As a process that failed at once: throttled by the same backoff. */
+        m->restarts++;
+        schedule_restart(m, next_delay(m, 0));
+}
+
+static bool listener_pending(struct worker_rt *w)
+{
+        struct server *srv = w->srv;
+
+        for (size_t i = 0; i < srv->n_socks; i++)
+                if (srv->socks[i].w == w && srv->socks[i].l && us_accept_ready(srv->socks[i].l))
+                        return true;
+        return false;
+}
+
+void member_exited(struct member *m, const siginfo_t *si)
+{
+        struct worker_rt *w = m->w;
+        const struct cfg_worker *cw = w->cfg;
+        struct server *srv = w->srv;
+        bool failed = si->si_code != CLD_EXITED || si->si_status != 0;
+        uint64_t ran = now_usec(srv) - m->started_at, delay = 0;
+        bool restart;
+        struct log_ctx c = member_ctx(m);
+        unsigned suppressed = 0;
+
+        member_lost(m, NULL);
+        m->pid = 0;
+        if (srv->stopping)
+                restart = false;
+        else if (cw->dispatch == DISPATCH_LISTENER)
+                restart = listener_pending(w) && !(failed && cw->restart == RESTART_NEVER);
+        else
+                restart = cw->restart == RESTART_ALWAYS || (failed && cw->restart == RESTART_ON_FAILURE);
+        if (restart && (failed || cw->dispatch == DISPATCH_POOL))
+                delay = next_delay(m, ran);
+        else if (!failed && ran >= RAN_WELL_USEC)
+                m->delay = 0;
+
+        c.msgid = MSGID_WORKER_EXITED;
+        c.worker_pid = si->si_pid;
+        c.exit_code = si->si_code;
+        c.exit_status = si->si_status;
+        if (!failed || srv->stopping || ratelimit_pass(&w->exit_rl, now_usec(srv), &suppressed)) {
+                char when[64] = "";
+                if (restart)
+                        snprintf(when, sizeof(when), "; restart in %llums",
+                                 (unsigned long long)(delay / 1000));
+                log_ctx(failed && !srv->stopping ? LOG_WARNING : LOG_INFO, &c,
+                        "worker %s: pid %d %s %d after %llums%s%s", cw->name, (int)si->si_pid,
+                        si->si_code == CLD_EXITED ? "exited with status" : "killed by signal",
+                        si->si_status, (unsigned long long)(ran / 1000), when,
+                        suppressed ? " (earlier exits not logged)" : "");
+        }
+        if (restart) {
+                m->restarts++;
+                schedule_restart(m, delay);
+        } else if (cw->dispatch == DISPATCH_LISTENER && !srv->stopping) {
+                bool give_up = failed && cw->restart == RESTART_NEVER;
+                if (give_up)
+                        log_ctx(LOG_ERR, &c, "worker %s failed and restart = never: its sockets stay unwatched",
+                                cw->name);
+                worker_set_pause(w, PAUSE_FAILED, give_up);
+                worker_set_pause(w, PAUSE_ACTIVE, false);
+        }
+        pool_drain(w);
+        stop_check_done(srv);
+}
+
+/* ---- listener dispatch ------------------------------------------------------ */
+
+void listener_activate(struct sock_rt *s)
+{
+        struct worker_rt *w = s->w;
+        struct member *m = &w->members[0];
+
+        /* The worker takes over every socket naming it: stop watching them. */
+        worker_set_pause(w, PAUSE_ACTIVE, true);
+        if (m->pid == 0 && !(m->restart_timer && sd_event_source_get_enabled(m->restart_timer, NULL) > 0))
+                member_start(m);
+}
+
+/* ---- whole workers ------------------------------------------------------------ */
+
+int pool_start(struct worker_rt *w)
+{
+        const struct cfg_worker *cw = w->cfg;
+        struct server *srv = w->srv;
+
+        if (cw->dispatch == DISPATCH_SPAWN)
+                return 0;
+        w->n_members = cw->dispatch == DISPATCH_POOL ? cw->instances : 1;
+        w->members = calloc(w->n_members, sizeof(*w->members));
+        if (!w->members)
+                return -ENOMEM;
+        for (size_t i = 0; i < w->n_members; i++) {
+                w->members[i].w = w;
+                w->members[i].index = (unsigned)i;
+                w->members[i].chan = -1;
+        }
+        if (cw->dispatch == DISPATCH_LISTENER) {
+                /* The daemon only polls them; the worker may accept in blocking mode,
+                 * as systemd hands sockets over. */
+                for (size_t i = 0; i < srv->n_socks; i++) {
+                        if (srv->socks[i].w != w || !srv->socks[i].l)
+                                continue;
+                        int fd = us_listener_fd(srv->socks[i].l), fl = fcntl(fd, F_GETFL);
+                        if (fl >= 0)
+                                (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+                }
+                return 0;
+        }
+        for (size_t i = 0; i < w->n_members; i++)
+                member_start(&w->members[i]);
+        return 0;
+}
+
+/* Stopping: channels close once every queued connection is handed out, so
+ * each process reads what it was sent, then EOF, finishes and exits. A
+ * listener worker is told to stop with SIGTERM, as systemd would. */
+void pool_stop(struct worker_rt *w)
+{
+        for (size_t i = 0; i < w->n_members; i++) {
+                struct member *m = &w->members[i];
+                m->restart_timer = sd_event_source_disable_unref(m->restart_timer);
+                if (w->cfg->dispatch == DISPATCH_LISTENER && m->pid > 0)
+                        (void)kill(-m->pid, SIGTERM);
+        }
+        if (w->cfg->dispatch != DISPATCH_POOL)
+                return;
+        if (w->queue && pool_members_up(w)) {
+                w->closing = true;
+                return;
+        }
+        w->closing = false;
+        for (size_t i = 0; i < w->n_members; i++) {
+                struct member *m = &w->members[i];
+                if (m->chan < 0)
+                        continue;
+                /* What it was sent and took stays its own; what it never took stays
+                 * in flight to it and is read before EOF. */
+                for (struct conn *c = m->conns; c; c = c->next)
+                        c->acked = true;
+                member_lost(m, NULL);
+        }
+        while (w->queue)
+                conn_free(w, queue_pop(w));
+}
+
+void pool_free(struct worker_rt *w)
+{
+        for (size_t i = 0; i < w->n_members; i++) {
+                struct member *m = &w->members[i];
+                for (struct conn *c = m->conns, *next; c; c = next) {
+                        next = c->next;
+                        conn_free(w, c);
+                }
+                m->conns = NULL;
+                sd_event_source_disable_unref(m->chan_io);
+                sd_event_source_disable_unref(m->ack_timer);
+                sd_event_source_disable_unref(m->restart_timer);
+                if (m->chan >= 0)
+                        close(m->chan);
+        }
+        while (w->queue)
+                conn_free(w, queue_pop(w));
+        free(w->members);
+        w->members = NULL;
+}

@@ -1,0 +1,144 @@
+/* What the modules of the running daemon share: server.c (listeners, spawn,
+ * children, stop) and pool.c (pool and listener workers, supervision). */
+#ifndef USD_SERVER_INTERNAL_H
+#define USD_SERVER_INTERNAL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "unixsock.h"
+
+#define ACCEPT_BUDGET 32                        /* connections per wakeup, then others get a turn */
+#define RESUME_AFTER_USEC (100 * 1000)          /* retry a listener paused on a resource error */
+#define STATUS_INTERVAL_USEC (1000 * 1000)
+#define UID_BUCKETS 64
+
+enum {
+        PAUSE_CAPACITY = 1 << 0,                /* its worker is at instances */
+        PAUSE_RESOURCE = 1 << 1,                /* EMFILE and friends: retried on a timer */
+        PAUSE_ACTIVE = 1 << 2,                  /* listener dispatch: its worker has the socket */
+        PAUSE_FAILED = 1 << 3,                  /* listener dispatch: worker failed, restart = never */
+};
+
+struct uidcount {
+        uid_t uid;
+        unsigned n;
+        struct uidcount *next;
+};
+
+/* A connection on its way to a pool worker: queued, sent (its fd held until
+ * ACK), or acknowledged (until DONE). */
+struct conn {
+        uint64_t id;
+        int fd;                                 /* ours until ACK, then -1 */
+        struct sock_rt *s;
+        struct us_peer peer;
+        struct member *m;                       /* NULL while queued */
+        bool acked;
+        struct conn *prev, *next;
+};
+
+/* One long-running process of a pool or listener worker, restarted by policy. */
+struct member {
+        struct worker_rt *w;
+        unsigned index;
+        pid_t pid;                              /* 0: not running */
+        int chan;                               /* pool: our end of its channel, or -1 */
+        sd_event_source *chan_io;
+        sd_event_source *restart_timer;
+        sd_event_source *ack_timer;
+        uint64_t started_at;
+        uint64_t delay;                         /* the next restart's backoff */
+        unsigned unacked, inflight;             /* inflight counts unacked too */
+        bool blocked;                           /* channel full: waiting for EPOLLOUT */
+        struct conn *conns;                     /* sent to it, in order */
+        unsigned long restarts;
+};
+
+struct worker_rt {
+        const struct cfg_worker *cfg;
+        struct server *srv;
+        unsigned running;
+        int stderr_fd;                          /* -1 until the first process needs it */
+        char journal_stream[64];                /* JOURNAL_STREAM= for stderr_fd, or "" */
+        char **base_env;                        /* the environment every process of it gets */
+        size_t n_base_env;
+        struct uidcount *uids[UID_BUCKETS];
+        struct ratelimit exit_rl;
+        unsigned long spawned, failed;
+        /* pool and listener */
+        struct member *members;
+        size_t n_members;
+        struct conn *queue, *queue_tail;        /* accepted, no worker could take them yet */
+        unsigned n_queued;
+        uint64_t next_id;
+        bool closing;                           /* stopping: close channels once queue is empty */
+};
+
+struct sock_rt {
+        const struct cfg_socket *cfg;
+        struct server *srv;
+        struct worker_rt *w;
+        struct us_listener *l;
+        sd_event_source *io;
+        sd_event_source *resume;
+        unsigned pause;
+        bool inherited;
+        unsigned long accepted, refused;
+        struct ratelimit refuse_rl, pause_rl;
+};
+
+struct proc {
+        pid_t pid;
+        struct worker_rt *w;
+        struct sock_rt *s;
+        struct us_peer peer;
+        struct member *member;                  /* pool or listener process, else NULL */
+        struct proc *next;
+};
+
+struct server {
+        sd_event *event;
+        struct config *cfg;
+        struct sock_rt *socks;
+        size_t n_socks;
+        struct worker_rt *workers;
+        size_t n_workers;
+        struct proc **procs;                    /* hash by pid, chained */
+        size_t procs_size, n_procs;
+        bool stopping;
+        int stop_stage;                         /* 0 waiting, 1 SIGTERM sent, 2 SIGKILL sent */
+        sd_event_source *sigs[4];
+        sd_event_source *stop_timer, *status_timer;
+        uint64_t status_last;
+        unsigned long accepted, refused;
+};
+
+/* server.c */
+uint64_t now_usec(struct server *srv);
+int proc_add(struct server *srv, struct proc *p);
+unsigned uid_count(struct worker_rt *w, uid_t uid);
+int uid_inc(struct worker_rt *w, uid_t uid);
+void uid_dec(struct worker_rt *w, uid_t uid);
+void status_changed(struct server *srv);
+void sock_update_io(struct sock_rt *s);
+void worker_set_pause(struct worker_rt *w, unsigned reason, bool on);
+void log_ctx_for(struct log_ctx *c, const struct sock_rt *s, const struct us_peer *peer);
+int worker_stderr(struct worker_rt *w);
+void stop_check_done(struct server *srv);
+
+/* pool.c */
+int pool_start(struct worker_rt *w);
+void pool_dispatch(struct sock_rt *s, int fd, const struct us_peer *peer);
+void listener_activate(struct sock_rt *s);
+void member_exited(struct member *m, const siginfo_t *si);
+void pool_stop(struct worker_rt *w);
+void pool_free(struct worker_rt *w);
+unsigned pool_members_up(const struct worker_rt *w);
+
+#endif
