@@ -141,6 +141,13 @@ static int member_send(struct member *m, struct conn *c)
         m->inflight++;
         if (m->unacked == 1)
                 ack_timer_arm(m);
+        if (log_enabled(LOG_DEBUG)) {
+                struct log_ctx lc;
+                log_ctx_for(&lc, c->s, &c->peer);
+                lc.worker_pid = m->pid;
+                log_ctx(LOG_DEBUG, &lc, "worker %s: connection %llu to pid %d (%u in flight)",
+                        m->w->cfg->name, (unsigned long long)c->id, (int)m->pid, m->inflight);
+        }
         return 1;
 }
 
@@ -237,6 +244,9 @@ static void handle_reply(struct member *m, const struct us_frame *f)
                 m->unacked--;
         }
         if (f->type == US_FRAME_DONE) {
+                if (log_enabled(LOG_DEBUG))
+                        log_msg(LOG_DEBUG, "worker %s: connection %llu done by pid %d", w->cfg->name,
+                                (unsigned long long)c->id, (int)m->pid);
                 list_unlink(&m->conns, NULL, c);
                 m->inflight--;
                 conn_free(w, c);
@@ -550,7 +560,8 @@ void member_exited(struct member *m, const siginfo_t *si)
                 restart = listener_pending(w) && !(failed && cw->restart == RESTART_NEVER);
         else
                 restart = cw->restart == RESTART_ALWAYS || (failed && cw->restart == RESTART_ON_FAILURE);
-        if (restart && (failed || cw->dispatch == DISPATCH_POOL))
+        /* A listener worker that exits at once, accepting nothing, is throttled too. */
+        if (restart && (failed || cw->dispatch == DISPATCH_POOL || ran < RAN_WELL_USEC))
                 delay = next_delay(m, ran);
         else if (!failed && ran >= RAN_WELL_USEC)
                 m->delay = 0;

@@ -128,14 +128,16 @@ void uid_dec(struct worker_rt *w, uid_t uid)
 /* STATUS=, after state (READY=1 ...) if not NULL, in the same message. */
 static void status_send_with(struct server *srv, const char *state)
 {
-        unsigned running = 0;
+        unsigned running = 0, queued = 0;
 
         for (size_t i = 0; i < srv->n_workers; i++)
                 running += srv->workers[i].running + pool_members_up(&srv->workers[i]);
-        sd_notifyf(0, "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused",
+        for (size_t i = 0; i < srv->n_workers; i++)
+                queued += srv->workers[i].n_queued;
+        sd_notifyf(0, "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused, %u queued",
                    state ? state : "", state ? "\n" : "",
                    srv->stopping ? "Stopping: " : "", srv->n_socks, running,
-                   srv->accepted, srv->refused);
+                   srv->accepted, srv->refused, queued);
         srv->status_last = now_usec(srv);
 }
 

@@ -1,0 +1,49 @@
+/* A pool worker for the tests. For each connection it writes "pid=PID\n",
+ * then echoes until EOF, then answers DONE.
+ *   pool-probe                 as above
+ *   pool-probe stall-one DIR   the first process to create DIR/stall writes its
+ *                              pid there and never reads its channel again
+ *   pool-probe garbage         sends a malformed message on its channel first */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unixsock.h"
+
+int main(int argc, char **argv)
+{
+        struct us_worker *w = us_worker_open();
+        struct us_conn conn;
+        char buf[65536];
+        int r;
+
+        if (!w) {
+                fprintf(stderr, "pool-probe: %s\n", strerror(errno));
+                return 1;
+        }
+        if (argc > 2 && strcmp(argv[1], "stall-one") == 0) {
+                char path[4096];
+                snprintf(path, sizeof(path), "%s/stall", argv[2]);
+                int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                if (fd >= 0) {
+                        dprintf(fd, "%d\n", (int)getpid());
+                        close(fd);
+                        for (;;)
+                                pause();
+                }
+        }
+        if (argc > 1 && strcmp(argv[1], "garbage") == 0)
+                (void)us_send(us_worker_fd(w), "garbage!", 8);
+        while ((r = us_worker_accept(w, &conn)) > 0) {
+                ssize_t n;
+                dprintf(conn.fd, "pid=%d\n", (int)getpid());
+                while ((n = read(conn.fd, buf, sizeof(buf))) > 0)
+                        if (us_send(conn.fd, buf, (size_t)n) < 0)
+                                break;
+                us_worker_done(w, &conn);
+        }
+        us_worker_close(w);
+        return r < 0;
+}

@@ -1,0 +1,374 @@
+/* unixsockd with dispatch = pool and dispatch = listener: long-running
+ * workers, the ACK/DONE channel, supervision. The real binary throughout. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon-harness.h"
+#include "helpers.h"
+#include "unixsock.h"
+
+static struct daemon d;
+
+static void fini(void)
+{
+        daemon_cleanup(&d);
+}
+
+TestSuite(pool, .fini = fini, .timeout = 180);
+
+static char conf[8192];
+
+static const char *pool_conf(const char *command, unsigned instances, const char *extra)
+{
+        snprintf(conf, sizeof(conf),
+                 "[socket:p]\npath = p.sock\nworker = p\n\n"
+                 "[worker:p]\ncommand = %s\ndispatch = pool\ninstances = %u\n%s\n",
+                 command, instances, extra);
+        return conf;
+}
+
+/* pid of the n-th "started pid N" line of worker name in the log, or -1. */
+static pid_t started_pid(const char *name, int nth)
+{
+        FILE *f = fopen(d.log, "r");
+        char line[4096], key[128];
+        int seen = 0;
+        pid_t pid = -1;
+
+        snprintf(key, sizeof(key), "worker %s: started pid ", name);
+        while (f && fgets(line, sizeof(line), f)) {
+                char *p = strstr(line, key);
+                if (p && seen++ == nth) {
+                        pid = atoi(p + strlen(key));
+                        break;
+                }
+        }
+        if (f)
+                fclose(f);
+        return pid;
+}
+
+static void expect_echo(const char *path, const char *msg)
+{
+        char buf[4096];
+
+        cr_assert_eq(client_exchange(path, msg, buf, sizeof(buf)), (ssize_t)strlen(msg),
+                     "reply to '%s': '%s'", msg, buf);
+        cr_assert_str_eq(buf, msg);
+}
+
+Test(pool, round_trip_with_the_c_example_worker)
+{
+        daemon_start(&d, pool_conf(getenv("POOL_ECHO"), 2, ""));
+        for (int i = 0; i < 20; i++)
+                expect_echo(daemon_path(&d, "p.sock"), "pooled hello");
+        daemon_stop(&d);
+}
+
+Test(pool, round_trip_with_the_python_example_worker)
+{
+        daemon_start(&d, pool_conf(getenv("POOL_ECHO_PY"), 2, ""));
+        for (int i = 0; i < 20; i++)
+                expect_echo(daemon_path(&d, "p.sock"), "hello from python");
+        daemon_stop(&d);
+}
+
+Test(pool, worker_holds_exactly_fds_0_to_3_and_its_channel_variables)
+{
+        char path[64], buf[8192];
+
+        daemon_start(&d, pool_conf(getenv("POOL_ECHO"), 1, ""));
+        expect_echo(daemon_path(&d, "p.sock"), "x"); /* idle again after this */
+        pid_t pid = started_pid("p", 0);
+        cr_assert_gt(pid, 0);
+        cr_assert_eq(count_fds_of(pid), 4, "fds 0, 1, 2 and the channel");
+        snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+        FILE *f = fopen(path, "r");
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        for (size_t i = 0; i < n; i++)
+                if (!buf[i])
+                        buf[i] = '\n';
+        cr_assert(strstr(buf, "UNIXSOCKD_CHANNEL=3\n"), "%s", buf);
+        cr_assert(strstr(buf, "UNIXSOCKD_SOCKET=p\n"));
+        cr_assert_null(strstr(buf, "NOTIFY_SOCKET="));
+        daemon_stop(&d);
+}
+
+/* Opens n connections and keeps them; returns the pid each was served by. */
+static void hold_connections(int *fds, pid_t *pids, int n)
+{
+        char buf[64];
+
+        for (int i = 0; i < n; i++) {
+                size_t got = 0;
+                fds[i] = client_connect(daemon_path(&d, "p.sock"));
+                /* the greeting "pid=N\n"; the connection stays open */
+                while (got == 0 || buf[got - 1] != '\n') {
+                        cr_assert(readable_within(fds[i], DEADLINE_MS), "connection %d greeted", i);
+                        ssize_t r = read(fds[i], buf + got, sizeof(buf) - 1 - got);
+                        cr_assert_gt(r, 0);
+                        got += (size_t)r;
+                }
+                buf[got] = '\0';
+                pids[i] = atoi(buf + 4);
+        }
+}
+
+Test(pool, connections_spread_over_the_least_busy_workers)
+{
+        int fds[8];
+        pid_t pids[8];
+
+        const char *debug[] = { "--log-level=debug", NULL };
+        daemon_spawn(&d, pool_conf(test_prog("pool-probe"), 4, ""), debug);
+        cr_assert(daemon_wait_ready(&d));
+        hold_connections(fds, pids, 4);
+        for (int i = 0; i < 4; i++)
+                for (int j = 0; j < i; j++)
+                        cr_assert_neq(pids[i], pids[j], "4 held connections on 4 different workers");
+        /* the serial workers each hold one: with these four held, a fifth waits for one of them */
+        close(fds[2]);
+        char done[64];
+        snprintf(done, sizeof(done), "connection 3 done by pid %d", (int)pids[2]);
+        cr_assert(daemon_wait_log(&d, done));
+        hold_connections(fds + 4, pids + 4, 1);
+        cr_assert_eq(pids[4], pids[2], "the freed worker takes the next one");
+        for (int i = 0; i < 5; i++)
+                if (i != 2)
+                        close(fds[i]);
+        daemon_stop(&d);
+}
+
+Test(pool, done_releases_max_per_user)
+{
+        char buf[64];
+        int a, b;
+
+        daemon_start(&d, pool_conf(test_prog("pool-probe"), 2, "max-per-user = 1\n"));
+        const char *p = daemon_path(&d, "p.sock");
+        a = client_connect(p);
+        cr_assert_gt(read_all_deadline(a, buf, 8, DEADLINE_MS), 0);
+        b = client_connect(p);
+        cr_assert_eq(read_all_deadline(b, buf, sizeof(buf), DEADLINE_MS), 0, "second of one uid refused");
+        close(b);
+        cr_assert(daemon_wait_log(&d, "max-per-user"));
+        close(a); /* its worker answers DONE: the uid's count drops */
+        for (int tries = 0;; tries++) {
+                cr_assert_lt(tries, 10000);
+                int c = client_connect(p);
+                shutdown(c, SHUT_WR);
+                ssize_t n = read_all_deadline(c, buf, sizeof(buf), DEADLINE_MS);
+                close(c);
+                if (n > 0)
+                        break;
+                cr_assert_eq(n, 0); /* refused while the DONE was on its way */
+        }
+        daemon_stop(&d);
+}
+
+/* Runs n clients at once, each in its own process: connect, send, half-close,
+ * read the echo. Returns how many got their whole reply. */
+struct load { pid_t pids[512]; int n; };
+
+static void load_start(struct load *l, const char *path, int n)
+{
+        l->n = n;
+        for (int i = 0; i < n; i++) {
+                l->pids[i] = fork();
+                cr_assert_geq(l->pids[i], 0);
+                if (l->pids[i] == 0) {
+                        char msg[64], buf[256];
+                        int len = snprintf(msg, sizeof(msg), "client %d of %d", i, n);
+                        int fd = us_connect(path);
+                        if (fd < 0)
+                                _exit(2);
+                        if (us_send(fd, msg, (size_t)len) != len)
+                                _exit(3);
+                        shutdown(fd, SHUT_WR);
+                        ssize_t r = read_all_deadline(fd, buf, sizeof(buf), 120000);
+                        if (r < 0)
+                                _exit(4);
+                        /* the probe greets with pid=N first */
+                        char *nl = strchr(buf, '\n');
+                        const char *echo = nl && strncmp(buf, "pid=", 4) == 0 ? nl + 1 : buf;
+                        _exit(strcmp(echo, msg) == 0 ? 0 : 5);
+                }
+        }
+}
+
+static int load_wait(struct load *l, int *failures_by_kind)
+{
+        int ok = 0, st;
+
+        for (int i = 0; i < l->n; i++) {
+                cr_assert_eq(waitpid(l->pids[i], &st, 0), l->pids[i]);
+                if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                        ok++;
+                else if (failures_by_kind && WIFEXITED(st))
+                        failures_by_kind[WEXITSTATUS(st) & 7]++;
+        }
+        return ok;
+}
+
+Test(pool, back_pressure_serves_every_client_beyond_capacity)
+{
+        struct load l;
+        int fail[8] = { 0 };
+
+        /* 2 serial workers; 400 clients at once: more than the workers, the
+         * daemon's queue and the listen backlog together hold. */
+        daemon_start(&d, pool_conf(test_prog("pool-probe"), 2, ""));
+        load_start(&l, daemon_path(&d, "p.sock"), 400);
+        int ok = load_wait(&l, fail);
+        cr_assert_eq(ok, 400, "served %d; connect failed %d, send %d, timeout %d, wrong reply %d",
+                     ok, fail[2], fail[3], fail[4], fail[5]);
+        daemon_stop(&d);
+}
+
+Test(pool, connections_a_killed_worker_had_not_taken_go_to_another)
+{
+        struct load l;
+        int fail[8] = { 0 };
+
+        /* One of three workers takes nothing; kill -9 it while clients wait on it. */
+        const char *debug[] = { "--log-level=debug", NULL };
+        char cmd[4200], sent[64];
+        snprintf(cmd, sizeof(cmd), "%s stall-one @DIR@", test_prog("pool-probe"));
+        daemon_spawn(&d, pool_conf(cmd, 3, ""), debug);
+        cr_assert(daemon_wait_ready(&d));
+        cr_assert(wait_path(daemon_path(&d, "stall")));
+        FILE *f = fopen(daemon_path(&d, "stall"), "r");
+        int stalled = 0;
+        cr_assert(f && fscanf(f, "%d", &stalled) == 1);
+        fclose(f);
+        load_start(&l, daemon_path(&d, "p.sock"), 200);
+        /* wait until the daemon has handed it a connection, then kill it */
+        snprintf(sent, sizeof(sent), "to pid %d", stalled);
+        cr_assert(daemon_wait_log(&d, sent));
+        cr_assert(kill(stalled, SIGKILL) == 0);
+        int ok = load_wait(&l, fail);
+        cr_assert_eq(ok, 200, "served %d; connect failed %d, timeout %d, wrong reply %d",
+                     ok, fail[2], fail[4], fail[5]);
+        cr_assert(daemon_wait_log(&d, "killed by signal 9"));
+        cr_assert(daemon_log_has(&d, "had not taken go to another"));
+        daemon_stop(&d);
+}
+
+Test(pool, a_worker_that_never_acks_is_replaced_and_loses_nothing)
+{
+        char cmd[4200];
+        struct load l;
+
+        snprintf(cmd, sizeof(cmd), "%s stall-one @DIR@", test_prog("pool-probe"));
+        daemon_start(&d, pool_conf(cmd, 2, ""));
+        cr_assert(wait_path(daemon_path(&d, "stall")));
+        load_start(&l, daemon_path(&d, "p.sock"), 20);
+        cr_assert_eq(load_wait(&l, NULL), 20, "every client served, the stalled worker's share after its timeout");
+        cr_assert(daemon_log_has(&d, "no ACK within 5s while idle"));
+        cr_assert(daemon_log_has(&d, "had not taken go to another"));
+        daemon_stop(&d);
+}
+
+Test(pool, a_worker_sending_garbage_is_stopped_and_its_connections_survive)
+{
+        char cmd[4200];
+        snprintf(cmd, sizeof(cmd), "%s garbage", test_prog("pool-probe"));
+        daemon_start(&d, pool_conf(cmd, 1, "restart-delay = 10ms\n"));
+        cr_assert(daemon_wait_log(&d, "a malformed message on its channel"));
+        /* it restarts (and misbehaves again), the daemon stays up and answers */
+        cr_assert(daemon_wait_log(&d, "restart in"));
+        daemon_stop(&d);
+}
+
+Test(pool, a_worker_that_exits_at_once_backs_off_and_the_daemon_stays_responsive)
+{
+        snprintf(conf, sizeof(conf),
+                 "[socket:p]\npath = p.sock\nworker = p\n\n"
+                 "[worker:p]\ncommand = /bin/false\ndispatch = pool\ninstances = 1\n"
+                 "restart-delay = 10ms\nrestart-delay-max = 160ms\n\n"
+                 "[socket:echo]\npath = echo.sock\nworker = cat\n\n"
+                 "[worker:cat]\ncommand = /bin/cat\n");
+        daemon_start(&d, conf);
+        const char *steps[] = { "restart in 10ms", "restart in 20ms", "restart in 40ms",
+                                "restart in 80ms", "restart in 160ms" };
+        for (size_t i = 0; i < 5; i++)
+                cr_assert(daemon_wait_log(&d, steps[i]), "backoff step %s", steps[i]);
+        expect_echo(daemon_path(&d, "echo.sock"), "still here");
+        cr_assert(daemon_wait_log(&d, "restart in 160ms (earlier") || daemon_log_has(&d, "restart in 160ms"));
+        cr_assert_not(daemon_log_has(&d, "restart in 320ms"), "capped at restart-delay-max");
+        daemon_stop(&d);
+}
+
+/* ---- listener dispatch ---------------------------------------------------- */
+
+Test(pool, listener_mode_runs_systemd_socket_proxyd_unchanged)
+{
+        char buf[256];
+
+        snprintf(conf, sizeof(conf),
+                 "[socket:front]\npath = front.sock\nworker = proxy\n\n"
+                 "[worker:proxy]\ncommand = /lib/systemd/systemd-socket-proxyd @DIR@/back.sock\n"
+                 "dispatch = listener\n\n"
+                 "[socket:back]\npath = back.sock\nworker = cat\n\n"
+                 "[worker:cat]\ncommand = /bin/cat\n");
+        daemon_start(&d, conf);
+        cr_assert_not(daemon_log_has(&d, "worker proxy: started"), "started on the first connection only");
+        for (int i = 0; i < 5; i++) {
+                /* the proxy drops a connection on the client's half-close: keep it open */
+                int c = client_connect(daemon_path(&d, "front.sock"));
+                cr_assert_eq(us_send(c, "through the proxy\n", 18), 18);
+                size_t got = 0;
+                while (got < 18) {
+                        cr_assert(readable_within(c, DEADLINE_MS));
+                        ssize_t n = read(c, buf + got, sizeof(buf) - got);
+                        cr_assert_gt(n, 0);
+                        got += (size_t)n;
+                }
+                cr_assert(memcmp(buf, "through the proxy\n", 18) == 0);
+                close(c);
+        }
+        pid_t pid = started_pid("proxy", 0);
+        cr_assert_gt(pid, 0);
+        cr_assert_eq(started_pid("proxy", 1), -1, "one proxy serves every connection");
+        char path[64], env[8192];
+        snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+        FILE *f = fopen(path, "r");
+        size_t n = fread(env, 1, sizeof(env) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+                if (!env[i])
+                        env[i] = '\n';
+        env[n] = '\0';
+        char want[64];
+        snprintf(want, sizeof(want), "LISTEN_PID=%d\n", (int)pid);
+        cr_assert(strstr(env, "LISTEN_FDS=1\n") && strstr(env, want) && strstr(env, "LISTEN_FDNAMES=front\n"), "%s", env);
+        daemon_stop(&d);
+}
+
+Test(pool, listener_worker_gets_every_socket_and_nothing_else)
+{
+        snprintf(conf, sizeof(conf),
+                 "[socket:a]\npath = a.sock\nworker = probe\n\n"
+                 "[socket:b]\npath = b.sock\nworker = probe\n\n"
+                 "[worker:probe]\ncommand = %s\ndispatch = listener\n",
+                 test_prog("probe-worker"));
+        daemon_start(&d, conf);
+        int c = client_connect(daemon_path(&d, "b.sock"));
+        /* the probe reports to its stdout, the daemon's log here, and exits without accepting */
+        cr_assert(daemon_wait_log(&d, "fds=0,1,2,3,4,"));
+        cr_assert(daemon_log_has(&d, "env:LISTEN_FDS=2"));
+        cr_assert(daemon_log_has(&d, "env:LISTEN_FDNAMES=a:b"));
+        /* a connection is still waiting: it is started again, throttled */
+        cr_assert(daemon_wait_log(&d, "restart in"));
+        close(c);
+        daemon_stop(&d);
+}
