@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/deps.sh
-DEPS_TEST="socat netcat-openbsd"
+DEPS_TEST="socat netcat-openbsd python3"
 deps_install
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
+# the example pool workers are found in PATH, as any command would be
+export PATH="$PWD/build/lib:$PWD/lib/examples:$PATH"
 build/daemon/unixsockd --check -c conf/demo.conf >/dev/null
 if [ "$(id -u)" = 0 ]; then dir=${RUNTIME_DIRECTORY:-/run/unixsockd}; else dir=${RUNTIME_DIRECTORY:-${XDG_RUNTIME_DIR:-?}/unixsockd}; fi
 echo "unixsockd: sockets in $dir; try: socat - UNIX-CONNECT:$dir/echo.sock" >&2

@@ -191,7 +191,7 @@ void worker_set_pause(struct worker_rt *w, unsigned reason, bool on)
         if (!change)
                 return;
         if (reason == PAUSE_CAPACITY)
-                log_ctx(LOG_DEBUG, &(struct log_ctx){ .worker = w->cfg->name, .peer_pid = -1,
+                log_ctx(LOG_DEBUG, &(struct log_ctx){ .msgid = MSGID_ACCEPT_PAUSED, .worker = w->cfg->name, .peer_pid = -1,
                         .peer_uid = (uid_t)-1, .peer_gid = (gid_t)-1, .worker_pid = -1 },
                         on ? "worker %s: at capacity (instances %u, %u queued): its sockets wait in the backlog"
                            : "worker %s: below capacity (instances %u, %u queued): accepting again",
@@ -429,6 +429,8 @@ static int spawn_connection(struct sock_rt *s, int fd, const struct us_peer *pee
         return 0;
 }
 
+static void reap(struct server *srv);
+
 static void handle_connection(struct sock_rt *s, int fd, const struct us_peer *peer)
 {
         const struct cfg_worker *cw = s->w->cfg;
@@ -442,8 +444,13 @@ static void handle_connection(struct sock_rt *s, int fd, const struct us_peer *p
                 return;
         }
         if (cw->max_per_user && uid_count(s->w, peer->uid) >= cw->max_per_user) {
-                refuse(s, fd, peer, "max-per-user reached");
-                return;
+                /* A client that saw its last connection end may be back before the
+                 * SIGCHLD of its worker is read: count what has exited already. */
+                reap(s->srv);
+                if (uid_count(s->w, peer->uid) >= cw->max_per_user) {
+                        refuse(s, fd, peer, "max-per-user reached");
+                        return;
+                }
         }
         if (cw->dispatch == DISPATCH_POOL) {
                 pool_dispatch(s, fd, peer);
@@ -527,16 +534,21 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
         status_changed(srv);
 }
 
-static int on_sigchld(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+static void reap(struct server *srv)
 {
-        struct server *srv = userdata;
-
         for (;;) {
                 siginfo_t si = { 0 };
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                         break;
                 proc_exited(srv, &si);
         }
+}
+
+static int on_sigchld(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        struct server *srv = userdata;
+
+        reap(srv);
         stop_check_done(srv);
         return 0;
 }
@@ -838,6 +850,9 @@ int server_start(struct server *srv)
                                         sigs[i] == SIGHUP ? on_sighup : on_stop_signal, srv);
                 if (r < 0)
                         return log_errno(LOG_ERR, r, "signal %s", sigabbrev_np(sigs[i]));
+                /* Exits first: a slot or a per-user count freed serves the next client. */
+                if (sigs[i] == SIGCHLD)
+                        sd_event_source_set_priority(srv->sigs[i], SD_EVENT_PRIORITY_IMPORTANT);
         }
         r = sd_event_add_time(srv->event, &srv->status_timer, CLOCK_MONOTONIC, 0, 0, on_status_timer, srv);
         if (r < 0)

@@ -1223,20 +1223,26 @@ Test(config, demo_config_has_a_socket_per_program)
 {
         static const struct { const char *socket, *exec; } t[] = {
                 { "echo", "/usr/bin/cat" }, { "date", "/usr/bin/date" }, { "env", "/usr/bin/env" },
-                { "wc", "/usr/bin/wc" },
+                { "wc", "/usr/bin/wc" }, { "pool", BUILD_ROOT "/lib/pool-echo" },
+                { "pool-py", SOURCE_ROOT "/lib/examples/pool-echo.py" },
+                { "proxy", "/lib/systemd/systemd-socket-proxyd" },
         };
+        static const enum dispatch how[] = { DISPATCH_SPAWN, DISPATCH_SPAWN, DISPATCH_SPAWN,
+                DISPATCH_SPAWN, DISPATCH_POOL, DISPATCH_POOL, DISPATCH_LISTENER };
         struct config *c = NULL;
 
+        /* conf/demo.sh puts the example pool workers in PATH */
+        setenv("PATH", BUILD_ROOT "/lib:" SOURCE_ROOT "/lib/examples:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
         errs.n = 0;
         cr_assert_eq(config_load(SOURCE_ROOT "/conf/demo.conf", collect, NULL, &c), 0, "%s", all_errs());
-        cr_assert_eq(c->n_sockets, 4);
-        for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(c->n_sockets, 7);
+        for (size_t i = 0; i < 7; i++) {
                 const struct cfg_socket *s = config_find_socket(c, t[i].socket);
 
                 cr_assert_not_null(s, "%s", t[i].socket);
                 cr_assert_str_eq(s->path, fmt(RD "/%s.sock", t[i].socket));
                 cr_assert_str_eq(s->worker->exec_path, t[i].exec);
-                cr_assert_eq(s->worker->dispatch, DISPATCH_SPAWN);
+                cr_assert_eq(s->worker->dispatch, how[i]);
         }
         config_free(c);
 }

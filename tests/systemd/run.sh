@@ -1,0 +1,406 @@
+#!/bin/bash
+# The systemd suite: the shipped unit files and the daemon from a build
+# directory, under real systemd and journald in a throw-away container.
+# Socket activation, READY/STATUS, restart under load (failed connections are
+# counted), reload, stop, and the daemon's native journal fields.
+#   tests/systemd/run.sh BUILDDIR [SOURCEDIR]
+# TAP on stdout; "1..0 # SKIP reason" where it cannot run (not root, no
+# namespaces, no nspawn, no mirror for the first rootfs), unless
+# UNIXSOCKD_SYSTEMD_REQUIRED=1 makes that a failure. The rootfs is cached in
+# /var/tmp/unixsockd-rootfs (UNIXSOCKD_ROOTFS); built on first use, ~1 min.
+# On failure the container's journal is saved to BUILDDIR/meson-logs/.
+# UNIXSOCKD_SYSTEMD_KEEP=1 leaves the container running to look around.
+
+# Compound checks are `check NAME eval '...'`: expanded when checked, on purpose.
+# shellcheck disable=SC2001,SC2016,SC2034
+set -uo pipefail
+
+# TAP goes to fd 3; everything else to stderr (meson keeps it in the log).
+exec 3>&1 1>&2
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:?usage: run.sh BUILDDIR [SOURCEDIR]}" && pwd) || exit 2
+src=$(cd "${2:-$here/../..}" && pwd) || exit 2
+exe=$build/daemon/unixsockd
+# shellcheck source=container.sh
+. "$here/container.sh"
+
+skip() {
+	if [ "${UNIXSOCKD_SYSTEMD_REQUIRED:-0}" = 1 ]; then
+		echo "Bail out! cannot run: $*" >&3
+		exit 1
+	fi
+	echo "1..0 # SKIP $*" >&3
+	exit 0
+}
+bail() {
+	echo "Bail out! $*" >&3
+	exit 1
+}
+
+# ---- can it run here? -------------------------------------------------------
+[ "$(uname -s)" = Linux ] || skip "not Linux"
+[ "$(id -u)" = 0 ] || skip "needs root to boot a systemd-nspawn container"
+command -v python3 > /dev/null || skip "python3 is not installed"
+[ -x "$exe" ] || bail "no daemon at $exe: build it first"
+[ -f "$build/systemd/unixsockd.service" ] || bail "no configured unit files in $build/systemd"
+if ldd "$exe" 2> /dev/null | grep -qE 'lib(a|ub|t|m)san'; then
+	skip "a sanitizer build: its runtime is not in the container"
+fi
+if ! command -v systemd-nspawn > /dev/null || ! command -v debootstrap > /dev/null; then
+	command -v apt-get > /dev/null || skip "systemd-nspawn or debootstrap missing, and no apt-get"
+	ct_log "installing systemd-container and debootstrap"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get -o DPkg::Lock::Timeout=600 -qq update ||
+		! apt-get -o DPkg::Lock::Timeout=600 -qq install -y --no-install-recommends \
+			systemd-container debootstrap > /dev/null; then
+		skip "systemd-nspawn or debootstrap missing, and apt-get could not install them"
+	fi
+fi
+unshare --mount --pid --fork true 2> /dev/null ||
+	skip "cannot create mount and PID namespaces (an unprivileged container?)"
+for d in $(ct_cgroups); do
+	mkdir -p "$d" 2> /dev/null || skip "cannot create cgroup $d"
+done
+ct_cgroups_remove
+
+# One rootfs for all runs: build it under an exclusive lock, then hold a
+# shared one so that no other run rebuilds it under this one.
+mkdir -p "$(dirname "$CT_CACHE")"
+exec 9> "$CT_CACHE.lock"
+flock -x 9
+if [ "$(cat "$CT_CACHE/stamp" 2> /dev/null)" != "$(ct_stamp)" ] &&
+	! python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=15)' \
+		"$CT_MIRROR/dists/$CT_SUITE/Release" 2> /dev/null; then
+	skip "no rootfs in $CT_CACHE yet and $CT_MIRROR is unreachable"
+fi
+ct_setup || bail "cannot build the rootfs in $CT_CACHE"
+flock -s 9
+
+# ---- TAP helpers --------------------------------------------------------------
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*" >&3; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*" >&3; }
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+diag() { echo "# $*" >&3; }
+
+X() { ct_exec "$@"; }
+prop() { X systemctl show -P "$2" "$1"; }
+is() { [ "$1" = "$2" ] || { ct_log "expected '$2', got '$1'"; return 1; }; }
+# wait_for SECONDS CMD...: poll CMD until it succeeds or the deadline passes
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.05
+	done
+}
+# a client inside the container: socket name, bytes to send on stdin
+talk() { X socat -t5 - "UNIX-CONNECT:/run/unixsockd/$1.sock"; }
+host_talk() { python3 "$here/client.py" once "$(ct_path "/run/unixsockd/$1.sock")" "${2:-}"; }
+inode() { stat -c %i "$(ct_path "/run/unixsockd/$1.sock")" 2> /dev/null; }
+
+# journal_has WANT...: some entry of unixsockd.service (of any unit with
+# JANY=1) has, for every WANT, FIELD=VALUE exactly, FIELD~REGEX (whole value),
+# or a bare FIELD at all.
+journal_has() {
+	local unit=(-u unixsockd.service)
+	[ "${JANY:-0}" = 1 ] && unit=()
+	X journalctl "${unit[@]}" -o json --no-pager | python3 -c '
+import json, re, sys
+def has(r, w):
+    for op in "=~":
+        if op in w:
+            k, v = w.split(op, 1)
+            x = r.get(k)
+            return isinstance(x, str) and (x == v if op == "=" else re.fullmatch(v, x) is not None)
+    return w in r
+wants = sys.argv[1:]
+entries = [json.loads(l) for l in sys.stdin.read().splitlines() if l]  # all: no SIGPIPE
+sys.exit(0 if any(all(has(r, w) for w in wants) for r in entries) else 1)
+' "$@"
+}
+journal_check() { wait_for 5 journal_has "$@"; }
+
+# MESSAGE_ID of an event, from the daemon's own header: a quoted 32-digit id,
+# or SD_ID128_MAKE_STR(..) bytes.
+msgid() {
+	local line id
+	line=$(grep -E "^[[:space:]]*#[[:space:]]*define[[:space:]]+$1[[:space:]]" "$src/daemon/log.h" 2> /dev/null |
+		head -n 1 | sed -E "s|/\*.*\*/||; s|//.*||; s|^[[:space:]]*#[[:space:]]*define[[:space:]]+$1||")
+	id=$(grep -oE '[0-9a-fA-F]{32}' <<< "$line" | head -n 1)
+	[ -n "$id" ] || id=$(sed -E 's/SD_ID128_MAKE_STR//; s/0x//g; s/[^0-9a-fA-F]//g' <<< "$line")
+	[[ $id =~ ^[0-9a-fA-F]{32}$ ]] && echo "${id,,}"
+}
+
+cleanup() {
+	local rc=$? log=$build/meson-logs/systemd-journal.txt
+	if [ -n "${CT_NSPAWN:-}" ]; then
+		if [ $failed -gt 0 ] || [ $rc -ne 0 ]; then
+			mkdir -p "$build/meson-logs"
+			{
+				X journalctl -b --no-pager -o short-precise
+				echo "==== journalctl -u unixsockd.service -o verbose"
+				X journalctl -u unixsockd.service --no-pager -o verbose
+			} > "$log" 2>&1
+			ct_log "container journal saved to $log; the daemon's last entries:"
+			X journalctl -u unixsockd.service --no-pager -o short-precise -n 40 | sed 's/^/# /' >&2
+		fi
+		if [ "${UNIXSOCKD_SYSTEMD_KEEP:-0}" = 1 ]; then
+			ct_log "left running: nsenter -t $CT_LEADER -a; stop it with kill $CT_NSPAWN"
+		else
+			ct_stop
+		fi
+	fi
+	rm -rf "${tmp:-}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+tmp=$(mktemp -d)
+
+# ---- boot --------------------------------------------------------------------
+# The build directory at a fixed path inside, outside /tmp (PrivateTmp= would
+# hide it from the service); the build rpath ($ORIGIN/../lib) finds libunixsock.
+# (fds 3 and 9 are not the container's business: it must not keep them open)
+inside=/opt/unixsockd-build
+exe_in=$inside/daemon/unixsockd
+ct_boot --bind-ro="$build:$inside" 3>&- 9>&- || bail "the container did not boot"
+check "the container boots with systemd as PID 1" is "$(X systemctl is-system-running)" running
+check "the daemon from the build directory runs inside" X "$exe_in" --help > /dev/null
+
+# ---- install: the shipped units, ExecStart= pointing into the build dir ------
+# The test config is the shipped one, at debug level (worker exits with status
+# 0 log at debug), plus sockets that exercise users, environment, exit
+# statuses, worker stderr, refusals and instance limits.
+conf=$src/conf/unixsockd.conf
+[ -f "$conf" ] || bail "no $conf"
+{
+	if grep -qE '^[[:space:]]*\[unixsockd\]' "$conf"; then
+		awk '/^[ \t]*log-level[ \t]*=/ { next }
+		     { print }
+		     /^[ \t]*\[unixsockd\]/ && !done { print "log-level = debug"; done = 1 }' "$conf"
+	else
+		printf '[unixsockd]\nlog-level = debug\n\n'
+		cat "$conf"
+	fi
+	cat <<-'EOF'
+
+	# ---- added by tests/systemd/run.sh
+	[socket:who]
+	path = who.sock
+	worker = who
+
+	[worker:who]
+	command = /usr/bin/id -un
+	dispatch = spawn
+	user = nobody
+	group = nogroup
+
+	[socket:env]
+	path = env.sock
+	worker = env
+
+	[worker:env]
+	command = /usr/bin/env
+	dispatch = spawn
+
+	[socket:fail]
+	path = fail.sock
+	worker = fail
+
+	[worker:fail]
+	command = /bin/false
+	dispatch = spawn
+
+	[socket:oops]
+	path = oops.sock
+	worker = oops
+
+	[worker:oops]
+	command = /bin/sh -c "echo oops >&2; exit 3"
+	dispatch = spawn
+
+	[socket:denied]
+	path = denied.sock
+	allow-users = 4242
+	worker = who
+
+	[socket:slow]
+	path = slow.sock
+	worker = slow
+
+	[worker:slow]
+	command = /bin/sleep 1
+	dispatch = spawn
+	instances = 1
+	EOF
+} > "$tmp/unixsockd.conf"
+X install -D -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf < "$tmp/unixsockd.conf"
+sed -E "s|^ExecStart=[^ ]+|ExecStart=$exe_in|" "$build/systemd/unixsockd.service" |
+	X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd.service
+X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd.socket < "$build/systemd/unixsockd.socket"
+X systemctl daemon-reload
+
+check "unixsockd --check accepts the test config" X "$exe_in" --check -c /etc/unixsockd/unixsockd.conf
+verify=$(X systemd-analyze verify --man=no /etc/systemd/system/unixsockd.socket \
+	/etc/systemd/system/unixsockd.service 2>&1)
+rc=$?
+[ -z "$verify" ] || sed 's/^/# verify: /' <<< "$verify" >&2
+check "systemd-analyze verify passes the shipped units" \
+	eval '[ $rc = 0 ] && ! grep -q unixsockd <<< "$verify"'
+
+# ---- socket activation ---------------------------------------------------------
+check "unixsockd.socket starts" X systemctl start unixsockd.socket
+check "the socket unit listens" is "$(prop unixsockd.socket SubState)" listening
+check "the service is inactive before the first connection" \
+	is "$(prop unixsockd.service ActiveState)" inactive
+ino=$(inode echo)
+check "the first connection starts the daemon and is echoed" \
+	is "$(echo hello | talk echo)" hello
+check "a host-side client is echoed" is "$(host_talk echo from-host)" from-host
+check "the service is active (READY=1) after activation" \
+	is "$(prop unixsockd.service ActiveState)/$(prop unixsockd.service SubState)" active/running
+status=$(prop unixsockd.service StatusText)
+diag "StatusText: $status"
+check "STATUS= gives a status text" [ -n "$status" ]
+check "the daemon serves the socket unit's echo.sock, not a new one" is "$(inode echo)" "$ino"
+
+# ---- what workers get under the shipped sandbox -----------------------------
+check "a worker runs as its configured user under the sandbox" \
+	is "$(talk who < /dev/null)" nobody
+env_out=$(talk env < /dev/null)
+check "a spawn worker sees PROTO=UNIX and UNIXSOCKD_SOCKET" \
+	eval 'grep -qx PROTO=UNIX <<< "$env_out" && grep -qx UNIXSOCKD_SOCKET=env <<< "$env_out"'
+leaked=$(grep -E '^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID|LISTEN_FDS|LISTEN_PID|LISTEN_FDNAMES)=' <<< "$env_out")
+[ -z "$leaked" ] || ct_log "leaked into a worker: $leaked"
+check "no systemd variables of the daemon leak into a worker" [ -z "$leaked" ]
+check "a worker that exits 1 closes its connection" is "$(talk fail < /dev/null)" ""
+check "a worker's stdout is its connection, not its stderr" is "$(talk oops < /dev/null)" ""
+check "a peer not in allow-users is refused" is "$(talk denied < /dev/null)" ""
+talk slow < /dev/null > "$tmp/slow1" &
+s1=$!
+talk slow < /dev/null > "$tmp/slow2"
+s2=$?
+wait $s1
+s1=$?
+check "at instances = 1 a second client waits and is served" eval '[ $s1 = 0 ] && [ $s2 = 0 ]'
+
+# ---- load, then restart under load ----------------------------------------------
+# Host clients on echo.sock; a connection that gets anything but its own line
+# back has failed. client.py counts per phase (see there).
+loop_phases() {
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+both = {k: r["restart"][k] + r["after"][k] for k in ("total", "failed")}
+both["errors"] = dict(r["restart"]["errors"])
+for k, v in r["after"]["errors"].items():
+    both["errors"][k] = both["errors"].get(k, 0) + v
+print(both["total"], both["failed"], json.dumps(both["errors"], separators=(",", ":")),
+      r["restart"]["total"])
+' "$1" || echo "0 unknown - 0"
+}
+mkdir "$tmp/steady" && touch "$tmp/steady/finish"
+python3 "$here/client.py" loop "$(ct_path /run/unixsockd/echo.sock)" "$tmp/steady" 4 > "$tmp/steady.json"
+read -r total lost errors _ < <(loop_phases "$tmp/steady.json")
+diag "steady load: $lost of $total connections failed $errors"
+check "no connection fails under steady load (4 clients, max-per-user = 8)" \
+	eval '[ "$lost" = 0 ] && [ "$total" -gt 0 ]'
+
+# Two clients: at most 2 connections at once, far below max-per-user, so a
+# failure here is the restart's.
+pid=$(prop unixsockd.service MainPID)
+ino_who=$(inode who)
+mkdir "$tmp/restart"
+python3 "$here/client.py" loop "$(ct_path /run/unixsockd/echo.sock)" "$tmp/restart" 2 > "$tmp/restart.json" &
+loop=$!
+wait_for 20 test -e "$tmp/restart/warm" || ct_log "the client loop did not warm up"
+touch "$tmp/restart/restarting"
+X systemctl restart unixsockd.service
+rc=$?
+touch "$tmp/restart/finish"
+wait $loop
+check "systemctl restart succeeds while clients connect" [ $rc = 0 ]
+newpid=$(prop unixsockd.service MainPID)
+check "the service is active again with a new main PID" \
+	eval '[ "$(prop unixsockd.service ActiveState)" = active ] && [ "$newpid" != "$pid" ] && [ "$newpid" != 0 ]'
+read -r total lost errors during < <(loop_phases "$tmp/restart.json")
+diag "restart under load: $lost of $total connections failed $errors ($during started during systemctl restart)"
+# Recorded, not asserted: zero failures is the goal of a later issue.
+check "restart under load: $lost of $total connections failed $errors" [ "$total" -gt 0 ]
+check "echo works after the restart" is "$(echo again | talk echo)" again
+check "a socket the daemon made survives the restart (fd store)" is "$(inode who)" "$ino_who"
+
+# ---- reload ----------------------------------------------------------------------------
+{
+	cat "$tmp/unixsockd.conf"
+	printf '\n[socket:late]\npath = late.sock\nworker = late\n\n[worker:late]\ncommand = /bin/echo late\ndispatch = spawn\n'
+} > "$tmp/reload.conf"
+X install -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf < "$tmp/reload.conf"
+pid=$(prop unixsockd.service MainPID)
+ino=$(inode echo)
+check "systemctl reload succeeds (RELOADING=1, READY=1)" X systemctl reload unixsockd.service
+check "after a reload: same main PID, active" \
+	is "$(prop unixsockd.service MainPID)/$(prop unixsockd.service ActiveState)" "$pid/active"
+check "a socket added by the reload serves" is "$(talk late < /dev/null)" late
+check "an unchanged socket keeps its file across a reload" is "$(inode echo)" "$ino"
+check "echo works after the reload" is "$(echo reloaded | talk echo)" reloaded
+
+# ---- the journal -----------------------------------------------------------------------
+check_msgid() {
+	local name=$1 macro=$2 id
+	shift 2
+	id=$(msgid "$macro") || { not_ok "journal: $name ($macro not found in daemon/log.h)"; return; }
+	check "journal: $name" journal_check "MESSAGE_ID=$id" _SYSTEMD_UNIT=unixsockd.service "$@"
+}
+check_msgid "a started event" MSGID_STARTED
+check_msgid "a stopping event (the restart)" MSGID_STOPPING
+check_msgid "a reloaded event" MSGID_RELOADED
+check_msgid "worker exit 1 at warning, with worker, PID and status" MSGID_WORKER_EXITED \
+	UNIXSOCKD_WORKER=fail 'UNIXSOCKD_WORKER_PID~[1-9][0-9]*' EXIT_CODE=exited EXIT_STATUS=1 PRIORITY=4
+check_msgid "worker exit 3 of the stderr worker" MSGID_WORKER_EXITED \
+	UNIXSOCKD_WORKER=oops EXIT_CODE=exited EXIT_STATUS=3
+check_msgid "worker exit 0 at debug" MSGID_WORKER_EXITED \
+	UNIXSOCKD_WORKER=echo EXIT_STATUS=0 PRIORITY=7
+check_msgid "a refused connection, with the peer's credentials" MSGID_CONN_REFUSED \
+	UNIXSOCKD_SOCKET=denied UNIXSOCKD_PEER_UID=0 UNIXSOCKD_PEER_GID=0 'UNIXSOCKD_PEER_PID~[0-9]+'
+check_msgid "accept paused at the instances limit" MSGID_ACCEPT_PAUSED UNIXSOCKD_WORKER=slow
+check "journal: entries carry UNIXSOCKD_SOCKET=echo" journal_check UNIXSOCKD_SOCKET=echo
+# Not by unit: journald takes the unit from the writing process, and a worker
+# that is gone before its line is read has no _SYSTEMD_UNIT.
+JANY=1 check "journal: a worker's stderr has SYSLOG_IDENTIFIER=<worker>" \
+	journal_check SYSLOG_IDENTIFIER=oops MESSAGE=oops
+errs=$(X journalctl -u unixsockd.service -p err --no-pager -o short-precise _COMM=unixsockd | grep -v '^-- ')
+[ -z "$errs" ] || sed 's/^/# /' <<< "$errs" >&2
+check "journal: the daemon logged nothing at err or worse" [ -z "$errs" ]
+suppressed=$(X journalctl -b --no-pager -o cat | grep -i 'suppressed.*unixsockd')
+check "journal: journald dropped none of the daemon's messages" [ -z "$suppressed" ]
+
+check "systemd never had to restart the daemon (crash, watchdog)" is "$(prop unixsockd.service NRestarts)" 0
+
+# ---- a bad config on reload keeps the running one ------------------------------------
+printf '\n[worker:late]\nno-such-key = 1\n' | cat "$tmp/reload.conf" - |
+	X install -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf
+X systemctl reload unixsockd.service
+check "a bad config on reload: the daemon keeps running" \
+	is "$(prop unixsockd.service MainPID)/$(prop unixsockd.service ActiveState)" "$pid/active"
+check "a bad config on reload: the old config still serves" \
+	eval '[ "$(talk who < /dev/null)" = nobody ] && [ "$(echo still | talk echo)" = still ]'
+check "a bad config on reload: the error names FILE:LINE" \
+	journal_check 'MESSAGE~.*/etc/unixsockd/unixsockd\.conf:[0-9]+.*'
+X install -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf < "$tmp/reload.conf"
+
+# ---- stop, then activation again ------------------------------------------------------
+check "systemctl stop unixsockd.service succeeds" X systemctl stop unixsockd.service
+check "the service stopped cleanly (Result=success)" is "$(prop unixsockd.service Result)" success
+check "the socket unit still listens, echo.sock is kept" \
+	eval '[ "$(prop unixsockd.socket SubState)" = listening ] && [ "$(inode echo)" = "$ino" ]'
+check "a connection after stop activates the daemon again" is "$(echo back | talk echo)" back
+
+echo "1..$n" >&3
+[ $failed = 0 ]
