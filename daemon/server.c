@@ -816,6 +816,22 @@ static void adopt_inherited(struct server *srv)
         free(names);
 }
 
+/* A listener it made goes to the service manager's fd store, named after its
+ * section: the next start gets it back with its queue (adopt_inherited), so a
+ * restart refuses no client. Its file then stays when this instance stops. */
+static void fdstore_push(struct sock_rt *s)
+{
+        char msg[300];
+        int fd = us_listener_fd(s->l), r;
+
+        snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", s->cfg->name);
+        r = sd_pid_notify_with_fds(0, 0, msg, &fd, 1);
+        if (r > 0)
+                us_listener_set_unlink(s->l, false);
+        else if (r < 0)
+                log_errno(LOG_WARNING, r, "socket %s: fd store", s->cfg->name);
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
         char buf[4096];
@@ -873,6 +889,7 @@ int server_start(struct server *srv)
                         s->l = us_listen_with(cs->path, &o);
                         if (!s->l)
                                 return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+                        fdstore_push(s);
                 }
                 r = sd_event_add_io(srv->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_listener, s);
                 if (r < 0)
