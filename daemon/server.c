@@ -129,15 +129,20 @@ void uid_dec(struct worker_rt *w, uid_t uid)
 static void status_send_with(struct server *srv, const char *state)
 {
         unsigned running = 0, queued = 0;
+        unsigned long restarts = 0;
 
         for (size_t i = 0; i < srv->n_workers; i++)
                 running += srv->workers[i].running + pool_members_up(&srv->workers[i]);
-        for (size_t i = 0; i < srv->n_workers; i++)
+        for (size_t i = 0; i < srv->n_workers; i++) {
                 queued += srv->workers[i].n_queued;
-        sd_notifyf(0, "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused, %u queued",
+                for (size_t j = 0; j < srv->workers[i].n_members; j++)
+                        restarts += srv->workers[i].members[j].restarts;
+        }
+        sd_notifyf(0, "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused, "
+                   "%u queued, %lu restarts",
                    state ? state : "", state ? "\n" : "",
                    srv->stopping ? "Stopping: " : "", srv->n_socks, running,
-                   srv->accepted, srv->refused, queued);
+                   srv->accepted, srv->refused, queued, restarts);
         srv->status_last = now_usec(srv);
 }
 

@@ -302,6 +302,10 @@ Test(pool, a_worker_that_exits_at_once_backs_off_and_the_daemon_stays_responsive
                                 "restart in 80ms", "restart in 160ms" };
         for (size_t i = 0; i < 5; i++)
                 cr_assert(daemon_wait_log(&d, steps[i]), "backoff step %s", steps[i]);
+        /* STATUS= counts them (it is sent at most once a second: read until it does) */
+        do
+                cr_assert(daemon_wait_notify(&d, "STATUS="), "STATUS counts the restarts: %s", d.status);
+        while (strstr(d.status, " 0 restarts"));
         expect_echo(daemon_path(&d, "echo.sock"), "still here");
         cr_assert(daemon_wait_log(&d, "restart in 160ms (earlier") || daemon_log_has(&d, "restart in 160ms"));
         cr_assert_not(daemon_log_has(&d, "restart in 320ms"), "capped at restart-delay-max");
