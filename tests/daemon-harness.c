@@ -19,6 +19,8 @@
 #include "helpers.h"
 #include "unixsock.h"
 
+bool harness_no_notify;
+
 static long long now_ms(void)
 {
         struct timespec ts;
@@ -128,7 +130,10 @@ void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const 
                 dup2(nul, 0);
                 dup2(logfd, 1);
                 dup2(logfd, 2);
-                setenv("NOTIFY_SOCKET", notify, 1);
+                if (harness_no_notify)
+                        unsetenv("NOTIFY_SOCKET");
+                else
+                        setenv("NOTIFY_SOCKET", notify, 1);
                 unsetenv("LISTEN_FDS");
                 unsetenv("JOURNAL_STREAM");
                 execv(argv[0], (char *const *)argv);

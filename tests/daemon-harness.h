@@ -20,6 +20,9 @@ struct daemon {
         int exit_status;        /* after daemon_wait_exit: the wait status */
 };
 
+/* Start the next daemon without NOTIFY_SOCKET, as by hand (no READY then). */
+extern bool harness_no_notify;
+
 /* Path of a test program built beside the tests (probe-worker, ...). */
 const char *test_prog(const char *name);
 

@@ -241,7 +241,7 @@ Test(spawn, instances_limit_makes_clients_wait_not_fail)
                 cr_assert_eq(us_send(c[i], "x", 1), 1);
                 cr_assert_eq(read_all_deadline(c[i], buf, 2, DEADLINE_MS), 1, "client %d served", i);
         }
-        cr_assert(daemon_wait_log(&d, "at instances"), "the daemon stopped accepting");
+        cr_assert(daemon_wait_log(&d, "at capacity"), "the daemon stopped accepting");
         c[2] = client_connect(p); /* queued in the kernel backlog */
         cr_assert_eq(us_send(c[2], "third", 5), 5);
         shutdown(c[2], SHUT_WR);
@@ -338,7 +338,11 @@ Test(spawn, graceful_stop_serves_connections_already_accepted)
         cr_assert(kill(d.pid, SIGTERM) == 0);
         cr_assert(daemon_wait_notify(&d, "STOPPING=1"));
         cr_assert(daemon_wait_log(&d, "stopping"));
-        cr_assert(lstat(p, &st) < 0 && errno == ENOENT, "the socket file it created is gone");
+        /* under a service manager the listener went to its fd store: the file
+         * stays for the next start, but nobody accepts on it any more */
+        cr_assert(lstat(p, &st) == 0 && S_ISSOCK(st.st_mode));
+        cr_assert_eq(us_connect(p), -1);
+        cr_assert_eq(errno, ECONNREFUSED);
         /* the worker serves on */
         cr_assert_eq(us_send(c, "2", 1), 1);
         cr_assert_eq(read_all_deadline(c, buf, 2, DEADLINE_MS), 1);
@@ -476,4 +480,44 @@ Test(spawn, config_errors_stop_the_daemon_with_ex_config)
         int s = daemon_wait_exit(&d);
         cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) == 78, "status 0x%x", s);
         cr_assert(daemon_log_has(&d, "unixsockd.conf:"), "errors name the file and line");
+}
+
+Test(spawn, listeners_go_to_the_fd_store_under_a_service_manager)
+{
+        char buf[512], ctl[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { buf, sizeof(buf) - 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+                             .msg_controllen = sizeof(ctl) };
+
+        /* read the notify socket ourselves, before READY: FDSTORE comes first */
+        daemon_spawn(&d, echo_conf("", ""), NULL);
+        cr_assert(readable_within(d.notify_fd, DEADLINE_MS));
+        ssize_t n = recvmsg(d.notify_fd, &mh, MSG_CMSG_CLOEXEC);
+        cr_assert_gt(n, 0);
+        buf[n] = '\0';
+        cr_assert(strstr(buf, "FDSTORE=1") && strstr(buf, "FDNAME=echo"), "%s", buf);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        cr_assert(c && c->cmsg_type == SCM_RIGHTS, "the listening fd comes with it");
+        int fd;
+        memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+        cr_assert(us_is_listener_fd(fd));
+        close(fd);
+        cr_assert(daemon_wait_ready(&d));
+        daemon_stop(&d);
+}
+
+Test(spawn, by_hand_the_socket_files_it_made_go_at_stop)
+{
+        char buf[64];
+        struct stat st;
+
+        harness_no_notify = true;
+        daemon_spawn(&d, echo_conf("", ""), NULL);
+        const char *p = daemon_path(&d, "echo.sock");
+        cr_assert(wait_path(p));
+        cr_assert_eq(client_exchange(p, "hand", buf, sizeof(buf)), 4);
+        cr_assert(kill(d.pid, SIGTERM) == 0);
+        int s = daemon_wait_exit(&d);
+        cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) == 0);
+        cr_assert(lstat(p, &st) < 0 && errno == ENOENT, "the socket file it created is gone");
 }
