@@ -23,6 +23,7 @@ enum {
         PAUSE_RESOURCE = 1 << 1,                /* EMFILE and friends: retried on a timer */
         PAUSE_ACTIVE = 1 << 2,                  /* listener dispatch: its worker has the socket */
         PAUSE_FAILED = 1 << 3,                  /* listener dispatch: worker failed, restart = never */
+        PAUSE_RATE = 1 << 4,                    /* rate-limit: this interval's accepts are used up */
 };
 
 struct uidcount {
@@ -91,6 +92,8 @@ struct sock_rt {
         bool inherited;
         unsigned long accepted, refused;
         struct ratelimit refuse_rl, pause_rl;
+        uint64_t rate_begin;                    /* rate-limit: the current interval */
+        unsigned rate_n;
 };
 
 struct proc {

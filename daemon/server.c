@@ -231,30 +231,37 @@ static int on_resume_timer(sd_event_source *es, uint64_t usec, void *userdata)
 {
         struct sock_rt *s = userdata;
 
-        s->pause &= ~PAUSE_RESOURCE;
+        s->pause &= ~(PAUSE_RESOURCE | PAUSE_RATE);
         sock_update_io(s);
         return 0;
+}
+
+/* Stops polling s for reason until usec (CLOCK_MONOTONIC). */
+static void sock_pause_until(struct sock_rt *s, unsigned reason, uint64_t usec)
+{
+        struct server *srv = s->srv;
+
+        s->pause |= reason;
+        sock_update_io(s);
+        if (!s->resume &&
+            sd_event_add_time(srv->event, &s->resume, CLOCK_MONOTONIC, 0, 0, on_resume_timer, s) < 0) {
+                s->pause &= ~reason; /* no timer: better poll again than stay paused */
+                sock_update_io(s);
+                return;
+        }
+        sd_event_source_set_time(s->resume, usec);
+        sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT);
 }
 
 /* Out of fds or memory: stop polling this listener for a while instead of
  * spinning on an error that a client cannot fix. Clients wait in the backlog. */
 static void sock_pause_resource(struct sock_rt *s, int err, const char *what)
 {
-        struct server *srv = s->srv;
-        uint64_t now = now_usec(srv);
+        uint64_t now = now_usec(s->srv);
         unsigned suppressed;
         struct log_ctx c;
 
-        s->pause |= PAUSE_RESOURCE;
-        sock_update_io(s);
-        if (!s->resume &&
-            sd_event_add_time(srv->event, &s->resume, CLOCK_MONOTONIC, 0, 0, on_resume_timer, s) < 0) {
-                s->pause &= ~PAUSE_RESOURCE; /* no timer: better poll again than stay paused */
-                sock_update_io(s);
-                return;
-        }
-        sd_event_source_set_time(s->resume, now + RESUME_AFTER_USEC);
-        sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT);
+        sock_pause_until(s, PAUSE_RESOURCE, now + RESUME_AFTER_USEC);
         if (ratelimit_pass(&s->pause_rl, now, &suppressed)) {
                 log_ctx_for(&c, s, NULL);
                 c.msgid = MSGID_ACCEPT_PAUSED;
@@ -262,6 +269,36 @@ static void sock_pause_resource(struct sock_rt *s, int err, const char *what)
                         s->cfg->name, what, strerror(err), RESUME_AFTER_USEC / 1000,
                         suppressed ? " (and earlier pauses not logged)" : "");
         }
+}
+
+/* rate-limit = N/INTERVAL: true if one more may be accepted in this interval;
+ * else the socket pauses until the interval ends and clients wait in the
+ * backlog (nothing fails, unlike systemd's TriggerLimit). */
+static bool sock_rate_ok(struct sock_rt *s)
+{
+        const struct cfg_socket *cs = s->cfg;
+        uint64_t now;
+
+        if (!cs->rate_burst)
+                return true;
+        now = now_usec(s->srv);
+        if (s->rate_begin == 0 || now - s->rate_begin >= cs->rate_interval_usec) {
+                s->rate_begin = now;
+                s->rate_n = 0;
+        }
+        if (s->rate_n < cs->rate_burst) {
+                s->rate_n++;
+                return true;
+        }
+        if (log_enabled(LOG_DEBUG)) {
+                struct log_ctx c;
+                log_ctx_for(&c, s, NULL);
+                c.msgid = MSGID_ACCEPT_PAUSED;
+                log_ctx(LOG_DEBUG, &c, "socket %s: rate-limit %u per %llums reached; paused for the rest of it",
+                        cs->name, cs->rate_burst, (unsigned long long)(cs->rate_interval_usec / 1000));
+        }
+        sock_pause_until(s, PAUSE_RATE, s->rate_begin + cs->rate_interval_usec);
+        return false;
 }
 
 static bool peer_allowed(const struct cfg_socket *cs, const struct us_peer *peer)
@@ -477,6 +514,9 @@ static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *user
                 return 0;
         }
         for (int i = 0; i < ACCEPT_BUDGET && !s->pause; i++) {
+                /* a slot of the rate is used only by a client that is there */
+                if (s->cfg->rate_burst && (!us_accept_ready(s->l) || !sock_rate_ok(s)))
+                        break;
                 int c = us_accept_flags(s->l, &peer, US_ACCEPT_NOWAIT);
                 if (c < 0) {
                         if (errno == EAGAIN || errno == EWOULDBLOCK)

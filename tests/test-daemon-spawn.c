@@ -521,3 +521,27 @@ Test(spawn, by_hand_the_socket_files_it_made_go_at_stop)
         cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) == 0);
         cr_assert(lstat(p, &st) < 0 && errno == ENOENT, "the socket file it created is gone");
 }
+
+Test(spawn, rate_limit_pauses_and_never_fails_a_client)
+{
+        char buf[64];
+        int c[7];
+
+        const char *debug[] = { "--log-level=debug", NULL };
+        daemon_spawn(&d, echo_conf("rate-limit = 3/2s\n", ""), debug);
+        cr_assert(daemon_wait_ready(&d));
+        const char *p = daemon_path(&d, "echo.sock");
+        /* 7 clients at once: 3 per interval are accepted, the rest wait in the backlog */
+        for (int i = 0; i < 7; i++) {
+                c[i] = client_connect(p);
+                cr_assert_eq(us_send(c[i], "r", 1), 1);
+                shutdown(c[i], SHUT_WR);
+        }
+        cr_assert(daemon_wait_log(&d, "rate-limit 3 per 2000ms reached"));
+        for (int i = 0; i < 7; i++) {
+                cr_assert_eq(read_all_deadline(c[i], buf, sizeof(buf), DEADLINE_MS), 1,
+                             "client %d served, late but not refused", i);
+                close(c[i]);
+        }
+        daemon_stop(&d);
+}
