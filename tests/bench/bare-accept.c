@@ -166,21 +166,21 @@ int main(int argc, char **argv)
                         fprintf(stderr, "bare-accept: ppoll: %s\n", strerror(errno));
                         return 1;
                 }
-                while (!stopping && live < maxconn) {
-                        int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-                        if (c >= 0) {
-                                spawn(c, argv, &empty);
-                                continue;
-                        }
-                        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-                                continue;
-                        if (errno == EAGAIN)
-                                break;
-                        /* EMFILE, ENFILE, ENOBUFS, ENOMEM: pause, do not spin */
-                        fprintf(stderr, "bare-accept: accept: %s\n", strerror(errno));
-                        (void)ppoll(NULL, 0, &pause, &empty);
-                        break;
+                /* one accept per ppoll(): SIGCHLD is delivered only inside
+                 * ppoll(), so draining the backlog in a loop would leave the
+                 * workers unreaped for as long as clients keep coming */
+                if (stopping || full || !(pfd.revents & POLLIN))
+                        continue;
+                int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (c >= 0) {
+                        spawn(c, argv, &empty);
+                        continue;
                 }
+                if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == EAGAIN)
+                        continue;
+                /* EMFILE, ENFILE, ENOBUFS, ENOMEM: pause, do not spin */
+                fprintf(stderr, "bare-accept: accept: %s\n", strerror(errno));
+                (void)ppoll(NULL, 0, &pause, &empty);
         }
         unlink(path);
         close(lfd);

@@ -9,6 +9,10 @@
  * Exit: 0 every connection ok; 1 some failed or were not started; 2 usage or
  * setup error (including --wait-ready giving up).
  *
+ * Two helpers for scripts, both waiting on events with a deadline: -w waits
+ * until the server answers one echo (inotify on the socket's directory, a
+ * pidfd on -p PID); -x only waits for -p PID to exit (a pidfd).
+ *
  * Blocking connect() in threads rather than an epoll loop: a non-blocking
  * AF_UNIX connect() fails with EAGAIN when the backlog is full and cannot be
  * waited for, while a blocking one queues in the kernel like a real client. */
@@ -35,15 +39,15 @@
 
 enum result {
         RES_OK,
-        RES_CONNECT_REFUSED,      /* ECONNREFUSED: nobody listens */
-        RES_CONNECT_NOENT,        /* ENOENT: no socket file */
-        RES_CONNECT_TIMEOUT,      /* backlog full for the whole timeout */
+        RES_CONNECT_REFUSED,    /* ECONNREFUSED: nobody listens */
+        RES_CONNECT_NOENT,      /* ENOENT: no socket file */
+        RES_CONNECT_TIMEOUT,    /* backlog full for the whole timeout */
         RES_CONNECT_OTHER,
-        RES_RESET,                /* ECONNRESET or EPIPE after connecting */
-        RES_SHORT,                /* EOF before the whole echo came back */
-        RES_MISMATCH,             /* a byte differs, or more bytes than sent */
-        RES_TIMEOUT,              /* connected, but not done within the timeout */
-        RES_OTHER,                /* any other error, client side included */
+        RES_RESET,              /* ECONNRESET or EPIPE after connecting */
+        RES_SHORT,              /* EOF before the whole echo came back */
+        RES_MISMATCH,           /* a byte differs, or more bytes than sent */
+        RES_TIMEOUT,            /* connected, but not done within the timeout */
+        RES_OTHER,              /* any other error, client side included */
         RES_COUNT
 };
 
@@ -69,6 +73,7 @@ struct options {
         double timeout;         /* per connection, seconds */
         double max_seconds;     /* whole run */
         double wait_ready;      /* 0: do not wait */
+        double wait_exit;       /* 0: no; else only wait for server_pid to exit */
         pid_t server_pid;       /* 0: none */
 };
 
@@ -81,6 +86,7 @@ static struct options opt = {
         .timeout = 10.0,
         .max_seconds = 300.0,
         .wait_ready = 0.0,
+        .wait_exit = 0.0,
         .server_pid = 0,
 };
 
@@ -407,6 +413,35 @@ out:
         return ret;
 }
 
+/* --wait-exit: 0 when server_pid has exited (a zombie counts), 1 when it
+ * still runs at the deadline, 2 on error. */
+static int wait_exit(void)
+{
+        struct pollfd pfd = { .events = POLLIN };
+        uint64_t deadline = now_ns() + secs_to_ns(opt.wait_exit);
+
+        pfd.fd = (int)syscall(SYS_pidfd_open, opt.server_pid, 0);
+        if (pfd.fd < 0) {
+                if (errno == ESRCH)
+                        return 0;
+                fprintf(stderr, "usd-load: server pid %d: %s\n", (int)opt.server_pid,
+                        strerror(errno));
+                return 2;
+        }
+        for (;;) {
+                uint64_t now = now_ns();
+                int n = now < deadline ? poll(&pfd, 1, (int)((deadline - now + 999999) / 1000000)) : 0;
+                if (n < 0 && errno == EINTR)
+                        continue;
+                close(pfd.fd);
+                if (n < 0) {
+                        fprintf(stderr, "usd-load: poll: %s\n", strerror(errno));
+                        return 2;
+                }
+                return n > 0 ? 0 : 1;
+        }
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
         uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -449,6 +484,7 @@ static void usage(FILE *f, int status)
                 "  -T, --max-seconds SECS   start no connection after this (default 300)\n"
                 "  -w, --wait-ready SECS    first wait until one echo round trip succeeds\n"
                 "  -p, --server-pid PID     while waiting, give up if PID exits\n"
+                "  -x, --wait-exit SECS     only wait for -p PID to exit (exit 0; 1 if it still runs)\n"
                 "  -l, --label TEXT         first key=value of the result line\n"
                 "stdout: one key=value line; stderr: one human line.\n"
                 "exit: 0 all ok, 1 failures or connections not started, 2 usage/setup/not ready\n");
@@ -494,13 +530,14 @@ static void parse_args(int argc, char **argv)
                 { "max-seconds", required_argument, NULL, 'T' },
                 { "wait-ready", required_argument, NULL, 'w' },
                 { "server-pid", required_argument, NULL, 'p' },
+                { "wait-exit", required_argument, NULL, 'x' },
                 { "label", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "s:n:c:m:t:T:w:p:l:h", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "s:n:c:m:t:T:w:p:x:l:h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 's': opt.path = optarg; break;
                 case 'n': opt.connections = parse_long(optarg, 0, 1000000000L); break;
@@ -510,12 +547,20 @@ static void parse_args(int argc, char **argv)
                 case 'T': opt.max_seconds = parse_double(optarg, 0.001, 86400.0); break;
                 case 'w': opt.wait_ready = parse_double(optarg, 0.001, 3600.0); break;
                 case 'p': opt.server_pid = (pid_t)parse_long(optarg, 1, INT_MAX); break;
+                case 'x': opt.wait_exit = parse_double(optarg, 0.001, 3600.0); break;
                 case 'l': opt.label = optarg; break;
                 case 'h': usage(stdout, 0); break;
                 default: usage(stderr, 2);
                 }
         }
-        if (!opt.path || optind != argc)
+        if (optind != argc)
+                usage(stderr, 2);
+        if (opt.wait_exit > 0) {
+                if (opt.server_pid == 0)
+                        usage(stderr, 2);
+                return;
+        }
+        if (!opt.path)
                 usage(stderr, 2);
         if (opt.label && strpbrk(opt.label, " \t\n=")) {
                 fprintf(stderr, "usd-load: the label may not contain blanks or '='\n");
@@ -535,6 +580,8 @@ int main(int argc, char **argv)
         int r;
 
         parse_args(argc, argv);
+        if (opt.wait_exit > 0)
+                return wait_exit();
         if (set_address(opt.path) < 0) {
                 fprintf(stderr, "usd-load: %s: %s\n", opt.path, strerror(ENAMETOOLONG));
                 return 2;

@@ -1,0 +1,312 @@
+#!/bin/bash
+# Spawn-dispatch benchmark: unixsockd beside its peers (s6-ipcserver, ucspi-unix
+# unixserver, socat, systemd-socket-activate, a bare fork+exec loop), one run,
+# the same echo worker and the same load for every server. Prints a markdown table.
+#   tests/bench/bench-spawn.sh            (as root, or with everything installed)
+# Environment (defaults in brackets):
+#   BENCH_CONNECTIONS [20000]   connections per row
+#   BENCH_CONCURRENCY ["16 64"] client concurrencies, one set of rows each
+#   BENCH_SIZE [64]             message bytes per connection
+#   BENCH_WARMUP [500]          connections before each measured run, not counted
+#   BENCH_INSTANCES [64]        concurrent worker limit of servers that have one
+#   BENCH_BACKLOG [128]         listen backlog
+#   BENCH_TIMEOUT [10]          seconds a connection may take before it is an error
+#   BENCH_MAX_SECONDS [300]     per row: start no connection after this
+#   BENCH_ROUNDS [1]            measure every row this many times, show the median
+#   BENCH_SERVERS               subset/order of: s6-ipcserver unixserver socat
+#                               socat-nofork systemd-socket-activate bare-accept unixsockd
+#   BENCH_WORKER [echo-worker]  the worker every server runs (must echo until EOF)
+#   BENCH_BUILDDIR [build-bench] meson build directory (created if missing)
+#   UNIXSOCKD [$BENCH_BUILDDIR/daemon/unixsockd]   the daemon under test
+set -euo pipefail
+export LC_ALL=C
+cd "$(dirname "$0")/../.."
+
+connections=${BENCH_CONNECTIONS:-20000}
+concurrencies=${BENCH_CONCURRENCY:-16 64}
+size=${BENCH_SIZE:-64}
+warmup=${BENCH_WARMUP:-500}
+instances=${BENCH_INSTANCES:-64}
+backlog=${BENCH_BACKLOG:-128}
+timeout=${BENCH_TIMEOUT:-10}
+max_seconds=${BENCH_MAX_SECONDS:-300}
+rounds=${BENCH_ROUNDS:-1}
+servers=${BENCH_SERVERS:-s6-ipcserver unixserver socat socat-nofork systemd-socket-activate bare-accept unixsockd}
+builddir=${BENCH_BUILDDIR:-build-bench}
+unixsockd=${UNIXSOCKD:-$builddir/daemon/unixsockd}
+ready_timeout=10        # seconds a server may take to accept its first connection
+stop_timeout=5          # seconds between SIGTERM and SIGKILL
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# --- what the benchmark needs -------------------------------------------------
+# shellcheck source=tests/deps.sh
+. tests/deps.sh
+# shellcheck disable=SC2086
+missing=$(deps_missing $DEPS_BUILD s6 ucspi-unix socat systemd procps)
+if [ -n "$missing" ]; then
+        [ "$(id -u)" = 0 ] || die "missing packages: $missing (run as root to install them)"
+        log "installing: $missing"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        # shellcheck disable=SC2086
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ ! -f "$builddir/build.ninja" ]; then
+        meson setup "$builddir" >/dev/null
+fi
+bench_targets=(tests/bench/usd-load tests/bench/echo-worker tests/bench/bare-accept tests/bench/spawn-methods)
+ninja -C "$builddir" "${bench_targets[@]}" >/dev/null ||
+        die "building the bench tools in $builddir failed"
+unixsockd_missing=
+if [ -z "${UNIXSOCKD:-}" ]; then
+        # not "| grep -q": under pipefail, ninja dying of SIGPIPE would fail the test
+        targets=$(ninja -C "$builddir" -t targets all 2>/dev/null) || targets=""
+        if grep -q '^daemon/unixsockd:' <<<"$targets"; then
+                ninja -C "$builddir" daemon/unixsockd >"$builddir/bench-unixsockd-build.log" 2>&1 ||
+                        unixsockd_missing="daemon/unixsockd does not build (see $builddir/bench-unixsockd-build.log)"
+        else
+                unixsockd_missing="$builddir has no daemon/unixsockd target yet"
+        fi
+fi
+if [ -z "$unixsockd_missing" ] && [ ! -x "$unixsockd" ]; then
+        unixsockd_missing="$unixsockd is not an executable"
+fi
+
+bench=$PWD/$builddir/tests/bench
+load=$bench/usd-load
+worker=${BENCH_WORKER:-$bench/echo-worker}
+[ "${unixsockd#/}" != "$unixsockd" ] || unixsockd=$PWD/$unixsockd
+
+# --- servers ------------------------------------------------------------------
+tmp=$(mktemp -d /tmp/usd-bench.XXXXXX)
+server_pid=
+
+cleanup() {
+        # only the script itself: a subshell (a $(...), a background job)
+        # that gets a signal before it has reset its traps runs them too
+        [ "$BASHPID" = "$$" ] || return 0
+        if [ -n "$server_pid" ]; then
+                kill -KILL -- "-$server_pid" 2>/dev/null || true
+                wait "$server_pid" 2>/dev/null || true
+        fi
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
+
+# server_cmd NAME SOCKET: the command line of server NAME into the array cmd.
+server_cmd() {
+        local sock=$2
+        case $1 in
+        s6-ipcserver)
+                # -c/-C: maxconn and per-uid maxconn (both default 40, at most 1000)
+                cmd=(s6-ipcserver -c "$instances" -C "$instances" -b "$backlog" "$sock" "$worker") ;;
+        unixserver)
+                cmd=(unixserver -q -c "$instances" -b "$backlog" "$sock" "$worker") ;;
+        socat)
+                # EXEC without nofork: socat's child relays between the
+                # connection and a socketpair to the worker, 2 processes per connection
+                cmd=(socat "UNIX-LISTEN:$sock,fork,backlog=$backlog" "EXEC:$worker") ;;
+        socat-nofork)
+                # the connection itself becomes the worker's stdin/stdout
+                cmd=(socat "UNIX-LISTEN:$sock,fork,backlog=$backlog" "EXEC:$worker,nofork") ;;
+        systemd-socket-activate)
+                cmd=(systemd-socket-activate --accept --inetd -l "$sock" "$worker") ;;
+        bare-accept)
+                cmd=("$bench/bare-accept" -b "$backlog" -c 10000 "$sock" "$worker") ;;
+        unixsockd)
+                cat >"$tmp/unixsockd.conf" <<EOF
+[socket:bench]
+path = $sock
+backlog = $backlog
+worker = echo
+
+[worker:echo]
+command = $worker
+dispatch = spawn
+instances = $instances
+EOF
+                cmd=("$unixsockd" -c "$tmp/unixsockd.conf") ;;
+        *)
+                die "unknown server '$1' in BENCH_SERVERS" ;;
+        esac
+}
+
+# cpu_ticks PID: "utime+stime cutime+cstime" of PID, in clock ticks. utime and
+# stime are the process's own (its threads), not its children's.
+cpu_ticks() {
+        local stat rest f
+        stat=$(<"/proc/$1/stat") || return 1
+        rest=${stat##*) }                # comm may hold blanks and parentheses
+        read -r -a f <<<"$rest"          # f[0] is field 3 (state)
+        echo "$((f[11] + f[12])) $((f[13] + f[14]))"
+}
+
+vm_hwm_kib() {
+        awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+# stop_server: SIGTERM; SIGKILL to its process group if it has not exited
+# after stop_timeout (usd-load -x waits on a pidfd, so it returns at the exit).
+stop_server() {
+        local pid=$server_pid
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! "$load" -p "$pid" -x "$stop_timeout"; then
+                log "$name did not exit within ${stop_timeout}s of SIGTERM: SIGKILL"
+                kill -KILL -- "-$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+        # workers a server left behind in its process group
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        server_pid=
+}
+
+clk_tck=$(getconf CLK_TCK)
+
+# kv LINE: the key=value pairs of a usd-load result line into the array R.
+declare -A R
+kv() {
+        local pair
+        R=()
+        for pair in $1; do R[${pair%%=*}]=${pair#*=}; done
+}
+
+# What run_row measured: rate (conn/s, empty when nothing was measured), errn
+# (failed + not started connections), cells (the row after the conn/s cell).
+rate="" errn="" cells=""
+not_measured() {
+        rate="" errn="" cells="– | – | – | – | – | – | – | $1 |"
+}
+
+# run_row NAME CONCURRENCY: one measurement.
+run_row() {
+        local name=$1 conc=$2 sock="$tmp/$1.sock" line rc before after hwm
+        local cpu_s kid_s us_conn errs k
+        if [ "$name" = unixsockd ] && [ -n "$unixsockd_missing" ]; then
+                not_measured "not run: $unixsockd_missing"
+                return
+        fi
+        rm -f "$sock"
+        server_cmd "$name" "$sock"
+        # its own session and process group, none of our listen/notify fds
+        env -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES -u NOTIFY_SOCKET -u WATCHDOG_USEC \
+                -u WATCHDOG_PID setsid "${cmd[@]}" </dev/null >"$tmp/$name.log" 2>&1 &
+        server_pid=$!
+        if ! "$load" -s "$sock" -w "$ready_timeout" -p "$server_pid" -n 0; then
+                log "$name did not become ready; its output:"
+                sed 's/^/    /' "$tmp/$name.log" >&2 || true
+                stop_server
+                not_measured "not ready"
+                return
+        fi
+        "$load" -s "$sock" -n "$warmup" -c "$conc" -m "$size" -t "$timeout" >/dev/null 2>&1 || true
+        if ! before=$(cpu_ticks "$server_pid"); then
+                log "$name exited during the warm-up; its output:"
+                sed 's/^/    /' "$tmp/$name.log" >&2 || true
+                stop_server
+                not_measured "exited during warm-up"
+                return
+        fi
+        rc=0
+        line=$("$load" -s "$sock" -n "$connections" -c "$conc" -m "$size" -t "$timeout" \
+                -T "$max_seconds" -l "$name") || rc=$?
+        after=$(cpu_ticks "$server_pid") || after=$before
+        hwm=$(vm_hwm_kib "$server_pid") || hwm="?"
+        stop_server
+        if [ "$rc" -gt 1 ] || [ -z "$line" ]; then
+                not_measured "usd-load failed ($rc)"
+                return
+        fi
+        log "$line"
+        kv "$line"
+        cpu_s=$(awk -v a="${before% *}" -v b="${after% *}" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }')
+        kid_s=$(awk -v a="${before#* }" -v b="${after#* }" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }')
+        us_conn=$(awk -v a="${before% *}" -v b="${after% *}" -v t="$clk_tck" -v n="${R[ok]}" \
+                'BEGIN { printf "%.0f", (n > 0) ? (b - a) / t / n * 1e6 : 0 }')
+        errs=${R[errors]}
+        for k in "${!R[@]}"; do
+                case $k in err_*) [ "${R[$k]}" = 0 ] || errs="$errs ${k#err_}=${R[$k]}" ;; esac
+        done
+        [ "${R[skipped]}" = 0 ] || errs="$errs, ${R[skipped]} not started"
+        rate=${R[conn_per_s]}
+        errn=$((R[errors] + R[skipped]))
+        cells=$(awk -v p50="${R[p50_us]}" -v p99="${R[p99_us]}" -v max="${R[max_us]}" \
+                'BEGIN { printf "%.2f | %.2f | %.2f", p50 / 1000, p99 / 1000, max / 1000 }')
+        cells="$cells | $errs | $cpu_s | $us_conn | $kid_s | $hwm |"
+}
+
+log "servers: $servers; $rounds round(s)"
+log "connections=$connections concurrency=($concurrencies) size=$size warmup=$warmup instances=$instances backlog=$backlog"
+[ -z "$unixsockd_missing" ] || log "unixsockd: $unixsockd_missing; its rows are skipped"
+start=$(date +%s)
+declare -A rate_of errn_of cells_of
+# rounds outermost, so that a drift in the machine's load spreads over every server
+for ((round = 1; round <= rounds; round++)); do
+        for conc in $concurrencies; do
+                for name in $servers; do
+                        log "round $round/$rounds: $name, concurrency $conc"
+                        run_row "$name" "$conc"
+                        rate_of[$conc/$name/$round]=$rate
+                        errn_of[$conc/$name/$round]=$errn
+                        cells_of[$conc/$name/$round]=$cells
+                done
+        done
+done
+
+versions=$(dpkg-query -W -f='${Package} ${Version}, ' s6 ucspi-unix socat systemd 2>/dev/null || true)
+if [ "$rounds" -gt 1 ]; then
+        rounds_text="Each row is the round with the median conn/s of $rounds rounds (their min–max in
+brackets); errors are that round's, plus the sum over all rounds when another round had some."
+else
+        rounds_text="One round."
+fi
+cat <<EOF
+
+## Spawn dispatch: one process per connection ($(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs)
+
+$connections connections per row after $warmup warm-up, $size-byte message echoed by
+$(basename "$worker"), limit $instances concurrent workers where the server has one, backlog $backlog.
+$rounds_text
+Peers: ${versions%, }. Run took $(($(date +%s) - start)) s.
+
+| server | conc | conn/s | p50 ms | p99 ms | max ms | errors | server CPU s | server CPU µs/conn | children CPU s | VmHWM KiB |
+|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|
+EOF
+for conc in $concurrencies; do
+        for name in $servers; do
+                measured=()
+                total_err=0
+                for ((round = 1; round <= rounds; round++)); do
+                        key=$conc/$name/$round
+                        [ -n "${rate_of[$key]}" ] || continue
+                        measured+=("${rate_of[$key]} $round")
+                        total_err=$((total_err + errn_of[$key]))
+                done
+                if [ ${#measured[@]} = 0 ]; then
+                        printf '| %s | %s | – | %s\n' "$name" "$conc" "${cells_of[$conc/$name/1]}"
+                        continue
+                fi
+                mapfile -t measured < <(printf '%s\n' "${measured[@]}" | sort -n -k1,1)
+                n=${#measured[@]}
+                median=${measured[(n - 1) / 2]}
+                key=$conc/$name/${median#* }
+                rate_cell=$(printf '%.0f' "${median% *}")
+                [ "$rounds" = 1 ] ||
+                        rate_cell="$rate_cell ($(printf '%.0f–%.0f' "${measured[0]% *}" "${measured[n - 1]% *}"))"
+                label=$name
+                [ "$n" = "$rounds" ] || label="$name ($n of $rounds rounds measured)"
+                row_cells=${cells_of[$key]}
+                if [ "$total_err" != "${errn_of[$key]}" ]; then
+                        # "p50 | p99 | max | errors | ...": the total goes into the errors cell
+                        IFS='|' read -r c1 c2 c3 c4 crest <<<"$row_cells"
+                        row_cells="$c1|$c2|$c3|${c4% } (all rounds: $total_err) |$crest"
+                fi
+                printf '| %s | %s | %s | %s\n' "$label" "$conc" "$rate_cell" "$row_cells"
+        done
+done
