@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,12 +70,14 @@ static int child_main(void *arg)
         }
         if (close_range((unsigned)p->n_fds, ~0U, 0) < 0)
                 FAIL("close_range");
+        /* Raw system calls: glibc's wrappers may signal every thread of the
+         * process to change ids together, and this child shares the daemon's. */
         if (p->set_ids) {
-                if (setgroups(p->n_groups, p->groups) < 0)
+                if (syscall(SYS_setgroups, p->n_groups, p->groups) < 0)
                         FAIL("setgroups");
-                if (setresgid(p->gid, p->gid, p->gid) < 0)
+                if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0)
                         FAIL("setresgid");
-                if (setresuid(p->uid, p->uid, p->uid) < 0)
+                if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
                         FAIL("setresuid");
         }
         if (p->working_directory && chdir(p->working_directory) < 0)
