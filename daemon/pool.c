@@ -392,8 +392,8 @@ static void socket_names(struct worker_rt *w, char *buf, size_t size)
 
         buf[0] = '\0';
         for (size_t i = 0; i < srv->n_socks && n < size; i++)
-                if (srv->socks[i].w == w)
-                        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ":" : "", srv->socks[i].cfg->name);
+                if (srv->socks[i]->w == w)
+                        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ":" : "", srv->socks[i]->cfg->name);
 }
 
 static void member_start(struct member *m)
@@ -444,8 +444,8 @@ static void member_start(struct member *m)
         } else {
                 int k = 0;
                 for (size_t i = 0; i < srv->n_socks && n_fds < EXEC_MAX_FDS; i++)
-                        if (srv->socks[i].w == w && srv->socks[i].l) {
-                                fds[n_fds++] = us_listener_fd(srv->socks[i].l);
+                        if (srv->socks[i]->w == w && srv->socks[i]->l) {
+                                fds[n_fds++] = us_listener_fd(srv->socks[i]->l);
                                 k++;
                         }
                 snprintf(e_nfds, sizeof(e_nfds), "LISTEN_FDS=%d", k);
@@ -536,7 +536,7 @@ static bool listener_pending(struct worker_rt *w)
         struct server *srv = w->srv;
 
         for (size_t i = 0; i < srv->n_socks; i++)
-                if (srv->socks[i].w == w && srv->socks[i].l && us_accept_ready(srv->socks[i].l))
+                if (srv->socks[i]->w == w && srv->socks[i]->l && us_accept_ready(srv->socks[i]->l))
                         return true;
         return false;
 }
@@ -631,9 +631,9 @@ int pool_start(struct worker_rt *w)
                 /* The daemon only polls them; the worker may accept in blocking mode,
                  * as systemd hands sockets over. */
                 for (size_t i = 0; i < srv->n_socks; i++) {
-                        if (srv->socks[i].w != w || !srv->socks[i].l)
+                        if (srv->socks[i]->w != w || !srv->socks[i]->l)
                                 continue;
-                        int fd = us_listener_fd(srv->socks[i].l), fl = fcntl(fd, F_GETFL);
+                        int fd = us_listener_fd(srv->socks[i]->l), fl = fcntl(fd, F_GETFL);
                         if (fl >= 0)
                                 (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
                 }

@@ -108,10 +108,18 @@ struct proc {
 struct server {
         sd_event *event;
         struct config *cfg;
-        struct sock_rt *socks;
+        struct sock_rt **socks;
         size_t n_socks;
-        struct worker_rt *workers;
+        struct worker_rt **workers;
         size_t n_workers;
+        /* what a reload replaced: kept until exit, as processes, queued
+         * connections and logs of the old workers still point at them */
+        struct sock_rt **old_socks;
+        size_t n_old_socks;
+        struct worker_rt **old_workers;
+        size_t n_old_workers;
+        struct config **old_cfgs;
+        size_t n_old_cfgs;
         struct proc **procs;                    /* hash by pid, chained */
         size_t procs_size, n_procs;
         bool stopping;

@@ -132,11 +132,11 @@ static void status_send_with(struct server *srv, const char *state)
         unsigned long restarts = 0;
 
         for (size_t i = 0; i < srv->n_workers; i++)
-                running += srv->workers[i].running + pool_members_up(&srv->workers[i]);
+                running += srv->workers[i]->running + pool_members_up(srv->workers[i]);
         for (size_t i = 0; i < srv->n_workers; i++) {
-                queued += srv->workers[i].n_queued;
-                for (size_t j = 0; j < srv->workers[i].n_members; j++)
-                        restarts += srv->workers[i].members[j].restarts;
+                queued += srv->workers[i]->n_queued;
+                for (size_t j = 0; j < srv->workers[i]->n_members; j++)
+                        restarts += srv->workers[i]->members[j].restarts;
         }
         sd_notifyf(0, "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused, "
                    "%u queued, %lu restarts",
@@ -191,7 +191,7 @@ void worker_set_pause(struct worker_rt *w, unsigned reason, bool on)
         bool change = false;
 
         for (size_t i = 0; i < srv->n_socks; i++)
-                if (srv->socks[i].w == w && !!(srv->socks[i].pause & reason) != on)
+                if (srv->socks[i]->w == w && !!(srv->socks[i]->pause & reason) != on)
                         change = true;
         if (!change)
                 return;
@@ -202,7 +202,7 @@ void worker_set_pause(struct worker_rt *w, unsigned reason, bool on)
                            : "worker %s: below capacity (instances %u, %u queued): accepting again",
                         w->cfg->name, w->cfg->instances, w->n_queued);
         for (size_t i = 0; i < srv->n_socks; i++) {
-                struct sock_rt *s = &srv->socks[i];
+                struct sock_rt *s = srv->socks[i];
                 if (s->w != w)
                         continue;
                 if (on)
@@ -574,8 +574,8 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
         free(p);
         /* A process gone is an fd or a process slot back: try paused listeners now. */
         for (size_t i = 0; i < srv->n_socks; i++)
-                if (srv->socks[i].pause & PAUSE_RESOURCE)
-                        on_resume_timer(NULL, 0, &srv->socks[i]);
+                if (srv->socks[i]->pause & PAUSE_RESOURCE)
+                        on_resume_timer(NULL, 0, srv->socks[i]);
         status_changed(srv);
 }
 
@@ -648,9 +648,9 @@ static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ss
         log_ctx(LOG_INFO, &c, "stopping on %s: no new connections; %zu worker processes serve on",
                 sigabbrev_np((int)ssi->ssi_signo), srv->n_procs);
         for (size_t i = 0; i < srv->n_socks; i++)
-                sock_close(&srv->socks[i]);
+                sock_close(srv->socks[i]);
         for (size_t i = 0; i < srv->n_workers; i++)
-                pool_stop(&srv->workers[i]);
+                pool_stop(srv->workers[i]);
         status_send_with(srv, "STOPPING=1");
         if (srv->n_procs) {
                 sd_event_add_time_relative(srv->event, &srv->stop_timer, CLOCK_MONOTONIC,
@@ -776,10 +776,51 @@ static int worker_build_env(struct worker_rt *w)
         return 0;
 }
 
+static void worker_free(struct worker_rt *w);
+
+static struct worker_rt *worker_new(struct server *srv, const struct cfg_worker *cw)
+{
+        struct worker_rt *w = calloc(1, sizeof(*w));
+
+        if (!w)
+                return NULL;
+        w->cfg = cw;
+        w->srv = srv;
+        w->stderr_fd = -1;
+        w->exit_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 10);
+        if (worker_build_env(w) < 0) {
+                worker_free(w);
+                return NULL;
+        }
+        return w;
+}
+
+static struct sock_rt *sock_new(struct server *srv, const struct cfg_socket *cs, struct worker_rt *w)
+{
+        struct sock_rt *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return NULL;
+        s->cfg = cs;
+        s->srv = srv;
+        s->w = w;
+        s->refuse_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 5);
+        s->pause_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 1);
+        return s;
+}
+
+/* The worker_rt of the new configuration's worker cw, in workers[] built for it. */
+static struct worker_rt *worker_of(struct worker_rt **workers, size_t n, const struct cfg_worker *cw)
+{
+        for (size_t i = 0; i < n; i++)
+                if (workers[i]->cfg == cw)
+                        return workers[i];
+        return NULL;
+}
+
 int server_new(sd_event *e, struct config *cfg, struct server **ret)
 {
         struct server *srv = calloc(1, sizeof(*srv));
-        int r;
 
         if (!srv) {
                 config_free(cfg);
@@ -789,34 +830,22 @@ int server_new(sd_event *e, struct config *cfg, struct server **ret)
         srv->cfg = cfg;
         srv->workers = calloc(cfg->n_workers, sizeof(*srv->workers));
         srv->socks = calloc(cfg->n_sockets, sizeof(*srv->socks));
-        if (!srv->workers || !srv->socks) {
-                server_free(srv);
-                return -ENOMEM;
-        }
-        srv->n_workers = cfg->n_workers;
-        for (size_t i = 0; i < cfg->n_workers; i++) {
-                struct worker_rt *w = &srv->workers[i];
-                w->cfg = &cfg->workers[i];
-                w->srv = srv;
-                w->stderr_fd = -1;
-                w->exit_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 10);
-                r = worker_build_env(w);
-                if (r < 0) {
-                        server_free(srv);
-                        return r;
-                }
-        }
-        srv->n_socks = cfg->n_sockets;
-        for (size_t i = 0; i < cfg->n_sockets; i++) {
-                struct sock_rt *s = &srv->socks[i];
-                s->cfg = &cfg->sockets[i];
-                s->srv = srv;
-                s->w = &srv->workers[s->cfg->worker - cfg->workers];
-                s->refuse_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 5);
-                s->pause_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 1);
+        if (!srv->workers || !srv->socks)
+                goto oom;
+        for (size_t i = 0; i < cfg->n_workers; i++, srv->n_workers++)
+                if (!(srv->workers[i] = worker_new(srv, &cfg->workers[i])))
+                        goto oom;
+        for (size_t i = 0; i < cfg->n_sockets; i++, srv->n_socks++) {
+                srv->socks[i] = sock_new(srv, &cfg->sockets[i],
+                                         worker_of(srv->workers, srv->n_workers, cfg->sockets[i].worker));
+                if (!srv->socks[i])
+                        goto oom;
         }
         *ret = srv;
         return 0;
+oom:
+        server_free(srv);
+        return -ENOMEM;
 }
 
 /* Listening fds from systemd: matched by FileDescriptorName, else by path. */
@@ -839,11 +868,11 @@ static void adopt_inherited(struct server *srv)
                         continue;
                 }
                 for (size_t j = 0; j < srv->n_socks && !match; j++)
-                        if (strcmp(srv->socks[j].cfg->name, name) == 0)
-                                match = &srv->socks[j];
+                        if (strcmp(srv->socks[j]->cfg->name, name) == 0)
+                                match = srv->socks[j];
                 for (size_t j = 0; j < srv->n_socks && !match; j++)
-                        if (strcmp(srv->socks[j].cfg->path, us_listener_path(l)) == 0)
-                                match = &srv->socks[j];
+                        if (strcmp(srv->socks[j]->cfg->path, us_listener_path(l)) == 0)
+                                match = srv->socks[j];
                 if (!match || match->l) {
                         log_msg(LOG_WARNING, "inherited fd %d (name '%s', path %s) %s; closed", fd,
                                 name, us_listener_path(l),
@@ -925,7 +954,7 @@ int server_start(struct server *srv)
         if (r < 0)
                 log_errno(LOG_WARNING, r, "runtime directory %s", cfg->runtime_directory);
         for (size_t i = 0; i < srv->n_socks; i++) {
-                struct sock_rt *s = &srv->socks[i];
+                struct sock_rt *s = srv->socks[i];
                 const struct cfg_socket *cs = s->cfg;
                 if (!s->l) {
                         struct us_listen_options o = {
@@ -941,9 +970,9 @@ int server_start(struct server *srv)
                         return log_errno(LOG_ERR, r, "socket %s: watch", cs->name);
         }
         for (size_t i = 0; i < srv->n_workers; i++) {
-                r = pool_start(&srv->workers[i]);
+                r = pool_start(srv->workers[i]);
                 if (r < 0)
-                        return log_errno(LOG_ERR, r, "worker %s", srv->workers[i].cfg->name);
+                        return log_errno(LOG_ERR, r, "worker %s", srv->workers[i]->cfg->name);
         }
         c.msgid = MSGID_STARTED;
         log_ctx(LOG_INFO, &c, "started: %zu sockets, %zu workers, from %s", srv->n_socks,
@@ -952,26 +981,44 @@ int server_start(struct server *srv)
         return 0;
 }
 
+static void worker_free(struct worker_rt *w)
+{
+        if (!w)
+                return;
+        pool_free(w);
+        if (w->stderr_fd > STDERR_FILENO)
+                close(w->stderr_fd);
+        for (size_t j = 0; j < w->n_base_env; j++)
+                free(w->base_env[j]);
+        free(w->base_env);
+        for (size_t j = 0; j < UID_BUCKETS; j++)
+                for (struct uidcount *u = w->uids[j], *next; u; u = next) {
+                        next = u->next;
+                        free(u);
+                }
+        free(w);
+}
+
+static void sock_free(struct sock_rt *s)
+{
+        if (!s)
+                return;
+        sock_close(s);
+        free(s);
+}
+
 struct server *server_free(struct server *srv)
 {
         if (!srv)
                 return NULL;
         for (size_t i = 0; i < srv->n_socks; i++)
-                sock_close(&srv->socks[i]);
-        for (size_t i = 0; i < srv->n_workers; i++) {
-                struct worker_rt *w = &srv->workers[i];
-                pool_free(w);
-                if (w->stderr_fd > STDERR_FILENO)
-                        close(w->stderr_fd);
-                for (size_t j = 0; j < w->n_base_env; j++)
-                        free(w->base_env[j]);
-                free(w->base_env);
-                for (size_t j = 0; j < UID_BUCKETS; j++)
-                        for (struct uidcount *u = w->uids[j], *next; u; u = next) {
-                                next = u->next;
-                                free(u);
-                        }
-        }
+                sock_free(srv->socks[i]);
+        for (size_t i = 0; i < srv->n_old_socks; i++)
+                sock_free(srv->old_socks[i]);
+        for (size_t i = 0; i < srv->n_workers; i++)
+                worker_free(srv->workers[i]);
+        for (size_t i = 0; i < srv->n_old_workers; i++)
+                worker_free(srv->old_workers[i]);
         for (size_t i = 0; i < srv->procs_size; i++)
                 for (struct proc *p = srv->procs[i], *next; p; p = next) {
                         next = p->next;
@@ -984,6 +1031,11 @@ struct server *server_free(struct server *srv)
         sd_event_source_disable_unref(srv->status_timer);
         free(srv->socks);
         free(srv->workers);
+        free(srv->old_socks);
+        free(srv->old_workers);
+        for (size_t i = 0; i < srv->n_old_cfgs; i++)
+                config_free(srv->old_cfgs[i]);
+        free(srv->old_cfgs);
         config_free(srv->cfg);
         sd_event_unref(srv->event);
         free(srv);
