@@ -411,7 +411,7 @@ static void member_start(struct member *m)
         pid_t pid;
         int r;
 
-        if (srv->stopping || m->pid > 0)
+        if (srv->stopping || w->retired || m->pid > 0)
                 return;
         env = calloc(w->n_base_env + 8, sizeof(*env));
         if (!env) {
@@ -554,7 +554,7 @@ void member_exited(struct member *m, const siginfo_t *si)
 
         member_lost(m, NULL);
         m->pid = 0;
-        if (srv->stopping)
+        if (srv->stopping || w->retired)
                 restart = false;
         else if (cw->dispatch == DISPATCH_LISTENER)
                 restart = listener_pending(w) && !(failed && cw->restart == RESTART_NEVER);
@@ -584,7 +584,7 @@ void member_exited(struct member *m, const siginfo_t *si)
         if (restart) {
                 m->restarts++;
                 schedule_restart(m, delay);
-        } else if (cw->dispatch == DISPATCH_LISTENER && !srv->stopping) {
+        } else if (cw->dispatch == DISPATCH_LISTENER && !srv->stopping && !w->retired) {
                 bool give_up = failed && cw->restart == RESTART_NEVER;
                 if (give_up)
                         log_ctx(LOG_ERR, &c, "worker %s failed and restart = never: its sockets stay unwatched",
@@ -614,7 +614,6 @@ void listener_activate(struct sock_rt *s)
 int pool_start(struct worker_rt *w)
 {
         const struct cfg_worker *cw = w->cfg;
-        struct server *srv = w->srv;
 
         if (cw->dispatch == DISPATCH_SPAWN)
                 return 0;
@@ -627,18 +626,8 @@ int pool_start(struct worker_rt *w)
                 w->members[i].index = (unsigned)i;
                 w->members[i].chan = -1;
         }
-        if (cw->dispatch == DISPATCH_LISTENER) {
-                /* The daemon only polls them; the worker may accept in blocking mode,
-                 * as systemd hands sockets over. */
-                for (size_t i = 0; i < srv->n_socks; i++) {
-                        if (srv->socks[i]->w != w || !srv->socks[i]->l)
-                                continue;
-                        int fd = us_listener_fd(srv->socks[i]->l), fl = fcntl(fd, F_GETFL);
-                        if (fl >= 0)
-                                (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-                }
-                return 0;
-        }
+        if (cw->dispatch == DISPATCH_LISTENER)
+                return 0; /* started on the first connection */
         for (size_t i = 0; i < w->n_members; i++)
                 member_start(&w->members[i]);
         return 0;

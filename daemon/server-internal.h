@@ -79,6 +79,7 @@ struct worker_rt {
         unsigned n_queued;
         uint64_t next_id;
         bool closing;                           /* stopping: close channels once queue is empty */
+        bool retired;                           /* replaced by a reload: finishes, never restarts */
 };
 
 struct sock_rt {
@@ -142,6 +143,8 @@ void worker_set_pause(struct worker_rt *w, unsigned reason, bool on);
 void log_ctx_for(struct log_ctx *c, const struct sock_rt *s, const struct us_peer *peer);
 int worker_stderr(struct worker_rt *w);
 void stop_check_done(struct server *srv);
+
+int server_reload(struct server *srv, struct config *next);
 
 /* pool.c */
 int pool_start(struct worker_rt *w);

@@ -672,13 +672,11 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *ssi, vo
         if (r < 0) {
                 log_msg(LOG_ERR, "reload: %s has errors; the running configuration stays",
                         srv->cfg->file);
+        } else if ((r = server_reload(srv, next)) < 0) {
+                log_errno(LOG_ERR, r, "reload: the running configuration stays");
         } else {
-                /* Only the log level applies in place for now; sockets and
-                 * workers change with a restart. */
-                log_set_level(next->log_level);
                 c.msgid = MSGID_RELOADED;
                 log_ctx(LOG_INFO, &c, "reloaded %s", srv->cfg->file);
-                config_free(next);
         }
         status_send_with(srv, "READY=1");
         return 0;
@@ -927,6 +925,43 @@ static int mkdir_p(const char *path, mode_t mode)
         return 0;
 }
 
+/* The daemon polls a listener non-blocking and accepts with NOWAIT; a
+ * listener worker gets it blocking, as systemd hands sockets over. */
+static void sock_set_blocking_mode(struct sock_rt *s)
+{
+        int fd = us_listener_fd(s->l), fl = fcntl(fd, F_GETFL);
+        bool nonblock = s->w->cfg->dispatch != DISPATCH_LISTENER;
+
+        if (fl >= 0 && !!(fl & O_NONBLOCK) != nonblock)
+                (void)fcntl(fd, F_SETFL, nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+/* Creates the listener of s unless it has one (inherited, or kept by a
+ * reload), and watches it. */
+static int sock_open(struct sock_rt *s)
+{
+        const struct cfg_socket *cs = s->cfg;
+        int r;
+
+        if (!s->l) {
+                struct us_listen_options o = {
+                        .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
+                };
+                s->l = us_listen_with(cs->path, &o);
+                if (!s->l)
+                        return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+                fdstore_push(s);
+        }
+        sock_set_blocking_mode(s);
+        if (!s->io) {
+                r = sd_event_add_io(s->srv->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_listener, s);
+                if (r < 0)
+                        return log_errno(LOG_ERR, r, "socket %s: watch", cs->name);
+        }
+        sock_update_io(s);
+        return 0;
+}
+
 int server_start(struct server *srv)
 {
         const struct config *cfg = srv->cfg;
@@ -954,20 +989,9 @@ int server_start(struct server *srv)
         if (r < 0)
                 log_errno(LOG_WARNING, r, "runtime directory %s", cfg->runtime_directory);
         for (size_t i = 0; i < srv->n_socks; i++) {
-                struct sock_rt *s = srv->socks[i];
-                const struct cfg_socket *cs = s->cfg;
-                if (!s->l) {
-                        struct us_listen_options o = {
-                                .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
-                        };
-                        s->l = us_listen_with(cs->path, &o);
-                        if (!s->l)
-                                return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
-                        fdstore_push(s);
-                }
-                r = sd_event_add_io(srv->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_listener, s);
+                r = sock_open(srv->socks[i]);
                 if (r < 0)
-                        return log_errno(LOG_ERR, r, "socket %s: watch", cs->name);
+                        return r;
         }
         for (size_t i = 0; i < srv->n_workers; i++) {
                 r = pool_start(srv->workers[i]);
@@ -1040,4 +1064,218 @@ struct server *server_free(struct server *srv)
         sd_event_unref(srv->event);
         free(srv);
         return NULL;
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+static bool str_equal(const char *a, const char *b)
+{
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool strv_equal(char *const *a, char *const *b)
+{
+        for (; a && b && *a && *b; a++, b++)
+                if (strcmp(*a, *b) != 0)
+                        return false;
+        return (!a || !*a) && (!b || !*b);
+}
+
+/* The names of the sockets naming the worker called name, in file order. */
+static bool same_sockets(const struct server *srv, const struct worker_rt *w,
+                         const struct config *next, const struct cfg_worker *cw)
+{
+        size_t j = 0;
+
+        for (size_t i = 0; i < srv->n_socks; i++) {
+                if (srv->socks[i]->w != w)
+                        continue;
+                while (j < next->n_sockets && next->sockets[j].worker != cw)
+                        j++;
+                if (j == next->n_sockets || strcmp(next->sockets[j].name, srv->socks[i]->cfg->name) != 0)
+                        return false;
+                j++;
+        }
+        while (j < next->n_sockets && next->sockets[j].worker != cw)
+                j++;
+        return j == next->n_sockets;
+}
+
+/* Everything a process of the worker is started with, or how it is supervised. */
+static bool worker_unchanged(const struct cfg_worker *a, const struct cfg_worker *b)
+{
+        return strcmp(a->name, b->name) == 0 && strcmp(a->exec_path, b->exec_path) == 0 &&
+               strv_equal(a->argv, b->argv) && a->dispatch == b->dispatch &&
+               a->instances == b->instances && a->max_per_user == b->max_per_user &&
+               a->set_user == b->set_user && a->set_group == b->set_group && a->uid == b->uid &&
+               a->gid == b->gid && a->n_groups == b->n_groups &&
+               (a->n_groups == 0 || memcmp(a->groups, b->groups, a->n_groups * sizeof(gid_t)) == 0) &&
+               strv_equal(a->env, b->env) && str_equal(a->working_directory, b->working_directory) &&
+               a->restart == b->restart && a->restart_delay_usec == b->restart_delay_usec &&
+               a->restart_delay_max_usec == b->restart_delay_max_usec && a->listen_fds == b->listen_fds;
+}
+
+static int push_ptr(void ***v, size_t *n, void *p)
+{
+        void **t = realloc(*v, (*n + 1) * sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        t[(*n)++] = p;
+        *v = t;
+        return 0;
+}
+
+/* A socket gone from the configuration: closed (its file unlinked if this
+ * daemon made it) and taken out of the fd store. Kept as an object, as
+ * processes of its worker may still name it in their logs. */
+static void sock_retire(struct server *srv, struct sock_rt *s)
+{
+        sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", s->cfg->name);
+        if (s->l)
+                us_listener_set_unlink(s->l, true); /* out of the store: a file it made goes */
+        sock_close(s);
+        if (push_ptr((void ***)&srv->old_socks, &srv->n_old_socks, s) < 0)
+                free(s); /* nothing points at it but old processes' logs: lose those */
+}
+
+/* A reused socket takes its new section's settings in place. */
+static void sock_update(struct sock_rt *s, const struct cfg_socket *cs, struct worker_rt *w)
+{
+        const struct cfg_socket *old = s->cfg;
+
+        s->cfg = cs;
+        s->w = w;
+        s->pause &= ~(PAUSE_CAPACITY | PAUSE_ACTIVE | PAUSE_FAILED);
+        if (old->backlog != cs->backlog && listen(us_listener_fd(s->l), cs->backlog) < 0)
+                log_errno(LOG_WARNING, -errno, "socket %s: backlog %d", cs->name, cs->backlog);
+        if (cs->path[0] == '@')
+                return;
+        if ((old->uid != cs->uid || old->gid != cs->gid) && lchown(cs->path, cs->uid, cs->gid) < 0)
+                log_errno(LOG_WARNING, -errno, "socket %s: owner of %s", cs->name, cs->path);
+        if (old->mode != cs->mode && chmod(cs->path, cs->mode) < 0)
+                log_errno(LOG_WARNING, -errno, "socket %s: mode of %s", cs->name, cs->path);
+}
+
+/* Applies next in place: unchanged sockets keep their fds and their queued
+ * connections, unchanged workers keep their processes; a changed worker is
+ * replaced by a new one (its old processes finish what they have and are not
+ * restarted); removed sockets close. Takes ownership of next. */
+int server_reload(struct server *srv, struct config *next)
+{
+        struct worker_rt **workers = calloc(next->n_workers, sizeof(*workers));
+        struct sock_rt **socks = calloc(next->n_sockets, sizeof(*socks));
+        bool *kept_w = calloc(srv->n_workers + 1, sizeof(bool));
+        bool *kept_s = calloc(srv->n_socks + 1, sizeof(bool));
+        unsigned created = 0, removed = 0, replaced = 0;
+        int r = 0;
+
+        if (!workers || !socks || !kept_w || !kept_s) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        /* workers: the old object when nothing about it changed, else a new one */
+        for (size_t i = 0; i < next->n_workers; i++) {
+                const struct cfg_worker *cw = &next->workers[i];
+                for (size_t j = 0; j < srv->n_workers && !workers[i]; j++) {
+                        struct worker_rt *w = srv->workers[j];
+                        if (!kept_w[j] && worker_unchanged(w->cfg, cw) && same_sockets(srv, w, next, cw)) {
+                                kept_w[j] = true;
+                                workers[i] = w;
+                        }
+                }
+                if (!workers[i] && !(workers[i] = worker_new(srv, cw))) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+        /* sockets: the old object (fd, queue) when name and path are the same */
+        for (size_t i = 0; i < next->n_sockets; i++) {
+                const struct cfg_socket *cs = &next->sockets[i];
+                for (size_t j = 0; j < srv->n_socks && !socks[i]; j++)
+                        if (!kept_s[j] && strcmp(srv->socks[j]->cfg->name, cs->name) == 0 &&
+                            strcmp(srv->socks[j]->cfg->path, cs->path) == 0) {
+                                kept_s[j] = true;
+                                socks[i] = srv->socks[j];
+                        }
+        }
+        /* From here on nothing fails: the new configuration is the daemon's. */
+        for (size_t j = 0; j < srv->n_socks; j++)
+                if (!kept_s[j]) {
+                        sock_retire(srv, srv->socks[j]);
+                        removed++;
+                }
+        for (size_t j = 0; j < srv->n_workers; j++) {
+                struct worker_rt *w = srv->workers[j];
+                if (kept_w[j]) {
+                        for (size_t i = 0; i < next->n_workers; i++)
+                                if (workers[i] == w)
+                                        w->cfg = &next->workers[i];
+                        continue;
+                }
+                w->retired = true;
+                pool_stop(w);
+                replaced++;
+                if (push_ptr((void ***)&srv->old_workers, &srv->n_old_workers, w) < 0)
+                        log_msg(LOG_ERR, "reload: out of memory; worker %s is forgotten", w->cfg->name);
+        }
+        if (push_ptr((void ***)&srv->old_cfgs, &srv->n_old_cfgs, srv->cfg) < 0)
+                log_msg(LOG_ERR, "reload: out of memory keeping the old configuration");
+        free(srv->socks);
+        free(srv->workers);
+        srv->cfg = next;
+        srv->workers = workers;
+        srv->n_workers = next->n_workers;
+        srv->socks = socks;
+        srv->n_socks = next->n_sockets;
+        log_set_level(next->log_level);
+        r = mkdir_p(next->runtime_directory, 0755);
+        if (r < 0)
+                log_errno(LOG_WARNING, r, "runtime directory %s", next->runtime_directory);
+        for (size_t i = 0; i < next->n_sockets; i++) {
+                const struct cfg_socket *cs = &next->sockets[i];
+                struct worker_rt *w = worker_of(workers, srv->n_workers, cs->worker);
+                if (socks[i]) {
+                        sock_update(socks[i], cs, w);
+                } else {
+                        socks[i] = sock_new(srv, cs, w);
+                        created++;
+                }
+                if (socks[i])
+                        (void)sock_open(socks[i]); /* logged; the rest goes on */
+        }
+        for (size_t i = 0; i < srv->n_workers; i++) {
+                if (workers[i]->members)
+                        continue; /* running already */
+                r = pool_start(workers[i]);
+                if (r < 0)
+                        log_errno(LOG_ERR, r, "worker %s", workers[i]->cfg->name);
+        }
+        /* a spawn worker at capacity, a listener worker running: pause their sockets again */
+        for (size_t i = 0; i < srv->n_workers; i++) {
+                struct worker_rt *w = workers[i];
+                if (w->cfg->dispatch == DISPATCH_LISTENER && w->members && w->members[0].pid > 0)
+                        worker_set_pause(w, PAUSE_ACTIVE, true);
+                else if (w->cfg->dispatch == DISPATCH_SPAWN && w->running >= w->cfg->instances)
+                        worker_set_pause(w, PAUSE_CAPACITY, true);
+        }
+        free(kept_w);
+        free(kept_s);
+        log_msg(LOG_INFO, "reload: %u sockets new, %u closed, %u workers replaced", created, removed, replaced);
+        return 0;
+
+fail:
+        for (size_t i = 0; workers && i < next->n_workers; i++) {
+                bool old = false;
+                for (size_t j = 0; j < srv->n_workers; j++)
+                        old |= workers[i] == srv->workers[j];
+                if (!old)
+                        worker_free(workers[i]);
+        }
+        free(workers);
+        free(socks);
+        free(kept_w);
+        free(kept_s);
+        config_free(next);
+        return r;
 }

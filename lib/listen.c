@@ -15,7 +15,8 @@
 
 struct us_listener {
         int fd;
-        bool created;           /* we made the file at path: unlink it at close */
+        bool created;           /* we made the file at path */
+        bool unlink;            /* ... and unlink it at close */
         dev_t dev;              /* ... if it is still this file */
         ino_t ino;
         char path[];
@@ -40,6 +41,7 @@ static struct us_listener *listener_new(int fd, const char *path)
                 return NULL;
         l->fd = fd;
         l->created = false;
+        l->unlink = false;
         l->dev = 0;
         l->ino = 0;
         memcpy(l->path, path, n);
@@ -226,7 +228,7 @@ struct us_listener *us_listen_with(const char *path, const struct us_listen_opti
                 goto fail;
         }
         if (path[0] != '@') {
-                l->created = true;
+                l->created = l->unlink = true;
                 l->dev = st.st_dev;
                 l->ino = st.st_ino;
         }
@@ -282,8 +284,7 @@ struct us_listener *us_listener_adopt(int fd)
 
 void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close)
 {
-        if (!unlink_on_close)
-                l->created = false;
+        l->unlink = unlink_on_close;
 }
 
 int us_close(struct us_listener *l)
@@ -294,7 +295,7 @@ int us_close(struct us_listener *l)
         if (!l)
                 return 0;
         /* Another server may have taken the path since: only our own file goes. */
-        if (l->created && lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+        if (l->created && l->unlink && lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
                 (void)unlink(l->path);
         if (close(l->fd) < 0 && errno != EINTR)
                 r = -1;

@@ -83,7 +83,9 @@ bool us_is_listener_fd(int fd);
 int us_close(struct us_listener *l);
 
 /* Whether us_close() unlinks the socket file this listener created (by default
- * it does). A daemon handing its listener on (an fd store) turns it off. */
+ * it does). A daemon handing its listener on (an fd store) turns it off, and
+ * on again when it takes the socket back. Never unlinks a file it did not
+ * create, whatever is set. */
 void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close);
 
 /* Flags of us_accept_flags(). */

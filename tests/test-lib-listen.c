@@ -611,3 +611,24 @@ Test(listen, relative_path_in_the_current_directory)
         us_close(l);
         cr_assert_eq(count_dir_entries(dir), 0);
 }
+
+Test(listen, unlink_can_be_turned_back_on_but_never_for_a_file_not_made)
+{
+        const char *p = join(dir, "again.sock");
+        struct us_listener *l = us_listen(p, 0);
+        struct stat st;
+
+        us_listener_set_unlink(l, false);
+        us_listener_set_unlink(l, true);
+        us_close(l);
+        cr_assert(lstat(p, &st) < 0 && errno == ENOENT);
+
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        strcpy(sa.sun_path, p);
+        cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 1) == 0);
+        l = us_listener_adopt(fd);
+        us_listener_set_unlink(l, true);
+        us_close(l);
+        cr_assert(lstat(p, &st) == 0, "an adopted socket's file is not ours to remove");
+}

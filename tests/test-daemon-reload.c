@@ -1,0 +1,211 @@
+/* unixsockd reload (SIGHUP): the new configuration applies in place and loses
+ * nothing on what it keeps; a bad file changes nothing. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon-harness.h"
+#include "helpers.h"
+#include "unixsock.h"
+
+static struct daemon d;
+
+static void fini(void)
+{
+        daemon_cleanup(&d);
+}
+
+TestSuite(reload, .fini = fini, .timeout = 120);
+
+/* Rewrites the daemon's configuration file and sends SIGHUP; waits for the
+ * READY=1 that ends the reload. */
+static void reload_with(const char *text)
+{
+        FILE *f = fopen(d.conf, "w");
+
+        cr_assert_not_null(f);
+        fprintf(f, "[unixsockd]\nruntime-directory = %s\n\n%s", d.dir, text);
+        fclose(f);
+        cr_assert(kill(d.pid, SIGHUP) == 0);
+        cr_assert(daemon_wait_notify(&d, "RELOADING=1"));
+        cr_assert(daemon_wait_notify(&d, "READY=1"));
+}
+
+static void expect_echo(const char *path, const char *msg)
+{
+        char buf[256];
+
+        cr_assert_eq(client_exchange(path, msg, buf, sizeof(buf)), (ssize_t)strlen(msg), "%s: '%s'", path, buf);
+        cr_assert_str_eq(buf, msg);
+}
+
+static ino_t inode(const char *path)
+{
+        struct stat st;
+
+        cr_assert(lstat(path, &st) == 0, "%s: %s", path, strerror(errno));
+        return st.st_ino;
+}
+
+#define ECHO "[socket:echo]\npath = echo.sock\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\ninstances = 1\n\n"
+
+Test(reload, a_bad_file_keeps_the_running_configuration)
+{
+        daemon_start(&d, ECHO);
+        reload_with(ECHO "[socket:broken]\npath = b.sock\nworker = nobody-here\n");
+        cr_assert(daemon_log_has(&d, "unixsockd.conf:"), "the error names the file and line");
+        cr_assert(daemon_log_has(&d, "the running configuration stays"));
+        expect_echo(daemon_path(&d, "echo.sock"), "still served");
+        cr_assert(access(daemon_path(&d, "b.sock"), F_OK) < 0);
+        daemon_stop(&d);
+}
+
+Test(reload, unchanged_socket_keeps_its_fd_and_queued_connections)
+{
+        char buf[64];
+
+        daemon_start(&d, ECHO);
+        const char *p = daemon_path(&d, "echo.sock");
+        ino_t ino = inode(p);
+        /* instances = 1: a holds the only worker, b waits in the backlog */
+        int a = client_connect(p);
+        cr_assert_eq(us_send(a, "a", 1), 1);
+        cr_assert_eq(read_all_deadline(a, buf, 2, DEADLINE_MS), 1);
+        int b = client_connect(p);
+        cr_assert_eq(us_send(b, "queued", 6), 6);
+        shutdown(b, SHUT_WR);
+        reload_with(ECHO "[socket:late]\npath = late.sock\nworker = late\n\n"
+                         "[worker:late]\ncommand = /bin/cat\n");
+        cr_assert_eq(inode(p), ino, "the same socket file");
+        expect_echo(daemon_path(&d, "late.sock"), "a new socket serves");
+        cr_assert_not(readable_within(b, 0), "b still waits");
+        close(a);
+        cr_assert_eq(read_all_deadline(b, buf, sizeof(buf), DEADLINE_MS), 6, "the queued connection is served");
+        cr_assert_str_eq(buf, "queued");
+        close(b);
+        daemon_stop(&d);
+}
+
+Test(reload, removed_socket_closes_and_its_file_goes)
+{
+        daemon_start(&d, ECHO "[socket:gone]\npath = gone.sock\nworker = cat2\n\n"
+                              "[worker:cat2]\ncommand = /bin/cat\n");
+        expect_echo(daemon_path(&d, "gone.sock"), "here");
+        reload_with(ECHO);
+        cr_assert(access(daemon_path(&d, "gone.sock"), F_OK) < 0 && errno == ENOENT);
+        expect_echo(daemon_path(&d, "echo.sock"), "echo stays");
+        daemon_stop(&d);
+}
+
+Test(reload, mode_change_applies_in_place)
+{
+        struct stat st;
+
+        daemon_start(&d, "[socket:echo]\npath = echo.sock\nmode = 0600\nworker = cat\n\n"
+                         "[worker:cat]\ncommand = /bin/cat\n");
+        const char *p = daemon_path(&d, "echo.sock");
+        ino_t ino = inode(p);
+        reload_with("[socket:echo]\npath = echo.sock\nmode = 0644\nworker = cat\n\n"
+                    "[worker:cat]\ncommand = /bin/cat\n");
+        cr_assert(lstat(p, &st) == 0);
+        cr_assert_eq(st.st_mode & 0777, 0644);
+        cr_assert_eq(st.st_ino, ino);
+        expect_echo(p, "same socket");
+        daemon_stop(&d);
+}
+
+Test(reload, changed_worker_is_replaced_while_old_connections_finish)
+{
+        char buf[8192];
+        char conf2[1024];
+
+        daemon_start(&d, ECHO);
+        const char *p = daemon_path(&d, "echo.sock");
+        int a = client_connect(p);
+        cr_assert_eq(us_send(a, "old", 3), 3);
+        cr_assert_eq(read_all_deadline(a, buf, 4, DEADLINE_MS), 3);
+        snprintf(conf2, sizeof(conf2),
+                 "[socket:echo]\npath = echo.sock\nworker = cat\n\n[worker:cat]\ncommand = %s\n",
+                 test_prog("probe-worker"));
+        reload_with(conf2);
+        /* new connections go to the new command, even with the old one still busy */
+        cr_assert_gt(client_exchange(p, "", buf, sizeof(buf)), 0);
+        cr_assert(strstr(buf, "env:UNIXSOCKD_SOCKET=echo"), "the new worker answered: %s", buf);
+        /* the old process serves its connection to the end */
+        cr_assert_eq(us_send(a, "still", 5), 5);
+        shutdown(a, SHUT_WR);
+        cr_assert_eq(read_all_deadline(a, buf, sizeof(buf), DEADLINE_MS), 5);
+        cr_assert_str_eq(buf, "still");
+        close(a);
+        daemon_stop(&d);
+}
+
+Test(reload, unchanged_pool_workers_keep_running)
+{
+        char conf1[1024];
+        const char *debug[] = { "--log-level=debug", NULL };
+
+        snprintf(conf1, sizeof(conf1),
+                 "[socket:p]\npath = p.sock\nworker = p\n\n[worker:p]\ncommand = %s\ndispatch = pool\ninstances = 2\n\n",
+                 getenv("POOL_ECHO"));
+        daemon_spawn(&d, conf1, debug);
+        cr_assert(daemon_wait_ready(&d));
+        expect_echo(daemon_path(&d, "p.sock"), "pool");
+        char both[2048];
+        snprintf(both, sizeof(both), "%s" ECHO, conf1);
+        reload_with(both);
+        cr_assert(daemon_log_has(&d, "0 workers replaced"));
+        cr_assert_not(daemon_log_has(&d, "(pool 1 of 2, a restart)"));
+        cr_assert_not(daemon_log_has(&d, "exited"), "no pool process stopped");
+        expect_echo(daemon_path(&d, "p.sock"), "pool again");
+        expect_echo(daemon_path(&d, "echo.sock"), "and echo");
+        daemon_stop(&d);
+}
+
+/* Clients keep connecting while the daemon reloads again and again: every
+ * connection to a socket the reloads keep is served. */
+Test(reload, reloads_under_load_lose_nothing, .timeout = 300)
+{
+        enum { CLIENTS = 4, PER_CLIENT = 150, RELOADS = 10 };
+        pid_t kids[CLIENTS];
+
+        daemon_start(&d, "[socket:echo]\npath = echo.sock\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n\n");
+        const char *p = daemon_path(&d, "echo.sock");
+        for (int k = 0; k < CLIENTS; k++) {
+                kids[k] = fork();
+                if (kids[k] == 0) {
+                        char buf[64];
+                        for (int i = 0; i < PER_CLIENT; i++) {
+                                int fd = us_connect(p);
+                                if (fd < 0 || us_send(fd, "load", 4) != 4)
+                                        _exit(1);
+                                shutdown(fd, SHUT_WR);
+                                if (read_all_deadline(fd, buf, sizeof(buf), DEADLINE_MS) != 4)
+                                        _exit(2);
+                                close(fd);
+                        }
+                        _exit(0);
+                }
+        }
+        for (int r = 0; r < RELOADS; r++) {
+                char text[512];
+                /* alternate an extra socket in and out; echo's section stays */
+                snprintf(text, sizeof(text),
+                         "[socket:echo]\npath = echo.sock\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n\n%s",
+                         r % 2 ? "" : "[socket:x]\npath = x.sock\nworker = x\n\n[worker:x]\ncommand = /bin/cat\n");
+                reload_with(text);
+        }
+        for (int k = 0; k < CLIENTS; k++) {
+                int st;
+                cr_assert_eq(waitpid(kids[k], &st, 0), kids[k]);
+                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client %d failed (status 0x%x)", k, st);
+        }
+        daemon_stop(&d);
+}
