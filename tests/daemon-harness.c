@@ -113,6 +113,17 @@ void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const 
         snprintf(notify, sizeof(notify), "%s/notify", d->dir);
         for (; prefix && *prefix; prefix++)
                 argv[n++] = *prefix;
+        /* UNIXSOCKD_VALGRIND=1: under memcheck; an error or a leak makes the
+         * daemon exit 99, which every test that stops it checks */
+        if (getenv("UNIXSOCKD_VALGRIND")) {
+                static const char *const vg[] = {
+                        "/usr/bin/valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
+                        "--show-leak-kinds=definite,indirect", "--errors-for-leak-kinds=definite,indirect",
+                        "--child-silent-after-fork=yes", NULL,
+                };
+                for (const char *const *v = vg; *v; v++)
+                        argv[n++] = *v;
+        }
         argv[n++] = getenv("UNIXSOCKD");
         cr_assert_not_null(argv[n - 1], "UNIXSOCKD not set (run through meson test)");
         argv[n++] = "-c";

@@ -3,7 +3,7 @@
 DEPS_BUILD="meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libinih-dev libcriterion-dev scdoc"
 # integration tests: systemd-socket-activate, socat as a client, python3 for
 # the example pool worker; the systemd suite: nspawn and debootstrap
-DEPS_TEST="systemd socat python3 systemd-container debootstrap procps"
+DEPS_TEST="systemd socat python3 systemd-container debootstrap procps valgrind"
 
 deps_missing() {
         local p
