@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -73,6 +74,14 @@ static const char *field(const char *rep, const char *key)
         p += strlen(k);
         snprintf(v, sizeof(v), "%.*s", (int)strcspn(p, "\n"), p);
         return v;
+}
+
+static void expect_echo_ok(const char *path)
+{
+        char buf[64];
+
+        cr_assert_eq(client_exchange(path, "ok", buf, sizeof(buf)), 2);
+        cr_assert_str_eq(buf, "ok");
 }
 
 Test(spawn, echo_round_trip)
@@ -541,6 +550,49 @@ Test(spawn, rate_limit_pauses_and_never_fails_a_client)
         for (int i = 0; i < 7; i++) {
                 cr_assert_eq(read_all_deadline(c[i], buf, sizeof(buf), DEADLINE_MS), 1,
                              "client %d served, late but not refused", i);
+                close(c[i]);
+        }
+        daemon_stop(&d);
+}
+
+/* The lowest fd number pid does not use: with RLIMIT_NOFILE there, its next
+ * accept(2) fails with EMFILE. */
+static int lowest_free_fd(pid_t pid)
+{
+        char path[64];
+
+        for (int fd = 0;; fd++) {
+                snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+                if (access(path, F_OK) < 0)
+                        return fd;
+        }
+}
+
+Test(spawn, out_of_fds_pauses_accepting_and_resumes_when_they_come_back)
+{
+        struct rlimit old, low;
+        char buf[64];
+        int c[5];
+
+        daemon_start(&d, echo_conf("", ""));
+        const char *p = daemon_path(&d, "echo.sock");
+        expect_echo_ok(p);
+        cr_assert(prlimit(d.pid, RLIMIT_NOFILE, NULL, &old) == 0);
+        low = old;
+        low.rlim_cur = (rlim_t)lowest_free_fd(d.pid);
+        cr_assert(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL) == 0);
+        for (int i = 0; i < 5; i++) {
+                c[i] = client_connect(p); /* into the backlog: the daemon cannot take them */
+                cr_assert_eq(us_send(c[i], "wait", 4), 4);
+                shutdown(c[i], SHUT_WR);
+        }
+        cr_assert(daemon_wait_log(&d, "accept: Too many open files; accepting paused"));
+        cr_assert_not(readable_within(c[0], 0), "not served while out of fds");
+        cr_assert(kill(d.pid, 0) == 0, "and alive");
+        cr_assert(prlimit(d.pid, RLIMIT_NOFILE, &old, NULL) == 0); /* fds come back */
+        for (int i = 0; i < 5; i++) {
+                cr_assert_eq(read_all_deadline(c[i], buf, sizeof(buf), DEADLINE_MS), 4,
+                             "client %d served once fds are back", i);
                 close(c[i]);
         }
         daemon_stop(&d);
