@@ -3,7 +3,10 @@
  *   pool-probe                 as above
  *   pool-probe stall-one DIR   the first process to create DIR/stall writes its
  *                              pid there and never reads its channel again
- *   pool-probe garbage         sends a malformed message on its channel first */
+ *   pool-probe garbage         sends a malformed message on its channel first
+ *   pool-probe wrong-done      answers DONE for a connection it never had, after
+ *                              taking its first one
+ *   pool-probe flood           sends its channel 10000 ACKs for nothing */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,8 +39,22 @@ int main(int argc, char **argv)
         }
         if (argc > 1 && strcmp(argv[1], "garbage") == 0)
                 (void)us_send(us_worker_fd(w), "garbage!", 8);
+        if (argc > 1 && strcmp(argv[1], "flood") == 0) {
+                struct us_frame f = { .type = US_FRAME_ACK, .id = 424242 };
+                unsigned char buf1[US_FRAME_MAX];
+                ssize_t n = us_frame_encode(&f, buf1, sizeof(buf1));
+                for (int i = 0; i < 10000; i++)
+                        if (us_send_fd(us_worker_fd(w), buf1, (size_t)n, -1) < 0)
+                                break;
+        }
         while ((r = us_worker_accept(w, &conn)) > 0) {
                 ssize_t n;
+                if (argc > 1 && strcmp(argv[1], "wrong-done") == 0) {
+                        struct us_frame f = { .type = US_FRAME_DONE, .id = conn.id + 1000 };
+                        unsigned char buf1[US_FRAME_MAX];
+                        n = us_frame_encode(&f, buf1, sizeof(buf1));
+                        (void)us_send_fd(us_worker_fd(w), buf1, (size_t)n, -1);
+                }
                 dprintf(conn.fd, "pid=%d\n", (int)getpid());
                 while ((n = read(conn.fd, buf, sizeof(buf))) > 0)
                         if (us_send(conn.fd, buf, (size_t)n) < 0)

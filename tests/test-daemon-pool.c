@@ -289,6 +289,35 @@ Test(pool, a_worker_sending_garbage_is_stopped_and_its_connections_survive)
         daemon_stop(&d);
 }
 
+/* A worker that breaks the protocol is stopped and restarted; the daemon answers on. */
+static void expect_protocol_error(const char *mode, const char *logged)
+{
+        char cmd[4200];
+
+        snprintf(cmd, sizeof(cmd), "%s %s", test_prog("pool-probe"), mode);
+        snprintf(conf, sizeof(conf),
+                 "[socket:p]\npath = p.sock\nworker = p\n\n"
+                 "[worker:p]\ncommand = %s\ndispatch = pool\ninstances = 1\nrestart-delay = 10ms\n\n"
+                 "[socket:echo]\npath = echo.sock\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n", cmd);
+        daemon_start(&d, conf);
+        int c = client_connect(daemon_path(&d, "p.sock"));
+        cr_assert(daemon_wait_log(&d, logged));
+        cr_assert(daemon_wait_log(&d, "restart in"));
+        expect_echo(daemon_path(&d, "echo.sock"), "unbothered");
+        close(c);
+        daemon_stop(&d);
+}
+
+Test(pool, a_worker_answering_done_for_nothing_is_stopped)
+{
+        expect_protocol_error("wrong-done", "DONE for no connection it holds on its channel");
+}
+
+Test(pool, a_worker_flooding_its_channel_is_stopped)
+{
+        expect_protocol_error("flood", "ACK for no connection waiting on its channel");
+}
+
 Test(pool, a_worker_that_exits_at_once_backs_off_and_the_daemon_stays_responsive)
 {
         snprintf(conf, sizeof(conf),

@@ -597,3 +597,92 @@ Test(spawn, out_of_fds_pauses_accepting_and_resumes_when_they_come_back)
         }
         daemon_stop(&d);
 }
+
+/* Runs unixsockd with args to its exit; returns the exit status, stderr in err. */
+static int run_cli(const char *const *args, char *err, size_t size)
+{
+        int pfd[2];
+        const char *argv[16];
+        int n = 0;
+
+        argv[n++] = getenv("UNIXSOCKD");
+        for (; *args; args++)
+                argv[n++] = *args;
+        argv[n] = NULL;
+        cr_assert(pipe(pfd) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                dup2(pfd[1], 2);
+                dup2(pfd[1], 1);
+                unsetenv("NOTIFY_SOCKET");
+                execv(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        close(pfd[1]);
+        cr_assert_geq(read_all_deadline(pfd[0], err, size, DEADLINE_MS), 0);
+        close(pfd[0]);
+        int st;
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFEXITED(st));
+        return WEXITSTATUS(st);
+}
+
+Test(spawn, bad_command_lines_are_usage_errors)
+{
+        char err[4096];
+
+        cr_assert_eq(run_cli((const char *[]){ "--bogus", NULL }, err, sizeof(err)), 64);
+        cr_assert(strstr(err, "Usage: unixsockd"), "%s", err);
+        cr_assert_eq(run_cli((const char *[]){ "--log-level=loud", NULL }, err, sizeof(err)), 64);
+        cr_assert(strstr(err, "--log-level: 'loud'"), "%s", err);
+        cr_assert_eq(run_cli((const char *[]){ "--log-target=syslog", NULL }, err, sizeof(err)), 64);
+        cr_assert_eq(run_cli((const char *[]){ "extra", NULL }, err, sizeof(err)), 64);
+        cr_assert(strstr(err, "unexpected argument 'extra'"), "%s", err);
+        cr_assert_eq(run_cli((const char *[]){ "-c", "/nonexistent/x.conf", "--check", NULL }, err, sizeof(err)), 78);
+        cr_assert(strstr(err, "/nonexistent/x.conf"), "%s", err);
+        cr_assert_eq(run_cli((const char *[]){ "-c", "/dev/null", NULL }, err, sizeof(err)), 78, "no sockets at all");
+        cr_assert_eq(run_cli((const char *[]){ "--version", NULL }, err, sizeof(err)), 0);
+        cr_assert(strstr(err, "unixsockd "), "%s", err);
+}
+
+Test(spawn, check_prints_every_error_with_its_line)
+{
+        char err[8192], *dir = make_tmpdir();
+        const char *path = join(dir, "bad.conf");
+        FILE *f = fopen(path, "w");
+
+        fputs("[socket:a]\npath = a.sock\nworker = w\nbacklog = 0\nfoo = 1\n"
+              "[worker:w]\ncommand = /nonexistent\n[worker:x]\ncommand = /bin/cat\n", f);
+        fclose(f);
+        cr_assert_eq(run_cli((const char *[]){ "--check", "-c", path, NULL }, err, sizeof(err)), 78);
+        char want[4096];
+        snprintf(want, sizeof(want), "%s:4: backlog", path);
+        cr_assert(strstr(err, want), "%s", err);
+        snprintf(want, sizeof(want), "%s:5: unknown key 'foo'", path);
+        cr_assert(strstr(err, want), "%s", err);
+        snprintf(want, sizeof(want), "%s:7: command", path);
+        cr_assert(strstr(err, want), "%s", err);
+        snprintf(want, sizeof(want), "%s:8: [worker:x] is not used", path);
+        cr_assert(strstr(err, want), "%s", err);
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(spawn, peers_that_vanish_or_send_nothing_cost_nothing)
+{
+        char buf[64];
+
+        daemon_start(&d, echo_conf("", ""));
+        const char *p = daemon_path(&d, "echo.sock");
+        int before = count_fds_of(d.pid);
+        for (int i = 0; i < 200; i++)
+                close(client_connect(p)); /* connect and vanish */
+        int idle[20];
+        for (int i = 0; i < 20; i++)
+                idle[i] = client_connect(p); /* connect and say nothing */
+        cr_assert_eq(client_exchange(p, "x", buf, sizeof(buf)), 1, "the daemon is not stuck on any of them");
+        cr_assert_eq(count_fds_of(d.pid), before, "and holds no fd of theirs");
+        for (int i = 0; i < 20; i++)
+                close(idle[i]);
+        daemon_stop(&d);
+}

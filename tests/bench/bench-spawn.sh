@@ -1,21 +1,33 @@
 #!/bin/bash
-# Spawn-dispatch benchmark: unixsockd beside its peers (s6-ipcserver, ucspi-unix
-# unixserver, socat, systemd-socket-activate, a bare fork+exec loop), one run,
-# the same echo worker and the same load for every server. Prints a markdown table.
+# unixsockd beside its peers and references, one run, the same load for every
+# server. Prints a markdown table. Two sets of rows (BENCH_KIND):
+#   spawn: one process per connection: s6-ipcserver, ucspi-unix unixserver,
+#          socat, systemd-socket-activate --accept, a bare fork+exec loop and
+#          unixsockd dispatch = spawn, all running the same echo worker
+#   pool:  long-running workers: inproc-echo (one epoll process, the limit),
+#          fdpass-pool (accept + SCM_RIGHTS to N pre-forked workers), unixsockd
+#          dispatch = pool with pool-echo, unixsockd dispatch = listener and
+#          systemd-socket-activate, both running inproc-echo
 #   tests/bench/bench-spawn.sh            (as root, or with everything installed)
+#   tests/bench/bench-pool.sh             (the same with BENCH_KIND=pool)
 # Environment (defaults in brackets):
+#   BENCH_KIND [spawn]          spawn | pool: the default BENCH_SERVERS and the title
 #   BENCH_CONNECTIONS [20000]   connections per row
 #   BENCH_CONCURRENCY ["16 64"] client concurrencies, one set of rows each
 #   BENCH_SIZE [64]             message bytes per connection
 #   BENCH_WARMUP [500]          connections before each measured run, not counted
-#   BENCH_INSTANCES [64]        concurrent worker limit of servers that have one
+#   BENCH_INSTANCES [64]        concurrent worker limit of spawn servers that have one
+#   BENCH_POOL [nproc]          workers of fdpass-pool and unixsockd-pool (NAME:N overrides)
 #   BENCH_BACKLOG [128]         listen backlog
 #   BENCH_TIMEOUT [10]          seconds a connection may take before it is an error
 #   BENCH_MAX_SECONDS [300]     per row: start no connection after this
 #   BENCH_ROUNDS [1]            measure every row this many times, show the median
-#   BENCH_SERVERS               subset/order of: s6-ipcserver unixserver socat
-#                               socat-nofork systemd-socket-activate bare-accept unixsockd
-#   BENCH_WORKER [echo-worker]  the worker every server runs (must echo until EOF)
+#   BENCH_SERVERS               subset/order of, spawn: s6-ipcserver unixserver socat
+#                               socat-nofork systemd-socket-activate bare-accept unixsockd;
+#                               pool: inproc-echo fdpass-pool[:N] unixsockd-pool[:N]
+#                               unixsockd-listener sd-activate-inproc. Any mix works.
+#   BENCH_WORKER [echo-worker]  the worker of the spawn servers (must echo until EOF)
+#   BENCH_POOL_WORKER [lib/pool-echo]  the worker of unixsockd-pool
 #   BENCH_BUILDDIR [build-bench] meson build directory (created if missing)
 #   UNIXSOCKD [$BENCH_BUILDDIR/daemon/unixsockd]   the daemon under test
 set -euo pipefail
@@ -31,7 +43,8 @@ backlog=${BENCH_BACKLOG:-128}
 timeout=${BENCH_TIMEOUT:-10}
 max_seconds=${BENCH_MAX_SECONDS:-300}
 rounds=${BENCH_ROUNDS:-1}
-servers=${BENCH_SERVERS:-s6-ipcserver unixserver socat socat-nofork systemd-socket-activate bare-accept unixsockd}
+kind=${BENCH_KIND:-spawn}
+pool_size=${BENCH_POOL:-$(nproc)}
 builddir=${BENCH_BUILDDIR:-build-bench}
 unixsockd=${UNIXSOCKD:-$builddir/daemon/unixsockd}
 ready_timeout=10        # seconds a server may take to accept its first connection
@@ -40,11 +53,24 @@ stop_timeout=5          # seconds between SIGTERM and SIGKILL
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+case $kind in
+spawn)
+        default_servers="s6-ipcserver unixserver socat socat-nofork systemd-socket-activate bare-accept unixsockd"
+        peer_packages="s6 ucspi-unix socat systemd" ;;
+pool)
+        default_servers="inproc-echo fdpass-pool unixsockd-pool fdpass-pool:$((2 * pool_size))"
+        default_servers+=" unixsockd-pool:$((2 * pool_size)) unixsockd-listener sd-activate-inproc"
+        peer_packages="systemd" ;;
+*)
+        die "BENCH_KIND must be spawn or pool, not '$kind'" ;;
+esac
+servers=${BENCH_SERVERS:-$default_servers}
+
 # --- what the benchmark needs -------------------------------------------------
 # shellcheck source=tests/deps.sh
 . tests/deps.sh
 # shellcheck disable=SC2086
-missing=$(deps_missing $DEPS_BUILD s6 ucspi-unix socat systemd procps)
+missing=$(deps_missing $DEPS_BUILD $peer_packages procps)
 if [ -n "$missing" ]; then
         [ "$(id -u)" = 0 ] || die "missing packages: $missing (run as root to install them)"
         log "installing: $missing"
@@ -57,7 +83,8 @@ fi
 if [ ! -f "$builddir/build.ninja" ]; then
         meson setup "$builddir" >/dev/null
 fi
-bench_targets=(tests/bench/usd-load tests/bench/echo-worker tests/bench/bare-accept tests/bench/spawn-methods)
+bench_targets=(tests/bench/usd-load tests/bench/echo-worker tests/bench/bare-accept tests/bench/spawn-methods
+        tests/bench/inproc-echo tests/bench/fdpass-pool)
 ninja -C "$builddir" "${bench_targets[@]}" >/dev/null ||
         die "building the bench tools in $builddir failed"
 unixsockd_missing=
@@ -65,7 +92,7 @@ if [ -z "${UNIXSOCKD:-}" ]; then
         # not "| grep -q": under pipefail, ninja dying of SIGPIPE would fail the test
         targets=$(ninja -C "$builddir" -t targets all 2>/dev/null) || targets=""
         if grep -q '^daemon/unixsockd:' <<<"$targets"; then
-                ninja -C "$builddir" daemon/unixsockd >"$builddir/bench-unixsockd-build.log" 2>&1 ||
+                ninja -C "$builddir" daemon/unixsockd lib/pool-echo >"$builddir/bench-unixsockd-build.log" 2>&1 ||
                         unixsockd_missing="daemon/unixsockd does not build (see $builddir/bench-unixsockd-build.log)"
         else
                 unixsockd_missing="$builddir has no daemon/unixsockd target yet"
@@ -78,6 +105,7 @@ fi
 bench=$PWD/$builddir/tests/bench
 load=$bench/usd-load
 worker=${BENCH_WORKER:-$bench/echo-worker}
+pool_worker=${BENCH_POOL_WORKER:-$PWD/$builddir/lib/pool-echo}
 [ "${unixsockd#/}" != "$unixsockd" ] || unixsockd=$PWD/$unixsockd
 
 # --- servers ------------------------------------------------------------------
@@ -100,9 +128,17 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 
-# server_cmd NAME SOCKET: the command line of server NAME into the array cmd.
+# unixsockd_conf FILE SOCKET WORKER-KEYS: a configuration with one socket and its worker.
+unixsockd_conf() {
+        printf '[socket:bench]\npath = %s\nbacklog = %s\nworker = echo\n\n[worker:echo]\n%s\n' \
+                "$2" "$backlog" "$3" >"$1"
+}
+
+# server_cmd NAME[:N] SOCKET: the command line of server NAME into the array cmd;
+# N is the number of workers of a pool server (default BENCH_POOL).
 server_cmd() {
-        local sock=$2
+        local sock=$2 n=$pool_size conf="$tmp/${1//:/-}.conf"
+        case $1 in *:*) n=${1#*:} ;; esac
         case $1 in
         s6-ipcserver)
                 # -c/-C: maxconn and per-uid maxconn (both default 40, at most 1000)
@@ -121,31 +157,56 @@ server_cmd() {
         bare-accept)
                 cmd=("$bench/bare-accept" -b "$backlog" -c 10000 "$sock" "$worker") ;;
         unixsockd)
-                cat >"$tmp/unixsockd.conf" <<EOF
-[socket:bench]
-path = $sock
-backlog = $backlog
-worker = echo
-
-[worker:echo]
-command = $worker
+                unixsockd_conf "$conf" "$sock" "command = $worker
 dispatch = spawn
-instances = $instances
-EOF
-                cmd=("$unixsockd" -c "$tmp/unixsockd.conf") ;;
+instances = $instances"
+                cmd=("$unixsockd" -c "$conf") ;;
+        inproc-echo)
+                # accepts and echoes itself, no dispatch at all (backlog 128)
+                cmd=("$bench/inproc-echo" "$sock") ;;
+        fdpass-pool | fdpass-pool:*)
+                cmd=("$bench/fdpass-pool" "$sock" "$n") ;;
+        unixsockd-pool | unixsockd-pool:*)
+                unixsockd_conf "$conf" "$sock" "command = $pool_worker
+dispatch = pool
+instances = $n"
+                cmd=("$unixsockd" -c "$conf") ;;
+        unixsockd-listener)
+                # inproc-echo gets the listening socket as fd 3 at the first
+                # connection: the readiness probe of run_row
+                unixsockd_conf "$conf" "$sock" "command = $bench/inproc-echo
+dispatch = listener"
+                cmd=("$unixsockd" -c "$conf") ;;
+        sd-activate-inproc)
+                # listens (backlog 4096, not settable), waits for the first
+                # connection, then execs inproc-echo in its own process
+                cmd=(systemd-socket-activate -l "$sock" "$bench/inproc-echo") ;;
         *)
                 die "unknown server '$1' in BENCH_SERVERS" ;;
         esac
 }
 
-# cpu_ticks PID: "utime+stime cutime+cstime" of PID, in clock ticks. utime and
-# stime are the process's own (its threads), not its children's.
+# cpu_ticks PID: "SELF CHILDREN" CPU of PID, in clock ticks. SELF is its utime +
+# stime (its threads, not its children). CHILDREN is its cutime + cstime (the
+# children it has reaped) plus utime + stime of the children that still run
+# (/proc/PID/task/*/children: pool and listener workers never exit in a run).
+# The parent is read first: a child that exits between the reads is missed,
+# never counted twice.
 cpu_ticks() {
-        local stat rest f
+        local stat rest f self kids kid sum
         stat=$(<"/proc/$1/stat") || return 1
         rest=${stat##*) }                # comm may hold blanks and parentheses
         read -r -a f <<<"$rest"          # f[0] is field 3 (state)
-        echo "$((f[11] + f[12])) $((f[13] + f[14]))"
+        self=$((f[11] + f[12]))
+        sum=$((f[13] + f[14]))
+        kids=$(cat "/proc/$1"/task/*/children 2>/dev/null) || true
+        for kid in $kids; do
+                { stat=$(<"/proc/$kid/stat"); } 2>/dev/null || continue
+                rest=${stat##*) }
+                read -r -a f <<<"$rest"
+                sum=$((sum + f[11] + f[12]))
+        done
+        echo "$self $sum"
 }
 
 vm_hwm_kib() {
@@ -178,29 +239,32 @@ kv() {
 }
 
 # What run_row measured: rate (conn/s, empty when nothing was measured), errn
-# (failed + not started connections), cells (the row after the conn/s cell).
-rate="" errn="" cells=""
+# (failed + not started connections), p99 (µs), cells (the row after the conn/s cell).
+rate="" errn="" p99="" cells=""
 not_measured() {
-        rate="" errn="" cells="– | – | – | – | – | – | – | $1 |"
+        rate="" errn="" p99="" cells="– | – | – | – | – | – | – | $1 |"
 }
 
 # run_row NAME CONCURRENCY: one measurement.
 run_row() {
-        local name=$1 conc=$2 sock="$tmp/$1.sock" line rc before after hwm
-        local cpu_s kid_s us_conn errs k
-        if [ "$name" = unixsockd ] && [ -n "$unixsockd_missing" ]; then
-                not_measured "not run: $unixsockd_missing"
-                return
-        fi
+        local name=$1 conc=$2 sock="$tmp/${1//:/-}.sock" out="$tmp/${1//:/-}.log"
+        local line rc before after hwm cpu_s kid_s us_conn errs k
+        case $name in
+        unixsockd*)
+                if [ -n "$unixsockd_missing" ]; then
+                        not_measured "not run: $unixsockd_missing"
+                        return
+                fi ;;
+        esac
         rm -f "$sock"
         server_cmd "$name" "$sock"
         # its own session and process group, none of our listen/notify fds
         env -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES -u NOTIFY_SOCKET -u WATCHDOG_USEC \
-                -u WATCHDOG_PID setsid "${cmd[@]}" </dev/null >"$tmp/$name.log" 2>&1 &
+                -u WATCHDOG_PID setsid "${cmd[@]}" </dev/null >"$out" 2>&1 &
         server_pid=$!
         if ! "$load" -s "$sock" -w "$ready_timeout" -p "$server_pid" -n 0; then
                 log "$name did not become ready; its output:"
-                sed 's/^/    /' "$tmp/$name.log" >&2 || true
+                sed 's/^/    /' "$out" >&2 || true
                 stop_server
                 not_measured "not ready"
                 return
@@ -208,7 +272,7 @@ run_row() {
         "$load" -s "$sock" -n "$warmup" -c "$conc" -m "$size" -t "$timeout" >/dev/null 2>&1 || true
         if ! before=$(cpu_ticks "$server_pid"); then
                 log "$name exited during the warm-up; its output:"
-                sed 's/^/    /' "$tmp/$name.log" >&2 || true
+                sed 's/^/    /' "$out" >&2 || true
                 stop_server
                 not_measured "exited during warm-up"
                 return
@@ -236,6 +300,7 @@ run_row() {
         [ "${R[skipped]}" = 0 ] || errs="$errs, ${R[skipped]} not started"
         rate=${R[conn_per_s]}
         errn=$((R[errors] + R[skipped]))
+        p99=${R[p99_us]}
         cells=$(awk -v p50="${R[p50_us]}" -v p99="${R[p99_us]}" -v max="${R[max_us]}" \
                 'BEGIN { printf "%.2f | %.2f | %.2f", p50 / 1000, p99 / 1000, max / 1000 }')
         cells="$cells | $errs | $cpu_s | $us_conn | $kid_s | $hwm |"
@@ -245,7 +310,7 @@ log "servers: $servers; $rounds round(s)"
 log "connections=$connections concurrency=($concurrencies) size=$size warmup=$warmup instances=$instances backlog=$backlog"
 [ -z "$unixsockd_missing" ] || log "unixsockd: $unixsockd_missing; its rows are skipped"
 start=$(date +%s)
-declare -A rate_of errn_of cells_of
+declare -A rate_of errn_of p99_of cells_of
 # rounds outermost, so that a drift in the machine's load spreads over every server
 for ((round = 1; round <= rounds; round++)); do
         for conc in $concurrencies; do
@@ -254,24 +319,35 @@ for ((round = 1; round <= rounds; round++)); do
                         run_row "$name" "$conc"
                         rate_of[$conc/$name/$round]=$rate
                         errn_of[$conc/$name/$round]=$errn
+                        p99_of[$conc/$name/$round]=$p99
                         cells_of[$conc/$name/$round]=$cells
                 done
         done
 done
 
-versions=$(dpkg-query -W -f='${Package} ${Version}, ' s6 ucspi-unix socat systemd 2>/dev/null || true)
+# shellcheck disable=SC2086
+versions=$(dpkg-query -W -f='${Package} ${Version}, ' $peer_packages 2>/dev/null || true)
 if [ "$rounds" -gt 1 ]; then
         rounds_text="Each row is the round with the median conn/s of $rounds rounds (their min–max in
 brackets); errors are that round's, plus the sum over all rounds when another round had some."
 else
         rounds_text="One round."
 fi
+if [ "$kind" = spawn ]; then
+        title="Spawn dispatch: one process per connection"
+        what="echoed by $(basename "$worker"),
+limit $instances concurrent workers where the server has one, backlog $backlog."
+else
+        title="Pool and listener dispatch: long-running workers"
+        what="echoed; NAME:N has N
+serial workers ($(basename "$pool_worker") under unixsockd-pool), backlog $backlog; the listener rows
+are measured after activation (run_row's readiness probe starts the worker)."
+fi
 cat <<EOF
 
-## Spawn dispatch: one process per connection ($(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs)
+## $title ($(date -u +%Y-%m-%d), $(uname -r), $(nproc) CPUs)
 
-$connections connections per row after $warmup warm-up, $size-byte message echoed by
-$(basename "$worker"), limit $instances concurrent workers where the server has one, backlog $backlog.
+$connections connections per row after $warmup warm-up, $size-byte message $what
 $rounds_text
 Peers: ${versions%, }. Run took $(($(date +%s) - start)) s.
 
@@ -308,5 +384,44 @@ for conc in $concurrencies; do
                         row_cells="$c1|$c2|$c3|${c4% } (all rounds: $total_err) |$crest"
                 fi
                 printf '| %s | %s | %s | %s\n' "$label" "$conc" "$rate_cell" "$row_cells"
+        done
+done
+
+# Against inproc-echo, when it ran: conn/s and p99 of every other row divided by
+# inproc-echo's of the same round, so that a drift between rounds cancels out.
+case " $servers " in *" inproc-echo "*) ;; *) exit 0 ;; esac
+cat <<EOF
+
+Against inproc-echo of the same round (the median of the per-round ratios; min–max in brackets):
+
+| server | conc | conn/s ÷ inproc-echo | p99 ÷ inproc-echo p99 | errors, all rounds |
+|---|--:|--:|--:|--:|
+EOF
+# ratio_cell RATIO...: "median (min–max)" of the numbers, – for none.
+ratio_cell() {
+        [ $# -gt 0 ] || { echo "–"; return; }
+        printf '%s\n' "$@" | sort -g | awk -v rounds="$rounds" '
+                { v[NR] = $1 }
+                END {
+                        cell = sprintf("%.2f", v[int((NR + 1) / 2)])
+                        if (rounds > 1)
+                                cell = cell sprintf(" (%.2f–%.2f)", v[1], v[NR])
+                        print cell
+                }'
+}
+for conc in $concurrencies; do
+        for name in $servers; do
+                [ "$name" != inproc-echo ] || continue
+                rates=() p99s=() total_err=–
+                for ((round = 1; round <= rounds; round++)); do
+                        key=$conc/$name/$round ref=$conc/inproc-echo/$round
+                        [ -n "${rate_of[$key]}" ] || continue
+                        total_err=$((${total_err/–/0} + errn_of[$key]))
+                        [ -n "${rate_of[$ref]}" ] || continue
+                        rates+=("$(awk -v a="${rate_of[$key]}" -v b="${rate_of[$ref]}" 'BEGIN { print a / b }')")
+                        p99s+=("$(awk -v a="${p99_of[$key]}" -v b="${p99_of[$ref]}" 'BEGIN { print a / b }')")
+                done
+                printf '| %s | %s | %s | %s | %s |\n' "$name" "$conc" "$(ratio_cell "${rates[@]}")" \
+                        "$(ratio_cell "${p99s[@]}")" "$total_err"
         done
 done
