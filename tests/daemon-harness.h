@@ -54,6 +54,9 @@ bool wait_path(const char *path);
 /* dir/name of the daemon's directory. */
 const char *daemon_path(struct daemon *d, const char *name);
 int count_fds_of(pid_t pid);
+/* Only its sockets: connections it might leak, not the timerfds sd-event makes
+ * when a timer first runs. */
+int count_socket_fds_of(pid_t pid);
 
 /* Client helpers. */
 int client_connect(const char *path);
