@@ -27,12 +27,18 @@ int main(int argc, char **argv)
                 return 1;
         }
         if (argc > 2 && strcmp(argv[1], "stall-one") == 0) {
-                char path[4096];
+                char lock[4096], tmp[4096], path[4096];
+                snprintf(lock, sizeof(lock), "%s/stall.lock", argv[2]);
+                snprintf(tmp, sizeof(tmp), "%s/stall.tmp", argv[2]);
                 snprintf(path, sizeof(path), "%s/stall", argv[2]);
-                int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
                 if (fd >= 0) {
+                        close(fd);
+                        /* the pid appears whole: written aside, then renamed */
+                        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
                         dprintf(fd, "%d\n", (int)getpid());
                         close(fd);
+                        rename(tmp, path);
                         for (;;)
                                 pause();
                 }

@@ -434,8 +434,9 @@ static void expect_inherited(const char *fdname)
         const char *prefix[] = { "/usr/bin/systemd-socket-activate", "-E", "NOTIFY_SOCKET", lopt, fdn, "--", NULL };
         const char *debug[] = { "--log-level=debug", NULL };
         daemon_spawn_wrapped(&d, conf, prefix, debug);
-        /* systemd-socket-activate starts the daemon on the first connection */
-        cr_assert(wait_path(path));
+        /* systemd-socket-activate starts the daemon on the first connection; it
+         * says "Listening on" once listen() is done (the path exists a bit before) */
+        cr_assert(daemon_wait_log(&d, "Listening on"));
         int c = client_connect(path);
         cr_assert_eq(us_send(c, "activated", 9), 9);
         shutdown(c, SHUT_WR);
@@ -470,7 +471,7 @@ Test(spawn, inherited_socket_matching_nothing_is_closed)
         snprintf(lopt, sizeof(lopt), "--listen=%s", join(dir, "stray.sock"));
         const char *prefix[] = { "/usr/bin/systemd-socket-activate", "-E", "NOTIFY_SOCKET", lopt, "--fdname=stray", "--", NULL };
         daemon_spawn_wrapped(&d, echo_conf("", ""), prefix, NULL);
-        cr_assert(wait_path(join(dir, "stray.sock")));
+        cr_assert(daemon_wait_log(&d, "Listening on"));
         close(client_connect(join(dir, "stray.sock"))); /* activates */
         cr_assert(daemon_wait_ready(&d));
         cr_assert(daemon_log_has(&d, "matches no [socket:]"));
