@@ -456,20 +456,8 @@ static void member_start(struct member *m)
         }
         env[n] = NULL;
 
-        struct exec_params ep = {
-                .path = cw->exec_path,
-                .argv = cw->argv,
-                .envp = env,
-                .fds = fds,
-                .n_fds = n_fds,
-                .working_directory = cw->working_directory,
-                .set_ids = cw->set_user || cw->set_group,
-                .uid = cw->set_user ? cw->uid : geteuid(),
-                .gid = cw->gid,
-                .groups = cw->set_user ? cw->groups : NULL,
-                .n_groups = cw->set_user ? cw->n_groups : 0,
-                .pid_slot = cw->dispatch == DISPATCH_LISTENER ? e_pid + strlen("LISTEN_PID=") : NULL,
-        };
+        struct exec_params ep = worker_exec_params(cw, env, fds, n_fds,
+                cw->dispatch == DISPATCH_LISTENER ? e_pid + strlen("LISTEN_PID=") : NULL);
         p = calloc(1, sizeof(*p));
         if (!p) {
                 r = -ENOMEM;

@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "exec.h"
 #include "log.h"
 #include "server.h"
 #include "unixsock.h"
@@ -132,6 +133,8 @@ struct server {
 };
 
 /* server.c */
+struct exec_params worker_exec_params(const struct cfg_worker *cw, char **env, const int *fds,
+                                      int n_fds, char *pid_slot);
 uint64_t now_usec(struct server *srv);
 int proc_add(struct server *srv, struct proc *p);
 unsigned uid_count(struct worker_rt *w, uid_t uid);

@@ -362,6 +362,28 @@ int worker_stderr(struct worker_rt *w)
         return fd;
 }
 
+/* How every process of cw starts: its command, ids, directory; env and fds
+ * are the caller's. */
+struct exec_params worker_exec_params(const struct cfg_worker *cw, char **env, const int *fds,
+                                      int n_fds, char *pid_slot)
+{
+        return (struct exec_params){
+                .path = cw->exec_path,
+                .argv = cw->argv,
+                .envp = env,
+                .fds = fds,
+                .n_fds = n_fds,
+                .working_directory = cw->working_directory,
+                .set_ids = cw->set_user || cw->set_group,
+                .uid = cw->set_user ? cw->uid : geteuid(),
+                .gid = cw->gid,
+                /* group= alone: that group and no supplementary ones */
+                .groups = cw->set_user ? cw->groups : NULL,
+                .n_groups = cw->set_user ? cw->n_groups : 0,
+                .pid_slot = pid_slot,
+        };
+}
+
 /* One process for one connection (dispatch = spawn). */
 static int spawn_connection(struct sock_rt *s, int fd, const struct us_peer *peer)
 {
@@ -415,24 +437,8 @@ static int spawn_connection(struct sock_rt *s, int fd, const struct us_peer *pee
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        struct exec_params ep = {
-                .path = cw->exec_path,
-                .argv = cw->argv,
-                .envp = env,
-                .fds = fds,
-                .n_fds = n_fds,
-                .working_directory = cw->working_directory,
-                .set_ids = cw->set_user || cw->set_group,
-                .uid = cw->set_user ? cw->uid : geteuid(),
-                .gid = cw->gid,
-                .groups = cw->groups,
-                .n_groups = cw->n_groups,
-                .pid_slot = cw->listen_fds ? e_lpid + strlen("LISTEN_PID=") : NULL,
-        };
-        if (!cw->set_user && cw->set_group) {
-                ep.groups = NULL; /* group= alone: that group, no supplementary ones */
-                ep.n_groups = 0;
-        }
+        struct exec_params ep = worker_exec_params(cw, env, fds, n_fds,
+                                                   cw->listen_fds ? e_lpid + strlen("LISTEN_PID=") : NULL);
         r = exec_spawn(&ep, &pid, &step);
         if (r < 0) {
                 free(p);

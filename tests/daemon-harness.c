@@ -227,17 +227,18 @@ bool daemon_log_has(struct daemon *d, const char *s)
         return found;
 }
 
-bool daemon_wait_log(struct daemon *d, const char *s)
+/* Waits until done(arg), looking again whenever inotify reports mask on
+ * watch; watching starts first, so a change in between is not missed. */
+static bool wait_inotify(const char *watch, uint32_t mask, bool (*done)(const void *), const void *arg)
 {
         long long deadline = now_ms() + DEADLINE_MS;
         int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        bool found = false;
         char ev[4096];
+        bool found;
 
         cr_assert_geq(in, 0);
-        cr_assert_geq(inotify_add_watch(in, d->log, IN_MODIFY), 0);
-        /* Watch first, then look: a line written in between is not missed. */
-        while (!(found = daemon_log_has(d, s))) {
+        cr_assert_geq(inotify_add_watch(in, watch, mask), 0, "watch %s", watch);
+        while (!(found = done(arg))) {
                 struct pollfd p = { in, POLLIN, 0 };
                 int left = ms_left(deadline);
                 if (left == 0 || poll(&p, 1, left) <= 0)
@@ -249,28 +250,34 @@ bool daemon_wait_log(struct daemon *d, const char *s)
         return found;
 }
 
+struct log_wait { struct daemon *d; const char *s; };
+
+static bool log_has(const void *arg)
+{
+        const struct log_wait *w = arg;
+
+        return daemon_log_has(w->d, w->s);
+}
+
+bool daemon_wait_log(struct daemon *d, const char *s)
+{
+        struct log_wait w = { d, s };
+
+        return wait_inotify(d->log, IN_MODIFY, log_has, &w);
+}
+
+static bool path_exists(const void *path)
+{
+        return access(path, F_OK) == 0;
+}
+
 bool wait_path(const char *path)
 {
-        long long deadline = now_ms() + DEADLINE_MS;
         char dir[4096];
-        char ev[4096];
-        int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        bool found;
 
         snprintf(dir, sizeof(dir), "%s", path);
         *strrchr(dir, '/') = '\0';
-        cr_assert_geq(in, 0);
-        cr_assert_geq(inotify_add_watch(in, dir, IN_CREATE | IN_MOVED_TO), 0);
-        while (!(found = access(path, F_OK) == 0)) {
-                struct pollfd p = { in, POLLIN, 0 };
-                int left = ms_left(deadline);
-                if (left == 0 || poll(&p, 1, left) <= 0)
-                        break;
-                while (read(in, ev, sizeof(ev)) > 0)
-                        ;
-        }
-        close(in);
-        return found;
+        return wait_inotify(dir, IN_CREATE | IN_MOVED_TO, path_exists, path);
 }
 
 int daemon_wait_exit(struct daemon *d)
