@@ -17,6 +17,7 @@
 
 static bool to_journal;
 static int max_level = LOG_INFO;
+static bool level_pinned;       /* --log-level: the configuration's log-level does not apply */
 
 static const char *const level_names[] = {
         [LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
@@ -62,7 +63,14 @@ bool log_to_journal(void)
 
 void log_set_level(int level)
 {
+        if (!level_pinned)
+                max_level = level;
+}
+
+void log_pin_level(int level)
+{
         max_level = level;
+        level_pinned = true;
 }
 
 int log_get_level(void)

@@ -42,6 +42,8 @@ struct log_ctx {
 void log_open(enum log_target t);
 bool log_to_journal(void);
 void log_set_level(int level);
+/* The command line's level: log_set_level() no longer changes it (reloads). */
+void log_pin_level(int level);
 int log_get_level(void);
 bool log_enabled(int prio);
 

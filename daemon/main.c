@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 
         log_open(target);
         if (level >= 0)
-                log_set_level(level);
+                log_pin_level(level);
         if (ensure_std_fds() < 0) {
                 log_msg(LOG_ERR, "cannot open /dev/null for fds 0-2");
                 return EX_OSERR;
@@ -159,8 +159,7 @@ int main(int argc, char **argv)
                 sd_notifyf(0, "STATUS=Configuration %s has errors\nERRNO=%d", file, -r);
                 return EX_CONFIG;
         }
-        if (level < 0)
-                log_set_level(cfg->log_level);
+        log_set_level(cfg->log_level);
 
         reset_signals();
         sigemptyset(&mask);

@@ -3,6 +3,7 @@
  * their supervision: restart policy with exponential backoff. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,25 @@ static void conn_free(struct worker_rt *w, struct conn *c)
         free(c);
 }
 
+/* A connection a process did not take goes back to the front of the queue:
+ * its worker's, or after a reload replaced that worker, the queue of the pool
+ * worker its socket has now (the old one starts no process again). */
+static void requeue(struct worker_rt *w, struct conn *c)
+{
+        struct worker_rt *to = w;
+
+        if (w->retired && c->s->w != w && c->s->w->cfg->dispatch == DISPATCH_POOL && !c->s->w->retired) {
+                to = c->s->w;
+                if (w->cfg->max_per_user)
+                        uid_dec(w, c->peer.uid);
+                if (to->cfg->max_per_user)
+                        (void)uid_inc(to, c->peer.uid);
+        }
+        queue_push(to, c, true);
+        if (to != w)
+                pool_drain(to);
+}
+
 /* ---- pool dispatch ------------------------------------------------------- */
 
 static void update_capacity(struct worker_rt *w)
@@ -158,7 +178,7 @@ static struct member *pick(struct worker_rt *w)
 
         for (size_t i = 0; i < w->n_members; i++) {
                 struct member *m = &w->members[i];
-                if (m->chan < 0 || m->blocked || m->unacked >= POOL_UNACKED_MAX)
+                if (m->chan < 0 || m->shut || m->blocked || m->unacked >= POOL_UNACKED_MAX)
                         continue;
                 if (!best || m->inflight < best->inflight)
                         best = m;
@@ -255,18 +275,14 @@ static void handle_reply(struct member *m, const struct us_frame *f)
         ack_timer_arm(m);
 }
 
-static int on_channel(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+/* Reads and handles up to max messages from m's channel; the channel may be
+ * gone (member_lost) when it returns. */
+static void channel_read(struct member *m, int max)
 {
-        struct member *m = userdata;
         unsigned char buf[US_FRAME_MAX + 1];
         struct us_frame f;
 
-        if (revents & EPOLLOUT) {
-                m->blocked = false;
-                sd_event_source_set_io_events(es, EPOLLIN);
-        }
-        /* Bounded: a worker flooding its channel cannot keep the loop to itself. */
-        for (int i = 0; i < 256 && m->chan >= 0; i++) {
+        for (int i = 0; i < max && m->chan >= 0; i++) {
                 int passed = -1;
                 ssize_t n = us_recv_fd(m->chan, buf, sizeof(buf), &passed);
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -291,6 +307,18 @@ static int on_channel(sd_event_source *es, int fd, uint32_t revents, void *userd
                 }
                 handle_reply(m, &f);
         }
+}
+
+static int on_channel(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct member *m = userdata;
+
+        if (revents & EPOLLOUT) {
+                m->blocked = false;
+                sd_event_source_set_io_events(es, EPOLLIN);
+        }
+        /* Bounded: a worker flooding its channel cannot keep the loop to itself. */
+        channel_read(m, 256);
         if (m->chan >= 0 && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))
                 member_lost(m, NULL);
         pool_drain(m->w);
@@ -328,6 +356,7 @@ static void member_lost(struct member *m, const char *why)
         close(m->chan);
         m->chan = -1;
         m->blocked = false;
+        m->shut = false;
         /* m->conns is newest first: push each to the front keeps the oldest first */
         while (m->conns) {
                 struct conn *c = m->conns;
@@ -335,7 +364,7 @@ static void member_lost(struct member *m, const char *why)
                 if (c->acked) {
                         conn_free(w, c);
                 } else {
-                        queue_push(w, c, true);
+                        requeue(w, c);
                         requeued++;
                 }
         }
@@ -540,6 +569,10 @@ void member_exited(struct member *m, const siginfo_t *si)
         struct log_ctx c = member_ctx(m);
         unsigned suppressed = 0;
 
+        /* Its last ACKs and DONEs may still be unread (SIGCHLD comes first):
+         * read them, so what it took is not handed out a second time. Finite:
+         * it is dead, nothing more arrives. */
+        channel_read(m, INT_MAX);
         member_lost(m, NULL);
         m->pid = 0;
         if (srv->stopping || w->retired)
@@ -568,6 +601,16 @@ void member_exited(struct member *m, const siginfo_t *si)
                         si->si_code == CLD_EXITED ? "exited with status" : "killed by signal",
                         si->si_status, (unsigned long long)(ran / 1000), when,
                         suppressed ? " (earlier exits not logged)" : "");
+        }
+        if (w->retired && !pool_members_up(w)) {
+                /* the last of a replaced pool: what is still queued goes to its successor */
+                while (w->queue) {
+                        struct conn *q = queue_pop(w);
+                        if (q->s->w != w && q->s->w->cfg->dispatch == DISPATCH_POOL && !q->s->w->retired)
+                                requeue(w, q);
+                        else
+                                conn_free(w, q);
+                }
         }
         if (restart) {
                 m->restarts++;
@@ -641,16 +684,14 @@ void pool_stop(struct worker_rt *w)
         w->closing = false;
         for (size_t i = 0; i < w->n_members; i++) {
                 struct member *m = &w->members[i];
-                if (m->chan < 0)
-                        continue;
-                /* What it was sent and took stays its own; what it never took stays
-                 * in flight to it and is read before EOF. */
-                for (struct conn *c = m->conns; c; c = c->next)
-                        c->acked = true;
-                member_lost(m, NULL);
+                /* Half-close: it reads what was sent to it, then EOF; its ACKs and
+                 * DONEs are still read here. (A full close would reset its end
+                 * while answers of its were unread: it would lose its queue.) */
+                if (m->chan >= 0 && !m->shut && shutdown(m->chan, SHUT_WR) == 0)
+                        m->shut = true;
         }
-        while (w->queue)
-                conn_free(w, queue_pop(w));
+        while (w->queue && !pool_members_up(w))
+                conn_free(w, queue_pop(w)); /* nobody left to serve them */
 }
 
 void pool_free(struct worker_rt *w)

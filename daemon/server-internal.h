@@ -58,6 +58,7 @@ struct member {
         uint64_t delay;                         /* the next restart's backoff */
         unsigned unacked, inflight;             /* inflight counts unacked too */
         bool blocked;                           /* channel full: waiting for EPOLLOUT */
+        bool shut;                              /* stopping: we shut our writing side */
         struct conn *conns;                     /* sent to it, in order */
         unsigned long restarts;
 };

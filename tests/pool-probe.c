@@ -6,7 +6,8 @@
  *   pool-probe garbage         sends a malformed message on its channel first
  *   pool-probe wrong-done      answers DONE for a connection it never had, after
  *                              taking its first one
- *   pool-probe flood           sends its channel 10000 ACKs for nothing */
+ *   pool-probe flood           sends its channel 10000 ACKs for nothing
+ *   pool-probe once            serves one connection, then exits 0 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -66,6 +67,8 @@ int main(int argc, char **argv)
                         if (us_send(conn.fd, buf, (size_t)n) < 0)
                                 break;
                 us_worker_done(w, &conn);
+                if (argc > 1 && strcmp(argv[1], "once") == 0)
+                        break;
         }
         us_worker_close(w);
         return r < 0;

@@ -341,6 +341,48 @@ Test(pool, a_worker_that_exits_at_once_backs_off_and_the_daemon_stays_responsive
         daemon_stop(&d);
 }
 
+/* A process that answers DONE and exits at once: its last answers are read
+ * even when its exit is seen first, so nothing it served is handed out again.
+ * (A connection sent to it that it never took does go to another.) */
+Test(pool, what_an_exited_worker_served_is_not_handed_out_again)
+{
+        char cmd[4200], line[4096];
+        static char done[1000];
+
+        snprintf(cmd, sizeof(cmd), "%s once", test_prog("pool-probe"));
+        const char *debug[] = { "--log-level=debug", NULL };
+        daemon_spawn(&d, pool_conf(cmd, 2, "restart = always\nrestart-delay = 1ms\nrestart-delay-max = 10ms\n"), debug);
+        cr_assert(daemon_wait_ready(&d));
+        for (int i = 0; i < 30; i++) {
+                char buf[256];
+                int c = client_connect(daemon_path(&d, "p.sock"));
+                cr_assert_eq(us_send(c, "x", 1), 1);
+                shutdown(c, SHUT_WR);
+                ssize_t n = read_all_deadline(c, buf, sizeof(buf), DEADLINE_MS);
+                cr_assert_gt(n, 0);
+                cr_assert_eq(buf[n - 1], 'x', "served: %s", buf);
+                close(c);
+        }
+        cr_assert(kill(d.pid, SIGTERM) == 0);
+        int st = daemon_wait_exit(&d);
+        cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        /* the log, in order: no connection is sent anywhere after its DONE */
+        FILE *f = fopen(d.log, "r");
+        cr_assert_not_null(f);
+        while (fgets(line, sizeof(line), f)) {
+                unsigned id;
+                char *p;
+                if ((p = strstr(line, "worker p: connection ")) && sscanf(p, "worker p: connection %u", &id) == 1 &&
+                    id < sizeof(done)) {
+                        if (strstr(p, " done by "))
+                                done[id] = 1;
+                        else
+                                cr_assert_not(done[id], "connection %u sent again after its DONE: %s", id, line);
+                }
+        }
+        fclose(f);
+}
+
 /* ---- listener dispatch ---------------------------------------------------- */
 
 Test(pool, listener_mode_runs_systemd_socket_proxyd_unchanged)

@@ -209,3 +209,51 @@ Test(reload, reloads_under_load_lose_nothing, .timeout = 300)
         }
         daemon_stop(&d);
 }
+
+/* Every reload replaces the pool worker (its environment changes): the old
+ * processes read every connection sent to them before their channel's EOF,
+ * serve them, and exit 0; no client is lost. */
+Test(reload, replacing_a_pool_worker_under_load_loses_nothing, .timeout = 300)
+{
+        enum { CLIENTS = 4, PER_CLIENT = 300, RELOADS = 12 };
+        pid_t kids[CLIENTS];
+        char text[1024];
+
+        snprintf(text, sizeof(text),
+                 "[socket:p]\npath = p.sock\nworker = p\n\n[worker:p]\ncommand = %s\ndispatch = pool\n"
+                 "instances = 2\nenvironment = GENERATION=0\n", getenv("POOL_ECHO"));
+        const char *debug[] = { "--log-level=debug", NULL };
+        daemon_spawn(&d, text, debug);
+        cr_assert(daemon_wait_ready(&d));
+        const char *p = daemon_path(&d, "p.sock");
+        for (int k = 0; k < CLIENTS; k++) {
+                kids[k] = fork();
+                if (kids[k] == 0) {
+                        char buf[64];
+                        for (int i = 0; i < PER_CLIENT; i++) {
+                                int fd = us_connect(p);
+                                if (fd < 0 || us_send(fd, "pool", 4) != 4)
+                                        _exit(1);
+                                shutdown(fd, SHUT_WR);
+                                if (read_all_deadline(fd, buf, sizeof(buf), DEADLINE_MS) != 4)
+                                        _exit(2);
+                                close(fd);
+                        }
+                        _exit(0);
+                }
+        }
+        for (int r = 1; r <= RELOADS; r++) {
+                snprintf(text, sizeof(text),
+                         "[socket:p]\npath = p.sock\nworker = p\n\n[worker:p]\ncommand = %s\ndispatch = pool\n"
+                         "instances = 2\nenvironment = GENERATION=%d\n", getenv("POOL_ECHO"), r);
+                reload_with(text);
+        }
+        for (int k = 0; k < CLIENTS; k++) {
+                int st;
+                cr_assert_eq(waitpid(kids[k], &st, 0), kids[k]);
+                if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) { char cmd[600]; snprintf(cmd, sizeof(cmd), "grep -v 'done by' %s | head -30 >&2", d.log); if (system(cmd)) {} }
+                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client %d failed (status 0x%x)", k, st);
+        }
+        cr_assert_not(daemon_log_has(&d, "exited with status 1"), "every retired worker finished cleanly");
+        daemon_stop(&d);
+}
