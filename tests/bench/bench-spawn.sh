@@ -311,10 +311,13 @@ log "connections=$connections concurrency=($concurrencies) size=$size warmup=$wa
 [ -z "$unixsockd_missing" ] || log "unixsockd: $unixsockd_missing; its rows are skipped"
 start=$(date +%s)
 declare -A rate_of errn_of p99_of cells_of
-# rounds outermost, so that a drift in the machine's load spreads over every server
+# rounds outermost, so that a drift in the machine's load spreads over every
+# server; round r starts at the r-th server, so that no server always comes first
+read -r -a server_list <<<"$servers"
 for ((round = 1; round <= rounds; round++)); do
         for conc in $concurrencies; do
-                for name in $servers; do
+                for ((i = 0; i < ${#server_list[@]}; i++)); do
+                        name=${server_list[(i + round - 1) % ${#server_list[@]}]}
                         log "round $round/$rounds: $name, concurrency $conc"
                         run_row "$name" "$conc"
                         rate_of[$conc/$name/$round]=$rate

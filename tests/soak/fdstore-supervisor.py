@@ -32,7 +32,6 @@ from the zombie before reaping, so workers are not included), exits.
 """
 import argparse
 import array
-import errno
 import fcntl
 import os
 import select
