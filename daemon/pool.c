@@ -93,6 +93,7 @@ static void conn_free(struct worker_rt *w, struct conn *c)
                 close(c->fd);
         if (w->cfg->max_per_user)
                 uid_dec(w, c->peer.uid);
+        sock_unref(c->s);
         free(c);
 }
 
@@ -218,6 +219,7 @@ void pool_dispatch(struct sock_rt *s, int fd, const struct us_peer *peer)
         c->id = ++w->next_id;
         c->fd = fd;
         c->s = s;
+        sock_ref(s);
         c->peer = *peer;
         if (w->cfg->max_per_user)
                 (void)uid_inc(w, peer->uid);

@@ -97,6 +97,8 @@ struct sock_rt {
         struct ratelimit refuse_rl, pause_rl;
         uint64_t rate_begin;                    /* rate-limit: the current interval */
         unsigned rate_n;
+        unsigned refs;                          /* processes and pool connections naming it */
+        bool retired;                           /* removed by a reload: freed at refs 0 */
 };
 
 struct proc {
@@ -126,6 +128,7 @@ struct server {
         struct proc **procs;                    /* hash by pid, chained */
         size_t procs_size, n_procs;
         bool stopping;
+        bool freeing;
         int stop_stage;                         /* 0 waiting, 1 SIGTERM sent, 2 SIGKILL sent */
         sd_event_source *sigs[4];
         sd_event_source *stop_timer, *status_timer;
@@ -147,6 +150,9 @@ void worker_set_pause(struct worker_rt *w, unsigned reason, bool on);
 void log_ctx_for(struct log_ctx *c, const struct sock_rt *s, const struct us_peer *peer);
 int worker_stderr(struct worker_rt *w);
 void stop_check_done(struct server *srv);
+void sock_ref(struct sock_rt *s);
+void sock_unref(struct sock_rt *s);
+void server_gc(struct server *srv);
 
 int server_reload(struct server *srv, struct config *next);
 

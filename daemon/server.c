@@ -461,6 +461,7 @@ static int spawn_connection(struct sock_rt *s, int fd, const struct us_peer *pee
                 free(p);
                 return 0;
         }
+        sock_ref(s);
         if (cw->max_per_user)
                 (void)uid_inc(w, peer->uid);
         w->spawned++;
@@ -561,6 +562,7 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
         w = p->w;
         failed = si->si_code != CLD_EXITED || si->si_status != 0;
         log_ctx_for(&c, p->s, &p->peer);
+        c.worker = w->cfg->name; /* the socket may have another worker since a reload */
         c.msgid = MSGID_WORKER_EXITED;
         c.worker_pid = p->pid;
         c.exit_code = si->si_code;
@@ -577,6 +579,7 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
                 uid_dec(w, p->peer.uid);
         if (w->running-- >= w->cfg->instances)
                 worker_set_pause(w, PAUSE_CAPACITY, false);
+        sock_unref(p->s);
         free(p);
         /* A process gone is an fd or a process slot back: try paused listeners now. */
         for (size_t i = 0; i < srv->n_socks; i++)
@@ -600,6 +603,7 @@ static int on_sigchld(sd_event_source *es, const struct signalfd_siginfo *ssi, v
         struct server *srv = userdata;
 
         reap(srv);
+        server_gc(srv);
         stop_check_done(srv);
         return 0;
 }
@@ -1041,14 +1045,15 @@ struct server *server_free(struct server *srv)
 {
         if (!srv)
                 return NULL;
-        for (size_t i = 0; i < srv->n_socks; i++)
-                sock_free(srv->socks[i]);
-        for (size_t i = 0; i < srv->n_old_socks; i++)
-                sock_free(srv->old_socks[i]);
+        srv->freeing = true; /* everything goes: no reference counting now */
         for (size_t i = 0; i < srv->n_workers; i++)
                 worker_free(srv->workers[i]);
         for (size_t i = 0; i < srv->n_old_workers; i++)
                 worker_free(srv->old_workers[i]);
+        for (size_t i = 0; i < srv->n_socks; i++)
+                sock_free(srv->socks[i]);
+        for (size_t i = 0; i < srv->n_old_socks; i++)
+                sock_free(srv->old_socks[i]);
         for (size_t i = 0; i < srv->procs_size; i++)
                 for (struct proc *p = srv->procs[i], *next; p; p = next) {
                         next = p->next;
@@ -1141,8 +1146,9 @@ static void sock_retire(struct server *srv, struct sock_rt *s)
         if (s->l)
                 us_listener_set_unlink(s->l, true); /* out of the store: a file it made goes */
         sock_close(s);
-        if (push_ptr((void ***)&srv->old_socks, &srv->n_old_socks, s) < 0)
-                free(s); /* nothing points at it but old processes' logs: lose those */
+        s->retired = true;
+        if (s->refs == 0 || push_ptr((void ***)&srv->old_socks, &srv->n_old_socks, s) < 0)
+                free(s); /* (out of memory: processes naming it lose it from their logs) */
 }
 
 /* A reused socket takes its new section's settings in place. */
@@ -1268,6 +1274,7 @@ int server_reload(struct server *srv, struct config *next)
         free(kept_w);
         free(kept_s);
         log_msg(LOG_INFO, "reload: %u sockets new, %u closed, %u workers replaced", created, removed, replaced);
+        server_gc(srv);
         return 0;
 
 fail:
@@ -1284,4 +1291,79 @@ fail:
         free(kept_s);
         config_free(next);
         return r;
+}
+
+/* ---- what reloads left behind --------------------------------------------- */
+
+void sock_ref(struct sock_rt *s)
+{
+        s->refs++;
+}
+
+static bool remove_ptr(void **v, size_t *n, const void *p)
+{
+        for (size_t i = 0; i < *n; i++)
+                if (v[i] == p) {
+                        v[i] = v[--*n];
+                        return true;
+                }
+        return false;
+}
+
+void sock_unref(struct sock_rt *s)
+{
+        struct server *srv = s->srv;
+
+        if (--s->refs > 0 || !s->retired || srv->freeing)
+                return;
+        remove_ptr((void **)srv->old_socks, &srv->n_old_socks, s);
+        free(s);
+}
+
+static bool worker_idle(const struct worker_rt *w)
+{
+        if (w->running || w->queue || pool_members_up(w))
+                return false;
+        for (size_t i = 0; i < w->n_members; i++)
+                if (w->members[i].conns)
+                        return false;
+        return true;
+}
+
+static bool cfg_holds(const struct config *c, const void *p)
+{
+        const char *b = p;
+
+        return (c->n_workers && b >= (const char *)c->workers && b < (const char *)(c->workers + c->n_workers)) ||
+               (c->n_sockets && b >= (const char *)c->sockets && b < (const char *)(c->sockets + c->n_sockets));
+}
+
+/* Frees the workers a reload replaced once their last process is gone, and
+ * the old configurations nothing points into any more: so reloads do not
+ * make the daemon grow. */
+void server_gc(struct server *srv)
+{
+        for (size_t i = 0; i < srv->n_old_workers;) {
+                struct worker_rt *w = srv->old_workers[i];
+                if (worker_idle(w)) {
+                        srv->old_workers[i] = srv->old_workers[--srv->n_old_workers];
+                        worker_free(w);
+                } else {
+                        i++;
+                }
+        }
+        for (size_t i = 0; i < srv->n_old_cfgs;) {
+                struct config *c = srv->old_cfgs[i];
+                bool used = false;
+                for (size_t j = 0; j < srv->n_old_workers && !used; j++)
+                        used = cfg_holds(c, srv->old_workers[j]->cfg);
+                for (size_t j = 0; j < srv->n_old_socks && !used; j++)
+                        used = cfg_holds(c, srv->old_socks[j]->cfg);
+                if (used) {
+                        i++;
+                        continue;
+                }
+                srv->old_cfgs[i] = srv->old_cfgs[--srv->n_old_cfgs];
+                config_free(c);
+        }
 }

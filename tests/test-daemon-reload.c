@@ -257,3 +257,42 @@ Test(reload, replacing_a_pool_worker_under_load_loses_nothing, .timeout = 300)
         cr_assert_not(daemon_log_has(&d, "exited with status 1"), "every retired worker finished cleanly");
         daemon_stop(&d);
 }
+
+static long vm_rss_kib(pid_t pid)
+{
+        char path[64], line[256];
+        long kib = -1;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+                        break;
+        if (f)
+                fclose(f);
+        return kib;
+}
+
+/* What a reload replaces is freed once its processes are gone: a daemon
+ * reloaded again and again does not grow. */
+Test(reload, many_reloads_do_not_make_the_daemon_grow, .timeout = 300)
+{
+        char text[1024];
+        long base = 0;
+
+        daemon_start(&d, ECHO);
+        for (int r = 0; r < 400; r++) {
+                snprintf(text, sizeof(text), ECHO "[socket:s%d]\npath = s%d.sock\nworker = w\n\n"
+                         "[worker:w]\ncommand = /bin/cat\nenvironment = GENERATION=%d\n", r % 2, r % 2, r);
+                reload_with(text);
+                if (r == 99) {
+                        expect_echo(daemon_path(&d, "echo.sock"), "warm");
+                        base = vm_rss_kib(d.pid);
+                        cr_assert_gt(base, 0);
+                }
+        }
+        expect_echo(daemon_path(&d, "echo.sock"), "after 400 reloads");
+        long after = vm_rss_kib(d.pid);
+        cr_assert_lt(after - base, 512, "300 more reloads grew the daemon from %ld KiB to %ld KiB", base, after);
+        daemon_stop(&d);
+}
