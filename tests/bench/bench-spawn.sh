@@ -25,7 +25,9 @@
 #   BENCH_SERVERS               subset/order of, spawn: s6-ipcserver unixserver socat
 #                               socat-nofork systemd-socket-activate bare-accept unixsockd;
 #                               pool: inproc-echo fdpass-pool[:N] unixsockd-pool[:N]
-#                               unixsockd-listener sd-activate-inproc. Any mix works.
+#                               unixsockd-listener sd-activate-inproc; also
+#                               variant-{accept,ackdone,idle,batch}[:N] (pool-variants.c).
+#                               Any mix works.
 #   BENCH_WORKER [echo-worker]  the worker of the spawn servers (must echo until EOF)
 #   BENCH_POOL_WORKER [lib/pool-echo]  the worker of unixsockd-pool
 #   BENCH_BUILDDIR [build-bench] meson build directory (created if missing)
@@ -84,7 +86,7 @@ if [ ! -f "$builddir/build.ninja" ]; then
         meson setup "$builddir" >/dev/null
 fi
 bench_targets=(tests/bench/usd-load tests/bench/echo-worker tests/bench/bare-accept tests/bench/spawn-methods
-        tests/bench/inproc-echo tests/bench/fdpass-pool)
+        tests/bench/inproc-echo tests/bench/fdpass-pool tests/bench/pool-variants)
 ninja -C "$builddir" "${bench_targets[@]}" >/dev/null ||
         die "building the bench tools in $builddir failed"
 unixsockd_missing=
@@ -137,7 +139,7 @@ unixsockd_conf() {
 # server_cmd NAME[:N] SOCKET: the command line of server NAME into the array cmd;
 # N is the number of workers of a pool server (default BENCH_POOL).
 server_cmd() {
-        local sock=$2 n=$pool_size conf="$tmp/${1//:/-}.conf"
+        local sock=$2 n=$pool_size conf="$tmp/${1//:/-}.conf" mode
         case $1 in *:*) n=${1#*:} ;; esac
         case $1 in
         s6-ipcserver)
@@ -181,6 +183,10 @@ dispatch = listener"
                 # listens (backlog 4096, not settable), waits for the first
                 # connection, then execs inproc-echo in its own process
                 cmd=(systemd-socket-activate -l "$sock" "$bench/inproc-echo") ;;
+        variant-accept* | variant-ackdone* | variant-idle* | variant-batch*)
+                # not in any default list: see pool-variants.c
+                mode=${1#variant-}
+                cmd=("$bench/pool-variants" "${mode%%:*}" "$sock" "$n") ;;
         *)
                 die "unknown server '$1' in BENCH_SERVERS" ;;
         esac
