@@ -98,6 +98,8 @@ struct sock_rt {
         uint64_t rate_begin;                    /* rate-limit: the current interval */
         unsigned rate_n;
         unsigned refs;                          /* processes and pool connections naming it */
+        int pending_fd;                         /* accepted, no process could be made yet */
+        struct us_peer pending_peer;
         bool retired;                           /* removed by a reload: freed at refs 0 */
 };
 

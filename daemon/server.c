@@ -227,12 +227,15 @@ void log_ctx_for(struct log_ctx *c, const struct sock_rt *s, const struct us_pee
         }
 }
 
+static bool sock_retry_pending(struct sock_rt *s);
+
 static int on_resume_timer(sd_event_source *es, uint64_t usec, void *userdata)
 {
         struct sock_rt *s = userdata;
 
         s->pause &= ~(PAUSE_RESOURCE | PAUSE_RATE);
-        sock_update_io(s);
+        if (sock_retry_pending(s))
+                sock_update_io(s);
         return 0;
 }
 
@@ -506,9 +509,32 @@ static void handle_connection(struct sock_rt *s, int fd, const struct us_peer *p
                 return;
         }
         r = spawn_connection(s, fd, peer);
-        close(fd);
-        if (r < 0)
+        if (r < 0) {
+                /* No process now (EAGAIN, ENOMEM): the client keeps its connection
+                 * and gets its worker when the socket resumes. */
+                s->pending_fd = fd;
+                s->pending_peer = *peer;
                 sock_pause_resource(s, -r, "cannot start a worker");
+                return;
+        }
+        close(fd);
+}
+
+/* Retries the connection that found no process; false if it still does not. */
+static bool sock_retry_pending(struct sock_rt *s)
+{
+        int r;
+
+        if (s->pending_fd < 0)
+                return true;
+        r = spawn_connection(s, s->pending_fd, &s->pending_peer);
+        if (r < 0) {
+                sock_pause_resource(s, -r, "cannot start a worker");
+                return false;
+        }
+        close(s->pending_fd);
+        s->pending_fd = -1;
+        return true;
 }
 
 static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *userdata)
@@ -520,6 +546,8 @@ static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *user
                 listener_activate(s);
                 return 0;
         }
+        if (!sock_retry_pending(s))
+                return 0;
         for (int i = 0; i < ACCEPT_BUDGET && !s->pause; i++) {
                 /* a slot of the rate is used only by a client that is there */
                 if (s->cfg->rate_burst && (!us_accept_ready(s->l) || !sock_rate_ok(s)))
@@ -612,6 +640,14 @@ static int on_sigchld(sd_event_source *es, const struct signalfd_siginfo *ssi, v
 
 static void sock_close(struct sock_rt *s)
 {
+        if (s->pending_fd >= 0) {
+                /* accepted: one more try to serve it before the socket goes */
+                if (spawn_connection(s, s->pending_fd, &s->pending_peer) < 0)
+                        log_msg(LOG_WARNING, "socket %s: a connection accepted while no process could be made is closed",
+                                s->cfg->name);
+                close(s->pending_fd);
+                s->pending_fd = -1;
+        }
         s->io = sd_event_source_disable_unref(s->io);
         s->resume = sd_event_source_disable_unref(s->resume);
         us_close(s->l);
@@ -814,6 +850,7 @@ static struct sock_rt *sock_new(struct server *srv, const struct cfg_socket *cs,
         s->w = w;
         s->refuse_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 5);
         s->pause_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 1);
+        s->pending_fd = -1;
         return s;
 }
 

@@ -3,13 +3,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -21,6 +24,8 @@
 #include "unixsock.h"
 
 bool harness_no_notify;
+uid_t harness_uid;
+unsigned harness_nproc;
 
 static long long now_ms(void)
 {
@@ -135,6 +140,11 @@ void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const 
         argv[n] = NULL;
         logfd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         cr_assert_geq(logfd, 0);
+        if (harness_uid) {
+                /* its directory and the notify socket must be its to use */
+                cr_assert(chown(d->dir, harness_uid, harness_uid) == 0);
+                cr_assert(chmod(notify, 0777) == 0);
+        }
         d->pid = fork();
         cr_assert_geq(d->pid, 0);
         if (d->pid == 0) {
@@ -144,6 +154,13 @@ void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const 
                 dup2(logfd, 2);
                 /* the test runner's own fds are none of the daemon's business */
                 close_range(3, ~0U, 0);
+                if (harness_nproc) {
+                        struct rlimit rl = { harness_nproc, harness_nproc };
+                        if (setrlimit(RLIMIT_NPROC, &rl) < 0)
+                                _exit(126);
+                }
+                if (harness_uid && (setgroups(0, NULL) < 0 || setgid(harness_uid) < 0 || setuid(harness_uid) < 0))
+                        _exit(126);
                 if (harness_no_notify)
                         unsetenv("NOTIFY_SOCKET");
                 else

@@ -22,6 +22,10 @@ struct daemon {
 
 /* Start the next daemon without NOTIFY_SOCKET, as by hand (no READY then). */
 extern bool harness_no_notify;
+/* Run the next daemon as this uid (and gid), not root; 0: as the test runs. */
+extern uid_t harness_uid;
+/* With harness_uid: its RLIMIT_NPROC (0: unchanged). */
+extern unsigned harness_nproc;
 
 /* Path of a test program built beside the tests (probe-worker, ...). */
 const char *test_prog(const char *name);

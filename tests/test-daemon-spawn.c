@@ -680,3 +680,42 @@ Test(spawn, peers_that_vanish_or_send_nothing_cost_nothing)
                 close(idle[i]);
         daemon_stop(&d);
 }
+
+/* No process can be made (RLIMIT_NPROC of the user the daemon runs as is
+ * used up): the connection accepted waits, and is served as soon as a process
+ * can be made again. */
+Test(spawn, no_process_to_be_had_pauses_and_loses_no_connection)
+{
+        char buf[64];
+        int hold[2];
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to run the daemon as another user");
+        harness_uid = 65534;
+        harness_nproc = 2; /* the daemon and one more process of nobody's */
+        daemon_start(&d, echo_conf("mode = 0666\n", ""));
+        const char *p = daemon_path(&d, "echo.sock");
+        expect_echo_ok(p);
+        /* another process of nobody's takes the last slot */
+        cr_assert(pipe(hold) == 0);
+        pid_t other = fork();
+        if (other == 0) {
+                char b;
+                close(hold[1]);
+                if (setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(1);
+                _exit(read(hold[0], &b, 1) < 0);
+        }
+        close(hold[0]);
+        int c = client_connect(p);
+        cr_assert_eq(us_send(c, "patience", 8), 8);
+        shutdown(c, SHUT_WR);
+        cr_assert(daemon_wait_log(&d, "cannot start a worker: Resource temporarily unavailable"));
+        cr_assert_not(readable_within(c, 0), "waiting, not closed");
+        close(hold[1]); /* the slot comes back */
+        cr_assert_eq(waitpid(other, NULL, 0), other);
+        cr_assert_eq(read_all_deadline(c, buf, sizeof(buf), DEADLINE_MS), 8, "served once processes come back");
+        cr_assert_str_eq(buf, "patience");
+        close(c);
+        daemon_stop(&d);
+}
