@@ -527,6 +527,30 @@ static int parse_environment(struct parser *p, const char *value, char ***ret)
         return 0;
 }
 
+
+/* One of a fixed set of words: *ret gets its value; else the error lists them. */
+struct choice {
+        const char *name;
+        int value;
+};
+
+static bool choose(struct parser *p, const char *key, const char *v, const struct choice *ch, int *ret)
+{
+        char list[256];
+        size_t n = 0;
+
+        for (const struct choice *c = ch; c->name; c++)
+                if (strcmp(v, c->name) == 0) {
+                        *ret = c->value;
+                        return true;
+                }
+        list[0] = '\0';
+        for (const struct choice *c = ch; c->name && n < sizeof(list); c++)
+                n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", c->name);
+        fail(p, p->line, "%s: '%s' is not one of %s", key, Q(v), list);
+        return false;
+}
+
 static void global_key(struct parser *p, enum gkey k, const char *key, const char *v)
 {
         struct config *c = p->c;
@@ -541,17 +565,13 @@ static void global_key(struct parser *p, enum gkey k, const char *key, const cha
                 c->runtime_directory = path_make(p, "", v);
                 return;
         case G_LOG_LEVEL: {
-                static const struct { const char *name; int level; } levels[] = {
+                static const struct choice levels[] = {
                         { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
-                        { "warning", LOG_WARNING }, { "err", LOG_ERR },
+                        { "warning", LOG_WARNING }, { "err", LOG_ERR }, { NULL, 0 },
                 };
 
-                for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-                        if (strcmp(v, levels[i].name) == 0) {
-                                c->log_level = levels[i].level;
-                                return;
-                        }
-                fail(p, p->line, "%s: '%s' is not one of debug, info, notice, warning, err", key, Q(v));
+                if (choose(p, key, v, levels, &c->log_level))
+                        return;
                 break;
         }
         case G_STOP_TIMEOUT:
@@ -668,18 +688,18 @@ static void worker_key(struct parser *p, enum wkey k, const char *key, const cha
                 w->argv = argv;
                 return;
         }
-        case W_DISPATCH:
-                if (strcmp(v, "spawn") == 0)
-                        w->dispatch = DISPATCH_SPAWN;
-                else if (strcmp(v, "pool") == 0)
-                        w->dispatch = DISPATCH_POOL;
-                else if (strcmp(v, "listener") == 0)
-                        w->dispatch = DISPATCH_LISTENER;
-                else {
-                        fail(p, p->line, "%s: '%s' is not one of spawn, pool, listener", key, Q(v));
+        case W_DISPATCH: {
+                static const struct choice how[] = {
+                        { "spawn", DISPATCH_SPAWN }, { "pool", DISPATCH_POOL },
+                        { "listener", DISPATCH_LISTENER }, { NULL, 0 },
+                };
+                int d = 0;
+
+                if (!choose(p, key, v, how, &d))
                         break;
-                }
+                w->dispatch = (enum dispatch)d;
                 return;
+        }
         case W_INSTANCES:
         case W_MAX_PER_USER:
                 if (parse_uint(v, 1, COUNT_MAX, &u) == 0) {
@@ -743,18 +763,18 @@ static void worker_key(struct parser *p, enum wkey k, const char *key, const cha
                 }
                 fail(p, p->line, "%s: '%s' is not an absolute path", key, Q(v));
                 break;
-        case W_RESTART:
-                if (strcmp(v, "on-failure") == 0)
-                        w->restart = RESTART_ON_FAILURE;
-                else if (strcmp(v, "always") == 0)
-                        w->restart = RESTART_ALWAYS;
-                else if (strcmp(v, "never") == 0)
-                        w->restart = RESTART_NEVER;
-                else {
-                        fail(p, p->line, "%s: '%s' is not one of always, on-failure, never", key, Q(v));
+        case W_RESTART: {
+                static const struct choice policies[] = {
+                        { "always", RESTART_ALWAYS }, { "on-failure", RESTART_ON_FAILURE },
+                        { "never", RESTART_NEVER }, { NULL, 0 },
+                };
+                int r2 = 0;
+
+                if (!choose(p, key, v, policies, &r2))
                         break;
-                }
+                w->restart = (enum restart_policy)r2;
                 return;
+        }
         case W_RESTART_DELAY:
         case W_RESTART_DELAY_MAX:
                 r = parse_duration(v, &u);
