@@ -169,45 +169,68 @@ Test(reload, unchanged_pool_workers_keep_running)
         daemon_stop(&d);
 }
 
+/* Clients that keep connecting to path, each in its own process: connect,
+ * send "load", half-close, read the echo; n times each. */
+struct clients { pid_t pids[8]; int n; };
+
+static void clients_start(struct clients *cl, int n, const char *path, int per_client)
+{
+        cl->n = n;
+        for (int k = 0; k < n; k++) {
+                cl->pids[k] = fork();
+                cr_assert_geq(cl->pids[k], 0);
+                if (cl->pids[k] > 0)
+                        continue;
+                char buf[64];
+                for (int i = 0; i < per_client; i++) {
+                        int fd = us_connect(path);
+                        if (fd < 0 || us_send(fd, "load", 4) != 4)
+                                _exit(1);
+                        shutdown(fd, SHUT_WR);
+                        if (read_all_deadline(fd, buf, sizeof(buf), DEADLINE_MS) != 4)
+                                _exit(2);
+                        close(fd);
+                }
+                _exit(0);
+        }
+}
+
+static void clients_expect_all_served(struct clients *cl)
+{
+        for (int k = 0; k < cl->n; k++) {
+                int st;
+                cr_assert_eq(waitpid(cl->pids[k], &st, 0), cl->pids[k]);
+                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client %d failed (status 0x%x)", k, st);
+        }
+}
+
 /* Clients keep connecting while the daemon reloads again and again: every
  * connection to a socket the reloads keep is served. */
 Test(reload, reloads_under_load_lose_nothing, .timeout = 300)
 {
-        enum { CLIENTS = 4, PER_CLIENT = 150, RELOADS = 10 };
-        pid_t kids[CLIENTS];
+        struct clients cl;
 
-        daemon_start(&d, "[socket:echo]\npath = echo.sock\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n\n");
-        const char *p = daemon_path(&d, "echo.sock");
-        for (int k = 0; k < CLIENTS; k++) {
-                kids[k] = fork();
-                if (kids[k] == 0) {
-                        char buf[64];
-                        for (int i = 0; i < PER_CLIENT; i++) {
-                                int fd = us_connect(p);
-                                if (fd < 0 || us_send(fd, "load", 4) != 4)
-                                        _exit(1);
-                                shutdown(fd, SHUT_WR);
-                                if (read_all_deadline(fd, buf, sizeof(buf), DEADLINE_MS) != 4)
-                                        _exit(2);
-                                close(fd);
-                        }
-                        _exit(0);
-                }
-        }
-        for (int r = 0; r < RELOADS; r++) {
+        daemon_start(&d, ECHO);
+        clients_start(&cl, 4, daemon_path(&d, "echo.sock"), 150);
+        for (int r = 0; r < 10; r++) {
                 char text[512];
                 /* alternate an extra socket in and out; echo's section stays */
-                snprintf(text, sizeof(text),
-                         "[socket:echo]\npath = echo.sock\nworker = cat\n\n[worker:cat]\ncommand = /bin/cat\n\n%s",
+                snprintf(text, sizeof(text), ECHO "%s",
                          r % 2 ? "" : "[socket:x]\npath = x.sock\nworker = x\n\n[worker:x]\ncommand = /bin/cat\n");
                 reload_with(text);
         }
-        for (int k = 0; k < CLIENTS; k++) {
-                int st;
-                cr_assert_eq(waitpid(kids[k], &st, 0), kids[k]);
-                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client %d failed (status 0x%x)", k, st);
-        }
+        clients_expect_all_served(&cl);
         daemon_stop(&d);
+}
+
+static const char *pool_generation(int generation)
+{
+        static char text[1024];
+
+        snprintf(text, sizeof(text),
+                 "[socket:p]\npath = p.sock\nworker = p\n\n[worker:p]\ncommand = %s\ndispatch = pool\n"
+                 "instances = 2\nenvironment = GENERATION=%d\n", getenv("POOL_ECHO"), generation);
+        return text;
 }
 
 /* Every reload replaces the pool worker (its environment changes): the old
@@ -215,45 +238,13 @@ Test(reload, reloads_under_load_lose_nothing, .timeout = 300)
  * serve them, and exit 0; no client is lost. */
 Test(reload, replacing_a_pool_worker_under_load_loses_nothing, .timeout = 300)
 {
-        enum { CLIENTS = 4, PER_CLIENT = 300, RELOADS = 12 };
-        pid_t kids[CLIENTS];
-        char text[1024];
+        struct clients cl;
 
-        snprintf(text, sizeof(text),
-                 "[socket:p]\npath = p.sock\nworker = p\n\n[worker:p]\ncommand = %s\ndispatch = pool\n"
-                 "instances = 2\nenvironment = GENERATION=0\n", getenv("POOL_ECHO"));
-        const char *debug[] = { "--log-level=debug", NULL };
-        daemon_spawn(&d, text, debug);
-        cr_assert(daemon_wait_ready(&d));
-        const char *p = daemon_path(&d, "p.sock");
-        for (int k = 0; k < CLIENTS; k++) {
-                kids[k] = fork();
-                if (kids[k] == 0) {
-                        char buf[64];
-                        for (int i = 0; i < PER_CLIENT; i++) {
-                                int fd = us_connect(p);
-                                if (fd < 0 || us_send(fd, "pool", 4) != 4)
-                                        _exit(1);
-                                shutdown(fd, SHUT_WR);
-                                if (read_all_deadline(fd, buf, sizeof(buf), DEADLINE_MS) != 4)
-                                        _exit(2);
-                                close(fd);
-                        }
-                        _exit(0);
-                }
-        }
-        for (int r = 1; r <= RELOADS; r++) {
-                snprintf(text, sizeof(text),
-                         "[socket:p]\npath = p.sock\nworker = p\n\n[worker:p]\ncommand = %s\ndispatch = pool\n"
-                         "instances = 2\nenvironment = GENERATION=%d\n", getenv("POOL_ECHO"), r);
-                reload_with(text);
-        }
-        for (int k = 0; k < CLIENTS; k++) {
-                int st;
-                cr_assert_eq(waitpid(kids[k], &st, 0), kids[k]);
-                if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) { char cmd[600]; snprintf(cmd, sizeof(cmd), "grep -v 'done by' %s | head -30 >&2", d.log); if (system(cmd)) {} }
-                cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client %d failed (status 0x%x)", k, st);
-        }
+        daemon_start(&d, pool_generation(0));
+        clients_start(&cl, 4, daemon_path(&d, "p.sock"), 300);
+        for (int r = 1; r <= 12; r++)
+                reload_with(pool_generation(r));
+        clients_expect_all_served(&cl);
         cr_assert_not(daemon_log_has(&d, "exited with status 1"), "every retired worker finished cleanly");
         daemon_stop(&d);
 }
