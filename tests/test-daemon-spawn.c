@@ -697,16 +697,22 @@ Test(spawn, no_process_to_be_had_pauses_and_loses_no_connection)
         const char *p = daemon_path(&d, "echo.sock");
         expect_echo_ok(p);
         /* another process of nobody's takes the last slot */
-        cr_assert(pipe(hold) == 0);
+        int ready[2];
+        char b;
+        cr_assert(pipe(hold) == 0 && pipe(ready) == 0);
         pid_t other = fork();
         if (other == 0) {
-                char b;
                 close(hold[1]);
+                close(ready[0]);
                 if (setgid(65534) < 0 || setuid(65534) < 0)
                         _exit(1);
+                close(ready[1]); /* it is nobody's now */
                 _exit(read(hold[0], &b, 1) < 0);
         }
         close(hold[0]);
+        close(ready[1]);
+        cr_assert_eq(read(ready[0], &b, 1), 0, "the other process took nobody's last slot");
+        close(ready[0]);
         int c = client_connect(p);
         cr_assert_eq(us_send(c, "patience", 8), 8);
         shutdown(c, SHUT_WR);
