@@ -313,6 +313,37 @@ print(both["total"], both["failed"], json.dumps(both["errors"], separators=(",",
       r["restart"]["total"])
 ' "$1" || echo "0 unknown - 0"
 }
+# under_load NAME CMD...: runs CMD in the container while two client loops
+# connect to echo.sock (from the socket unit) and mine.sock (made by the
+# daemon, kept in the fd store); their counts go to $tmp/NAME.json and
+# $tmp/NAME-mine.json; $rc is CMD's exit status.
+under_load() {
+	local name=$1 loop loop_mine
+	shift
+	mkdir "$tmp/$name" "$tmp/$name-mine"
+	python3 "$here/client.py" loop "$(ct_path /run/unixsockd/echo.sock)" "$tmp/$name" 2 > "$tmp/$name.json" &
+	loop=$!
+	python3 "$here/client.py" loop "$(ct_path /run/unixsockd/mine.sock)" "$tmp/$name-mine" 2 > "$tmp/$name-mine.json" &
+	loop_mine=$!
+	wait_for 20 test -e "$tmp/$name/warm" || ct_log "the client loop did not warm up"
+	wait_for 20 test -e "$tmp/$name-mine/warm" || ct_log "the client loop (mine.sock) did not warm up"
+	touch "$tmp/$name/restarting" "$tmp/$name-mine/restarting"
+	X "$@"
+	rc=$?
+	touch "$tmp/$name/finish" "$tmp/$name-mine/finish"
+	wait $loop
+	wait $loop_mine
+}
+
+# check_no_loss TEXT NAME: no connection of $tmp/NAME.json failed.
+check_no_loss() {
+	local total lost errors during
+	read -r total lost errors during < <(loop_phases "$tmp/$2.json")
+	diag "$1: $lost of $total connections failed $errors ($during started during the operation)"
+	check "$1: 0 of $total connections failed ($lost: $errors)" \
+		eval '[ "$lost" = 0 ] && [ "$total" -gt 0 ]'
+}
+
 mkdir "$tmp/steady" && touch "$tmp/steady/finish"
 python3 "$here/client.py" loop "$(ct_path /run/unixsockd/echo.sock)" "$tmp/steady" 4 > "$tmp/steady.json"
 read -r total lost errors _ < <(loop_phases "$tmp/steady.json")
@@ -324,31 +355,13 @@ check "no connection fails under steady load (4 clients, max-per-user = 8)" \
 # failure here is the restart's.
 pid=$(prop unixsockd.service MainPID)
 ino_who=$(inode who)
-mkdir "$tmp/restart" "$tmp/restart-mine"
-python3 "$here/client.py" loop "$(ct_path /run/unixsockd/echo.sock)" "$tmp/restart" 2 > "$tmp/restart.json" &
-loop=$!
-python3 "$here/client.py" loop "$(ct_path /run/unixsockd/mine.sock)" "$tmp/restart-mine" 2 > "$tmp/restart-mine.json" &
-loop_mine=$!
-wait_for 20 test -e "$tmp/restart/warm" || ct_log "the client loop did not warm up"
-wait_for 20 test -e "$tmp/restart-mine/warm" || ct_log "the client loop (mine.sock) did not warm up"
-touch "$tmp/restart/restarting" "$tmp/restart-mine/restarting"
-X systemctl restart unixsockd.service
-rc=$?
-touch "$tmp/restart/finish" "$tmp/restart-mine/finish"
-wait $loop
-wait $loop_mine
+under_load restart systemctl restart unixsockd.service
 check "systemctl restart succeeds while clients connect" [ $rc = 0 ]
 newpid=$(prop unixsockd.service MainPID)
 check "the service is active again with a new main PID" \
 	eval '[ "$(prop unixsockd.service ActiveState)" = active ] && [ "$newpid" != "$pid" ] && [ "$newpid" != 0 ]'
-read -r total lost errors during < <(loop_phases "$tmp/restart.json")
-diag "restart under load: $lost of $total connections failed $errors ($during started during systemctl restart)"
-check "restart under load, socket unit's socket: 0 of $total connections failed ($lost: $errors)" \
-	eval '[ "$lost" = 0 ] && [ "$total" -gt 0 ]'
-read -r total lost errors during < <(loop_phases "$tmp/restart-mine.json")
-diag "restart under load, daemon's own socket: $lost of $total connections failed $errors ($during started during systemctl restart)"
-check "restart under load, the daemon's own socket (fd store): 0 of $total connections failed ($lost: $errors)" \
-	eval '[ "$lost" = 0 ] && [ "$total" -gt 0 ]' 
+check_no_loss "restart under load, socket unit's socket" restart
+check_no_loss "restart under load, the daemon's own socket (fd store)" restart-mine
 check "echo works after the restart" is "$(echo again | talk echo)" again
 check "a socket the daemon made survives the restart (fd store)" is "$(inode who)" "$ino_who"
 
@@ -360,26 +373,10 @@ check "a socket the daemon made survives the restart (fd store)" is "$(inode who
 X install -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf < "$tmp/reload.conf"
 pid=$(prop unixsockd.service MainPID)
 ino=$(inode echo)
-mkdir "$tmp/reload" "$tmp/reload-mine"
-python3 "$here/client.py" loop "$(ct_path /run/unixsockd/echo.sock)" "$tmp/reload" 2 > "$tmp/reload.json" &
-loop=$!
-python3 "$here/client.py" loop "$(ct_path /run/unixsockd/mine.sock)" "$tmp/reload-mine" 2 > "$tmp/reload-mine.json" &
-loop_mine=$!
-wait_for 20 test -e "$tmp/reload/warm" || ct_log "the client loop did not warm up"
-wait_for 20 test -e "$tmp/reload-mine/warm" || ct_log "the client loop (mine.sock) did not warm up"
-touch "$tmp/reload/restarting" "$tmp/reload-mine/restarting"
-X systemctl reload unixsockd.service
-rc=$?
-touch "$tmp/reload/finish" "$tmp/reload-mine/finish"
-wait $loop
-wait $loop_mine
+under_load reload systemctl reload unixsockd.service
 check "systemctl reload succeeds (RELOADING=1, READY=1)" [ $rc = 0 ]
-for f in reload reload-mine; do
-	read -r total lost errors during < <(loop_phases "$tmp/$f.json")
-	diag "reload under load ($f): $lost of $total connections failed $errors ($during started during systemctl reload)"
-	check "reload under load ($f): 0 of $total connections failed ($lost: $errors)" \
-		eval '[ "$lost" = 0 ] && [ "$total" -gt 0 ]'
-done
+check_no_loss "reload under load, socket unit's socket" reload
+check_no_loss "reload under load, the daemon's own socket" reload-mine
 check "after a reload: same main PID, active" \
 	is "$(prop unixsockd.service MainPID)/$(prop unixsockd.service ActiveState)" "$pid/active"
 check "a socket added by the reload serves" is "$(talk late < /dev/null)" late
