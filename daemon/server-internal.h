@@ -93,6 +93,8 @@ struct sock_rt {
         sd_event_source *resume;
         unsigned pause;
         bool inherited;
+        bool published_here;                    /* inherited, but a unixsockd published it
+                                                 * (fd store): its file is ours to remove */
         unsigned long accepted, refused;
         struct ratelimit refuse_rl, pause_rl;
         uint64_t rate_begin;                    /* rate-limit: the current interval */

@@ -893,6 +893,18 @@ oom:
         return -ENOMEM;
 }
 
+/* A socket libunixsock published is bound to ".us-XXXXXXXX" beside its path
+ * and renamed into place: an inherited fd bound so came from an earlier
+ * unixsockd through the fd store, not from a socket unit. */
+static bool published_by_us(const char *path, const char *bound)
+{
+        const char *slash = strrchr(path, '/'), *bslash = strrchr(bound, '/');
+
+        if (path[0] == '@' || !slash || !bslash || slash - path != bslash - bound)
+                return false;
+        return strncmp(path, bound, (size_t)(slash - path)) == 0 && strncmp(bslash + 1, ".us-", 4) == 0;
+}
+
 /* Listening fds from systemd: matched by FileDescriptorName, else by path. */
 static void adopt_inherited(struct server *srv)
 {
@@ -927,6 +939,7 @@ static void adopt_inherited(struct server *srv)
                 }
                 match->l = l;
                 match->inherited = true;
+                match->published_here = published_by_us(match->cfg->path, us_listener_path(l));
                 log_msg(LOG_DEBUG, "socket %s: inherited fd %d (%s)", match->cfg->name, fd, us_listener_path(l));
         }
         if (names)
@@ -1174,6 +1187,25 @@ static int push_ptr(void ***v, size_t *n, void *p)
         return 0;
 }
 
+/* Is path a socket file on which nobody accepts (connect says ECONNREFUSED)? */
+static bool socket_file_is_stale(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct stat st;
+        int fd, r;
+
+        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || strlen(path) >= sizeof(sa.sun_path))
+                return false;
+        memcpy(sa.sun_path, path, strlen(path));
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return false;
+        r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        r = r < 0 && errno == ECONNREFUSED;
+        close(fd);
+        return r;
+}
+
 /* A socket gone from the configuration: closed (its file unlinked if this
  * daemon made it) and taken out of the fd store. Kept as an object, as
  * processes of its worker may still name it in their logs. */
@@ -1183,6 +1215,9 @@ static void sock_retire(struct server *srv, struct sock_rt *s)
         if (s->l)
                 us_listener_set_unlink(s->l, true); /* out of the store: a file it made goes */
         sock_close(s);
+        /* one an earlier unixsockd made goes too, once nobody listens on it */
+        if (s->published_here && socket_file_is_stale(s->cfg->path))
+                (void)unlink(s->cfg->path);
         s->retired = true;
         if (s->refs == 0 || push_ptr((void ***)&srv->old_socks, &srv->n_old_socks, s) < 0)
                 free(s); /* (out of memory: processes naming it lose it from their logs) */

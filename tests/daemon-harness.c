@@ -26,6 +26,8 @@
 bool harness_no_notify;
 uid_t harness_uid;
 unsigned harness_nproc;
+int harness_listen_fd = -1;
+const char *harness_listen_name = "";
 
 static long long now_ms(void)
 {
@@ -153,7 +155,18 @@ void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const 
                 dup2(logfd, 1);
                 dup2(logfd, 2);
                 /* the test runner's own fds are none of the daemon's business */
-                close_range(3, ~0U, 0);
+                if (harness_listen_fd >= 0) {
+                        char pid[32];
+                        if (dup2(harness_listen_fd, 3) < 0)
+                                _exit(126);
+                        close_range(4, ~0U, 0);
+                        snprintf(pid, sizeof(pid), "%d", (int)getpid());
+                        setenv("LISTEN_FDS", "1", 1);
+                        setenv("LISTEN_PID", pid, 1);
+                        setenv("LISTEN_FDNAMES", harness_listen_name, 1);
+                } else {
+                        close_range(3, ~0U, 0);
+                }
                 if (harness_nproc) {
                         struct rlimit rl = { harness_nproc, harness_nproc };
                         if (setrlimit(RLIMIT_NPROC, &rl) < 0)
@@ -165,7 +178,8 @@ void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const 
                         unsetenv("NOTIFY_SOCKET");
                 else
                         setenv("NOTIFY_SOCKET", notify, 1);
-                unsetenv("LISTEN_FDS");
+                if (harness_listen_fd < 0)
+                        unsetenv("LISTEN_FDS");
                 unsetenv("JOURNAL_STREAM");
                 execv(argv[0], (char *const *)argv);
                 _exit(127);

@@ -26,6 +26,10 @@ extern bool harness_no_notify;
 extern uid_t harness_uid;
 /* With harness_uid: its RLIMIT_NPROC (0: unchanged). */
 extern unsigned harness_nproc;
+/* Hand the next daemon this listening fd as systemd would (fd 3, LISTEN_FDS=1,
+ * LISTEN_FDNAMES=harness_listen_name); -1: none. */
+extern int harness_listen_fd;
+extern const char *harness_listen_name;
 
 /* Path of a test program built beside the tests (probe-worker, ...). */
 const char *test_prog(const char *name);

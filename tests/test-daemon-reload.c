@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -291,4 +292,58 @@ Test(reload, many_reloads_do_not_make_the_daemon_grow, .timeout = 300)
         long after = vm_rss_kib(d.pid);
         cr_assert_lt(after - base, 512, "300 more reloads grew the daemon from %ld KiB to %ld KiB", base, after);
         daemon_stop(&d);
+}
+
+/* A socket that comes back from the fd store (an earlier unixsockd published
+ * it) and is then removed by a reload: its file goes, as if this daemon had
+ * made it. One from a socket unit stays: it is systemd's. */
+static void removed_inherited_socket(bool published_by_unixsockd, bool file_stays)
+{
+        char *dir = make_tmpdir();
+        const char *path = join(dir, "inh.sock");
+        char text[1024], buf[64];
+        struct us_listener *l = NULL;
+        int fd;
+
+        if (published_by_unixsockd) {
+                l = us_listen(path, 0);
+                cr_assert_not_null(l);
+                us_listener_set_unlink(l, false);
+                fd = us_listener_fd(l);
+        } else {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                fd = socket(AF_UNIX, SOCK_STREAM, 0); /* bound in place, as systemd does */
+                strcpy(sa.sun_path, path);
+                cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 8) == 0);
+        }
+        harness_listen_fd = fd;
+        harness_listen_name = "inh";
+        snprintf(text, sizeof(text), ECHO "[socket:inh]\npath = %s\nworker = cat2\n\n[worker:cat2]\ncommand = /bin/cat\n", path);
+        daemon_start(&d, text);
+        /* only the daemon holds the socket now */
+        if (l)
+                us_close(l);
+        else
+                close(fd);
+        cr_assert_eq(client_exchange(path, "mine", buf, sizeof(buf)), 4);
+        reload_with(ECHO);
+        struct stat st;
+        if (file_stays)
+                cr_assert(lstat(path, &st) == 0, "a socket unit's file is systemd's to remove");
+        else
+                cr_assert(lstat(path, &st) < 0 && errno == ENOENT, "the stale file of a socket it published goes");
+        expect_echo(daemon_path(&d, "echo.sock"), "still here");
+        daemon_stop(&d);
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(reload, removed_socket_from_the_fd_store_leaves_no_file)
+{
+        removed_inherited_socket(true, false);
+}
+
+Test(reload, removed_socket_from_a_socket_unit_is_left_to_it)
+{
+        removed_inherited_socket(false, true);
 }
