@@ -104,52 +104,75 @@ static void exit_status_string(int code, int status, char *buf, size_t size)
                 snprintf(buf, size, "%d", status);
 }
 
+/* The fields of an event, in one order for both targets: the journal's name
+ * (UNIXSOCKD_SOCKET=...), the console's (socket=...) and the value. */
+struct field {
+        const char *journal, *console;
+        char value[288];
+};
+
+static size_t ctx_fields(const struct log_ctx *c, struct field f[static 10])
+{
+        size_t n = 0;
+
+#define FIELD(j, con, ...) do { \
+                f[n].journal = (j); \
+                f[n].console = (con); \
+                snprintf(f[n].value, sizeof(f[n].value), __VA_ARGS__); \
+                n++; \
+        } while (0)
+        if (!c)
+                return 0;
+        if (c->msgid)
+                FIELD("MESSAGE_ID", NULL, "%s", c->msgid);
+        if (c->socket)
+                FIELD("UNIXSOCKD_SOCKET", "socket", "%s", c->socket);
+        if (c->worker)
+                FIELD("UNIXSOCKD_WORKER", "worker", "%s", c->worker);
+        if (c->peer_pid >= 0)
+                FIELD("UNIXSOCKD_PEER_PID", "peer_pid", "%d", (int)c->peer_pid);
+        if (c->peer_uid != (uid_t)-1)
+                FIELD("UNIXSOCKD_PEER_UID", "peer_uid", "%u", (unsigned)c->peer_uid);
+        if (c->peer_gid != (gid_t)-1)
+                FIELD("UNIXSOCKD_PEER_GID", "peer_gid", "%u", (unsigned)c->peer_gid);
+        if (c->worker_pid >= 0)
+                FIELD("UNIXSOCKD_WORKER_PID", "worker_pid", "%d", (int)c->worker_pid);
+        if (c->exit_code) {
+                FIELD("EXIT_CODE", "exit_code", "%s", exit_code_name(c->exit_code));
+                FIELD("EXIT_STATUS", "exit_status", "%s", "");
+                exit_status_string(c->exit_code, c->exit_status, f[n - 1].value, sizeof(f[n - 1].value));
+        }
+#undef FIELD
+        return n;
+}
+
 static void send_journal(int prio, const struct log_ctx *c, const char *msg)
 {
-        char f[12][96];
-        struct iovec iov[14];
-        size_t n = 0, k = 0;
+        struct field f[10];
+        char lines[12][320];
+        struct iovec iov[12];
+        size_t n = 0, nf = ctx_fields(c, f);
         char *m;
 
         if (asprintf(&m, "MESSAGE=%s", msg) < 0)
                 return;
         iov[n++] = (struct iovec){ m, strlen(m) };
-#define FIELD(...) do { \
-                snprintf(f[k], sizeof(f[k]), __VA_ARGS__); \
-                iov[n++] = (struct iovec){ f[k], strlen(f[k]) }; \
-                k++; \
-        } while (0)
-        FIELD("PRIORITY=%d", prio);
-        FIELD("SYSLOG_IDENTIFIER=unixsockd");
-        if (c) {
-                if (c->msgid)
-                        FIELD("MESSAGE_ID=%s", c->msgid);
-                if (c->socket)
-                        FIELD("UNIXSOCKD_SOCKET=%s", c->socket);
-                if (c->worker)
-                        FIELD("UNIXSOCKD_WORKER=%s", c->worker);
-                if (c->peer_pid >= 0)
-                        FIELD("UNIXSOCKD_PEER_PID=%d", (int)c->peer_pid);
-                if (c->peer_uid != (uid_t)-1)
-                        FIELD("UNIXSOCKD_PEER_UID=%u", (unsigned)c->peer_uid);
-                if (c->peer_gid != (gid_t)-1)
-                        FIELD("UNIXSOCKD_PEER_GID=%u", (unsigned)c->peer_gid);
-                if (c->worker_pid >= 0)
-                        FIELD("UNIXSOCKD_WORKER_PID=%d", (int)c->worker_pid);
-                if (c->exit_code) {
-                        char s[32];
-                        FIELD("EXIT_CODE=%s", exit_code_name(c->exit_code));
-                        exit_status_string(c->exit_code, c->exit_status, s, sizeof(s));
-                        FIELD("EXIT_STATUS=%s", s);
-                }
+        snprintf(lines[n], sizeof(lines[n]), "PRIORITY=%d", prio);
+        iov[n] = (struct iovec){ lines[n], strlen(lines[n]) };
+        n++;
+        iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=unixsockd", strlen("SYSLOG_IDENTIFIER=unixsockd") };
+        for (size_t i = 0; i < nf; i++, n++) {
+                snprintf(lines[n], sizeof(lines[n]), "%s=%s", f[i].journal, f[i].value);
+                iov[n] = (struct iovec){ lines[n], strlen(lines[n]) };
         }
-#undef FIELD
         sd_journal_sendv(iov, (int)n);
         free(m);
 }
 
 static void send_console(int prio, const struct log_ctx *c, const char *msg)
 {
+        struct field f[10];
+        size_t nf = ctx_fields(c, f);
         char line[2048];
         size_t n = 0;
 
@@ -159,25 +182,9 @@ static void send_console(int prio, const struct log_ctx *c, const char *msg)
                         n = (size_t)w_ >= sizeof(line) - n ? sizeof(line) - 1 : n + (size_t)w_; \
         } while (0)
         ADD("unixsockd[%d]: %s: %s", (int)getpid(), log_level_to_string(prio), msg);
-        if (c) {
-                if (c->socket)
-                        ADD(" socket=%s", c->socket);
-                if (c->worker)
-                        ADD(" worker=%s", c->worker);
-                if (c->peer_pid >= 0)
-                        ADD(" peer_pid=%d", (int)c->peer_pid);
-                if (c->peer_uid != (uid_t)-1)
-                        ADD(" peer_uid=%u", (unsigned)c->peer_uid);
-                if (c->peer_gid != (gid_t)-1)
-                        ADD(" peer_gid=%u", (unsigned)c->peer_gid);
-                if (c->worker_pid >= 0)
-                        ADD(" worker_pid=%d", (int)c->worker_pid);
-                if (c->exit_code) {
-                        char s[32];
-                        exit_status_string(c->exit_code, c->exit_status, s, sizeof(s));
-                        ADD(" exit_code=%s exit_status=%s", exit_code_name(c->exit_code), s);
-                }
-        }
+        for (size_t i = 0; i < nf; i++)
+                if (f[i].console)
+                        ADD(" %s=%s", f[i].console, f[i].value);
 #undef ADD
         line[n++] = '\n';
         /* One write(2) per line, so lines of concurrent writers never mix. */
