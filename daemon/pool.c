@@ -311,19 +311,22 @@ static void channel_read(struct member *m, int max)
         }
 }
 
-static int on_channel(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+void pool_channel_event(struct member *m, uint32_t revents)
 {
-        struct member *m = userdata;
-
         if (revents & EPOLLOUT) {
                 m->blocked = false;
-                sd_event_source_set_io_events(es, EPOLLIN);
+                sd_event_source_set_io_events(m->chan_io, EPOLLIN);
         }
         /* Bounded: a worker flooding its channel cannot keep the loop to itself. */
         channel_read(m, 256);
         if (m->chan >= 0 && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))
                 member_lost(m, NULL);
         pool_drain(m->w);
+}
+
+static int on_channel(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        pool_channel_event(userdata, revents);
         return 0;
 }
 

@@ -157,6 +157,7 @@ void stop_check_done(struct server *srv);
 void sock_ref(struct sock_rt *s);
 void sock_unref(struct sock_rt *s);
 void server_gc(struct server *srv);
+void server_resources_freed(struct server *srv);
 
 int server_reload(struct server *srv, struct config *next);
 
@@ -168,5 +169,7 @@ void member_exited(struct member *m, const siginfo_t *si);
 void pool_stop(struct worker_rt *w);
 void pool_free(struct worker_rt *w);
 unsigned pool_members_up(const struct worker_rt *w);
+/* What the channel of m's process said (revents as epoll gives them); the fuzzer's entry too. */
+void pool_channel_event(struct member *m, uint32_t revents);
 
 #endif

@@ -569,6 +569,21 @@ static int on_listener(sd_event_source *es, int fd, uint32_t revents, void *user
         return 0;
 }
 
+/* An fd or a process slot came back (a child exited, a pool worker took a
+ * connection): a listener paused on EMFILE and friends tries again now rather
+ * than at the end of its pause. */
+void server_resources_freed(struct server *srv)
+{
+        for (size_t i = 0; i < srv->n_socks; i++) {
+                struct sock_rt *s = srv->socks[i];
+                if (!(s->pause & PAUSE_RESOURCE))
+                        continue;
+                s->pause &= ~PAUSE_RESOURCE; /* a rate-limit pause keeps its timer */
+                if (sock_retry_pending(s))
+                        sock_update_io(s);
+        }
+}
+
 /* ---- children ---------------------------------------------------------- */
 
 static void proc_exited(struct server *srv, const siginfo_t *si)
@@ -609,10 +624,8 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
                 worker_set_pause(w, PAUSE_CAPACITY, false);
         sock_unref(p->s);
         free(p);
-        /* A process gone is an fd or a process slot back: try paused listeners now. */
-        for (size_t i = 0; i < srv->n_socks; i++)
-                if (srv->socks[i]->pause & PAUSE_RESOURCE)
-                        on_resume_timer(NULL, 0, srv->socks[i]);
+        /* A process gone is an fd or a process slot back. */
+        server_resources_freed(srv);
         status_changed(srv);
 }
 
