@@ -848,6 +848,52 @@ Test(config, bad_names)
                 "worker: 'w!' is not a valid worker name (1 to 255 of A-Z a-z 0-9 _ . -)");
 }
 
+/* A message quotes what the file says: valid UTF-8 as it is, every byte that
+ * is not part of it, and every control character, as \xNN. */
+Test(config, bytes_that_are_not_utf8_are_escaped_in_messages)
+{
+        static const struct { const char *in, *out; } v[] = {
+                { "\xff", "\\xff" },                                  /* never in UTF-8 */
+                { "a\xc3", "a\\xc3" },                                /* cut short at the end */
+                { "\xc3(", "\\xc3(" },                                /* cut short before ASCII */
+                { "\xe2\x82", "\\xe2\\x82" },                        /* 2 of 3 bytes */
+                { "\xc0\xaf", "\\xc0\\xaf" },                        /* overlong '/' */
+                { "\xe0\x80\xaf", "\\xe0\\x80\\xaf" },              /* overlong, 3 bytes */
+                { "\xed\xa0\x80", "\\xed\\xa0\\x80" },              /* a UTF-16 surrogate */
+                { "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" },    /* above U+10FFFF */
+                { "\x80x", "\\x80x" },                                /* a lone continuation byte */
+                { "\xc2\x9b", "\\xc2\\x9b" },                        /* C1 control: CSI */
+                { "\x1b[31m", "\\x1b[31m" },                          /* C0 control, as before */
+                { "\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80", "\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80" }, /* valid: kept */
+        };
+
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                bad_socket_value("mode", v[i].in, fmt("mode: '%s' is not an octal mode from 0 to 07777", v[i].out));
+        /* the header and the key of a line too */
+        bad_one(SOCK_S WORKER_W "[\xfe]\n", 6, "unknown section [\\xfe]");
+        bad_one(SOCK_S WORKER_W "k\xe9y = 1\n", 6, "unknown key 'k\\xe9y' in [worker:w]");
+}
+
+/* A long value is cut between characters, never inside one. */
+Test(config, a_long_quoted_value_is_cut_between_characters)
+{
+        char value[189] = "";
+
+        /* 188 bytes: the line stays under inih's 200, the quote is cut */
+        for (size_t i = 0; i < 94; i++)
+                strcat(value, "\xc3\xa4");
+        for (size_t skew = 0; skew < 3; skew++) {
+                const char *v = fmt("%.*s%s", (int)skew, "xx", value);
+
+                bad(fmt(WORKER_W "[socket:s]\npath = s.sock\nworker = w\nmode = %s\n", v));
+                cr_assert_eq(errs.n, 1, "%s", all_errs());
+                const char *q = strchr(errs.msg[0], '\'') + 1, *end = strstr(q, "...'");
+                cr_assert_not_null(end, "%s", errs.msg[0]);
+                cr_assert_eq((end - q - (int)skew) % 2, 0, "cut inside a character: %s", errs.msg[0]);
+                cr_assert_eq(strncmp(q, v, (size_t)(end - q)), 0);
+        }
+}
+
 Test(config, bad_quoting)
 {
         bad_one(SOCK_S "[worker:w]\ncommand = /bin/echo \"a b\n", 5,
