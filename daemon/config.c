@@ -339,8 +339,25 @@ static int lookup_group(const char *name, struct group *gr, char **ret_buf)
         }
 }
 
-/* A number (taken as it is: it need not exist) or a name that must. (uid_t)-1
- * is refused: it means "unchanged" to chown(2) and setresuid(2). */
+/* A uid or gid as a number: 0 with *ret; -EINVAL if s is no number (then it
+ * is a name); -ERANGE, reported, for (uid_t)-1: it is no one's, it means
+ * "unchanged" to chown(2) and setresuid(2). */
+static int parse_id(struct parser *p, const char *key, const char *s, uint64_t *ret)
+{
+        uint64_t v;
+
+        if (parse_uint(s, 0, UINT32_MAX, &v) < 0)
+                return -EINVAL;
+        if (v == UINT32_MAX) {
+                fail(p, p->line, "%s: %" PRIu32 " is reserved (it means 'unchanged' to the kernel)", key,
+                     UINT32_MAX);
+                return -ERANGE;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* A number (taken as it is: it need not exist) or a name that must. */
 static int resolve_uid(struct parser *p, const char *key, const char *s, uid_t *ret)
 {
         struct passwd pw;
@@ -348,11 +365,13 @@ static int resolve_uid(struct parser *p, const char *key, const char *s, uid_t *
         char *buf = NULL;
         int r;
 
-        r = parse_uint(s, 0, UINT32_MAX - 1, &v);
+        r = parse_id(p, key, s, &v);
         if (r == 0) {
                 *ret = (uid_t)v;
                 return 0;
         }
+        if (r == -ERANGE)
+                return r;
         r = lookup_user(s, 0, &pw, &buf);
         if (r == -ENOMEM)
                 p->oom = true;
@@ -374,11 +393,13 @@ static int resolve_gid(struct parser *p, const char *key, const char *s, gid_t *
         char *buf = NULL;
         int r;
 
-        r = parse_uint(s, 0, UINT32_MAX - 1, &v);
+        r = parse_id(p, key, s, &v);
         if (r == 0) {
                 *ret = (gid_t)v;
                 return 0;
         }
+        if (r == -ERANGE)
+                return r;
         r = lookup_group(s, &gr, &buf);
         if (r == -ENOMEM)
                 p->oom = true;
@@ -755,9 +776,13 @@ static void worker_key(struct parser *p, enum wkey k, const char *key, const cha
         case W_USER: {
                 struct passwd pw;
                 uint64_t id = 0;
-                bool numeric = parse_uint(v, 0, UINT32_MAX - 1, &id) == 0;
                 char *buf = NULL;
+                bool numeric;
 
+                r = parse_id(p, key, v, &id);
+                if (r == -ERANGE)
+                        break;
+                numeric = r == 0;
                 /* A number with no passwd entry is taken as it is, with the
                  * same number as its group and no supplementary groups. */
                 r = lookup_user(numeric ? NULL : v, (uid_t)id, &pw, &buf);

@@ -927,6 +927,22 @@ Test(config, unknown_user)
         bad_socket_value("allow-users", "root no-such-user-usd 5", "allow-users: unknown user 'no-such-user-usd'");
 }
 
+/* (uid_t)-1 and (gid_t)-1 are no one's: they mean "unchanged" to chown(2)
+ * and setresuid(2), so they are refused as numbers, never looked up as names. */
+Test(config, the_reserved_id_is_refused_as_such)
+{
+        bad_one(SOCK_S WORKER_W "user = 4294967295\n", 6,
+                "user: 4294967295 is reserved (it means 'unchanged' to the kernel)");
+        bad_one(SOCK_S WORKER_W "group = 4294967295\n", 6,
+                "group: 4294967295 is reserved (it means 'unchanged' to the kernel)");
+        bad_socket_value("owner", "4294967295", "owner: 4294967295 is reserved (it means 'unchanged' to the kernel)");
+        bad_socket_value("group", "4294967295", "group: 4294967295 is reserved (it means 'unchanged' to the kernel)");
+        bad_socket_value("allow-users", "0 4294967295 5",
+                         "allow-users: 4294967295 is reserved (it means 'unchanged' to the kernel)");
+        bad_socket_value("allow-groups", "4294967295",
+                         "allow-groups: 4294967295 is reserved (it means 'unchanged' to the kernel)");
+}
+
 Test(config, every_unknown_name_of_a_list_is_reported)
 {
         bad(WORKER_W "[socket:s]\npath = s.sock\nworker = w\nallow-users = root nope-usd 5 nada-usd\n");
