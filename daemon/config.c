@@ -1504,16 +1504,30 @@ int config_load_string(const char *name, const char *text, size_t len,
         return 0;
 }
 
-/* The whole file, up to FILE_SIZE_MAX (so "-c /dev/zero" ends). */
+/* The whole file, up to FILE_SIZE_MAX. Only a regular file: a reload reads
+ * it in the event loop, where a FIFO would block in open(2) until a writer
+ * came (O_NONBLOCK opens it at once, and reads of a regular file ignore the
+ * flag) and a device could be endless. -EISDIR or -EBADFD for anything else,
+ * as systemd's stat_verify_regular(). Symlinks are followed: a link such as
+ * /etc/alternatives makes is a fine configuration path. */
 static int read_file(const char *file, char **ret, size_t *ret_len)
 {
         size_t len = 0, cap = 0;
         char *buf = NULL;
+        struct stat st;
         int fd, r;
 
-        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                r = S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+                goto fail;
+        }
         for (;;) {
                 ssize_t k;
 
@@ -1563,7 +1577,9 @@ int config_load(const char *file, config_error_fn err, void *userdata, struct co
         if (r < 0) {
                 if (!err)
                         err = report_stderr;
-                if (r == -EFBIG)
+                if (r == -EISDIR || r == -EBADFD)       /* only read_file()'s own check gives these */
+                        r = (msg = strdup("not a regular file")) ? r : -ENOMEM;
+                else if (r == -EFBIG)
                         r = asprintf(&msg, "cannot read: file of %u MiB or more", FILE_SIZE_MAX >> 20) < 0 ? -ENOMEM : r;
                 else if (asprintf(&msg, "cannot read: %s", strerror(-r)) < 0)
                         r = -ENOMEM;

@@ -1176,17 +1176,82 @@ Test(config, unreadable_file)
         cr_assert_str_eq(errs.file[0], "/nonexistent/unixsockd.conf");
         cr_assert_str_eq(errs.msg[0], "cannot read: No such file or directory");
 
+        /* a huge file is not read to its end */
         dir = make_tmpdir();
+        const char *big = join(dir, "big.conf");
+        FILE *f = fopen(big, "w");
+        cr_assert_not_null(f);
+        cr_assert_eq(ftruncate(fileno(f), 17 << 20), 0);
+        fclose(f);
         errs.n = 0;
-        cr_assert_eq(config_load(dir, collect, NULL, &c), -EISDIR);
-        cr_assert_str_eq(errs.msg[0], "cannot read: Is a directory");
+        cr_assert_eq(config_load(big, collect, NULL, &c), -EFBIG);
+        cr_assert_null(c);
+        cr_assert_str_eq(errs.msg[0], "cannot read: file of 16 MiB or more");
         rm_rf(dir);
         free(dir);
+}
 
-        /* an endless file ends */
+/* Only a regular file is read: loading happens in the event loop on SIGHUP,
+ * and a FIFO would block it in open(2) until a writer came, a device could
+ * be endless. Each is refused at once, with one error about the file. */
+static void not_a_regular_file(const char *path, int error)
+{
+        struct config *c = NULL;
+
         errs.n = 0;
-        cr_assert_eq(config_load("/dev/zero", collect, NULL, &c), -EFBIG);
-        cr_assert_str_eq(errs.msg[0], "cannot read: file of 16 MiB or more");
+        cr_assert_eq(config_load(path, collect, NULL, &c), error, "%s: %s", path, all_errs());
+        cr_assert_null(c);
+        cr_assert_eq(errs.n, 1, "%s", all_errs());
+        cr_assert_eq(errs.line[0], 0);
+        cr_assert_str_eq(errs.file[0], path);
+        cr_assert_str_eq(errs.msg[0], "not a regular file");
+}
+
+Test(config, a_fifo_is_refused_without_waiting_for_a_writer, .timeout = 10)
+{
+        char *dir = make_tmpdir();
+        const char *fifo = join(dir, "unixsockd.conf");
+
+        cr_assert_eq(mkfifo(fifo, 0600), 0);
+        not_a_regular_file(fifo, -EBADFD);
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(config, a_directory_or_a_device_is_refused, .timeout = 10)
+{
+        char *dir = make_tmpdir();
+
+        not_a_regular_file(dir, -EISDIR);
+        not_a_regular_file("/dev/null", -EBADFD);
+        not_a_regular_file("/dev/zero", -EBADFD);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* A symlink is followed (an alternatives-style link is a fine config path);
+ * what it points to must be a regular file. */
+Test(config, a_symlink_is_followed_to_what_it_names, .timeout = 10)
+{
+        char *dir = make_tmpdir();
+        const char *real = join(dir, "real.conf"), *link = join(dir, "link.conf"),
+                   *to_fifo = join(dir, "fifo-link.conf"), *fifo = join(dir, "fifo");
+        struct config *c = NULL;
+        FILE *f = fopen(real, "w");
+
+        cr_assert_not_null(f);
+        fputs(SOCK_S WORKER_W, f);
+        fclose(f);
+        cr_assert_eq(symlink(real, link), 0);
+        errs.n = 0;
+        cr_assert_eq(config_load(link, collect, NULL, &c), 0, "%s", all_errs());
+        config_free(c);
+
+        cr_assert_eq(mkfifo(fifo, 0600), 0);
+        cr_assert_eq(symlink(fifo, to_fifo), 0);
+        not_a_regular_file(to_fifo, -EBADFD);
+        rm_rf(dir);
+        free(dir);
 }
 
 Test(config, unreadable_file_for_a_user, .fini = back_to_root)
