@@ -579,6 +579,9 @@ void server_resources_freed(struct server *srv)
                 if (!(s->pause & PAUSE_RESOURCE))
                         continue;
                 s->pause &= ~PAUSE_RESOURCE; /* a rate-limit pause keeps its timer */
+                /* debug: tells a resume by a freed resource from one by the timer */
+                log_msg(LOG_DEBUG, "socket %s: a resource came back: accepting again before the pause ends",
+                        s->cfg->name);
                 if (sock_retry_pending(s))
                         sock_update_io(s);
         }
@@ -906,18 +909,6 @@ oom:
         return -ENOMEM;
 }
 
-/* A socket libunixsock published is bound to ".us-XXXXXXXX" beside its path
- * and renamed into place: an inherited fd bound so came from an earlier
- * unixsockd through the fd store, not from a socket unit. */
-static bool published_by_us(const char *path, const char *bound)
-{
-        const char *slash = strrchr(path, '/'), *bslash = strrchr(bound, '/');
-
-        if (path[0] == '@' || !slash || !bslash || slash - path != bslash - bound)
-                return false;
-        return strncmp(path, bound, (size_t)(slash - path)) == 0 && strncmp(bslash + 1, ".us-", 4) == 0;
-}
-
 /* Listening fds from systemd: matched by FileDescriptorName, else by path. */
 static void adopt_inherited(struct server *srv)
 {
@@ -952,7 +943,7 @@ static void adopt_inherited(struct server *srv)
                 }
                 match->l = l;
                 match->inherited = true;
-                match->published_here = published_by_us(match->cfg->path, us_listener_path(l));
+                match->published_here = us_listener_published_at(l, match->cfg->path);
                 log_msg(LOG_DEBUG, "socket %s: inherited fd %d (%s)", match->cfg->name, fd, us_listener_path(l));
         }
         if (names)

@@ -6,8 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -93,107 +100,179 @@ static int check_path(const char *path)
         return 1;
 }
 
-/* A name for the temporary socket, in the directory of path, written to tmp
- * (for rename and friends) and bindable as *sa: directly when it fits sun_path,
- * else through /proc/self/fd/DIRFD/ with dirfd opened here. */
-static int temp_name(const char *path, char tmp[static PATH_MAX], int *dirfd,
-                     struct sockaddr_un *sa, socklen_t *salen)
+/* ".us-XXXXXXXX": the private directory a socket is bound in before it is
+ * published beside it. */
+static void temp_base(char base[static 16])
 {
-        const char *slash = strrchr(path, '/');
-        size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
         unsigned char rnd[4];
-        char base[32];
 
         if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd)) {
                 static unsigned counter;
                 unsigned v = (unsigned)getpid() * 2654435761u + ++counter;
                 memcpy(rnd, &v, sizeof(rnd));
         }
-        snprintf(base, sizeof(base), ".us-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
-        if (dirlen + strlen(base) + 1 > PATH_MAX) {
+        snprintf(base, 16, ".us-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+}
+
+/* Opens the directory of path (O_PATH) and points *ret_base at its last part. */
+static int open_parent(const char *path, const char **ret_base)
+{
+        const char *slash = strrchr(path, '/');
+        char dir[PATH_MAX];
+        size_t dirlen;
+
+        if (!slash) {
+                *ret_base = path;
+                return open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        }
+        dirlen = slash == path ? 1 : (size_t)(slash - path);
+        if (dirlen >= sizeof(dir)) {
                 errno = ENAMETOOLONG;
                 return -1;
         }
-        memcpy(tmp, path, dirlen);
-        strcpy(tmp + dirlen, base);
-        if (usi_addr(tmp, sa, salen) == 0)
-                return 0;
-        if (*dirfd < 0) {
-                char dir[PATH_MAX];
-
-                memcpy(dir, path, dirlen);
-                dir[dirlen] = '\0';
-                *dirfd = open(dirlen ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (*dirfd < 0)
-                        return -1;
-        }
-        char proc[64];
-        snprintf(proc, sizeof(proc), "/proc/self/fd/%d/%s", *dirfd, base);
-        return usi_addr(proc, sa, salen);
+        memcpy(dir, path, dirlen);
+        dir[dirlen] = '\0';
+        *ret_base = slash + 1;
+        return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
-/* Moves tmp to path: over a stale socket if replace, else only if path is still free. */
-static int publish(const char *tmp, const char *path, bool replace)
+/* A fresh directory of ours in dirfd, mode 0700: whatever is inside it nobody
+ * else can create, rename or replace, whoever owns dirfd. Returns an O_PATH fd
+ * of it and its name in name. EEXIST-like races are retried with a new name;
+ * a directory we did not make (swapped in under the name) is never used. */
+static int private_dir(int dirfd, char name[static 16])
+{
+        struct stat st;
+
+        for (int tries = 0; tries < 16; tries++) {
+                int fd;
+
+                temp_base(name);
+                if (mkdirat(dirfd, name, 0700) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return -1;
+                }
+                fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        continue; /* renamed away or swapped for a link: not ours */
+                if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) == 0)
+                        return fd;
+                usi_close(fd);
+        }
+        errno = EEXIST;
+        return -1;
+}
+
+/* Removes the private directory name of dirfd if it is still the one privfd
+ * holds (an empty directory somebody put under its name stays). */
+static void private_dir_remove(int dirfd, const char *name, int privfd)
+{
+        struct stat a, b;
+        int saved = errno;
+
+        if (fstat(privfd, &a) == 0 && fstatat(dirfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+            a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+                (void)unlinkat(dirfd, name, AT_REMOVEDIR);
+        errno = saved;
+}
+
+/* Binds fd to "s" in the private directory privfd (whose path from here is
+ * dir/name): through its path when that fits sun_path (getsockname then shows
+ * a name beside the socket's path), else through /proc/self/fd/PRIVFD/. Then
+ * makes sure the socket did land in privfd: a path that a directory's owner
+ * swapped for a link leads elsewhere, and that bind is undone by our caller. */
+static int bind_private(int fd, const char *path, const char *name, int privfd)
+{
+        const char *slash = strrchr(path, '/');
+        int dirlen = slash ? (int)(slash - path) + 1 : 0;
+        char p[PATH_MAX + 32];
+        struct sockaddr_un sa;
+        socklen_t salen;
+        struct stat st;
+
+        snprintf(p, sizeof(p), "%.*s%s/s", dirlen, path, name);
+        if (usi_addr(p, &sa, &salen) < 0) {
+                snprintf(p, sizeof(p), "/proc/self/fd/%d/s", privfd);
+                if (usi_addr(p, &sa, &salen) < 0)
+                        return -1;
+        }
+        if (bind(fd, (struct sockaddr *)&sa, salen) < 0)
+                return -1;
+        if (fstatat(privfd, "s", &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode)) {
+                errno = EXDEV;
+                return -1;
+        }
+        return 0;
+}
+
+/* Moves privfd/s to dirfd/base: over a stale socket if replace, else only if
+ * base is still free. */
+static int publish(int privfd, int dirfd, const char *base, bool replace)
 {
         if (replace)
-                return rename(tmp, path);
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+                return renameat(privfd, "s", dirfd, base);
+        if (renameat2(privfd, "s", dirfd, base, RENAME_NOREPLACE) == 0)
                 return 0;
         if (errno != EINVAL && errno != ENOSYS)
                 return -1;
         /* A file system without RENAME_NOREPLACE: link(2) fails on an existing path too. */
-        if (link(tmp, path) < 0)
+        if (linkat(privfd, "s", dirfd, base, 0) < 0)
                 return -1;
-        (void)unlink(tmp);
+        (void)unlinkat(privfd, "s", 0);
         return 0;
 }
 
+/* Binds fd at path, with its mode and owner, published atomically. Every
+ * change to the socket file is made inside a fresh directory of our own, so a
+ * user who owns the socket's directory can neither make us change another
+ * file (a symlink swapped in) nor connect before the mode is final. */
 static int listen_file(int fd, const char *path, const struct us_listen_options *o,
                        int backlog, struct stat *ret_st)
 {
-        char tmp[PATH_MAX];
-        struct sockaddr_un sa;
-        socklen_t salen;
-        int dirfd = -1, r, replace, tries = 0;
-        mode_t old;
+        char name[16];
+        const char *base;
+        int dirfd, privfd = -1, replace, r;
+        struct stat st;
 
         replace = check_path(path);
         if (replace < 0)
                 return -1;
-        for (;;) {
-                if (temp_name(path, tmp, &dirfd, &sa, &salen) < 0)
-                        goto fail;
-                /* Nobody may connect to the socket until it has its final mode. */
-                old = umask(0777);
-                r = bind(fd, (struct sockaddr *)&sa, salen);
-                umask(old);
-                if (r == 0)
-                        break;
-                if (errno != EADDRINUSE || ++tries >= 16)
-                        goto fail;
-        }
-        if (listen(fd, backlog) < 0)
-                goto fail_unlink;
-        if ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) && lchown(tmp, o->uid, o->gid) < 0)
-                goto fail_unlink;
-        if (chmod(tmp, o->mode == US_MODE_DEFAULT ? 0777 & ~old : o->mode & 07777) < 0)
-                goto fail_unlink;
-        if (publish(tmp, path, replace) < 0) {
+        dirfd = open_parent(path, &base);
+        if (dirfd < 0)
+                return -1;
+        privfd = private_dir(dirfd, name);
+        if (privfd < 0)
+                return usi_close(dirfd);
+        if (bind_private(fd, path, name, privfd) < 0 || listen(fd, backlog) < 0)
+                goto fail;
+        if ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) &&
+            fchownat(privfd, "s", o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                goto fail;
+        /* US_MODE_DEFAULT: bind(2) gave it 0777 & ~umask already. */
+        if (o->mode != US_MODE_DEFAULT && fchmodat(privfd, "s", o->mode & 07777, 0) < 0)
+                goto fail;
+        if (fstatat(privfd, "s", &st, AT_SYMLINK_NOFOLLOW) < 0)
+                goto fail;
+        if (publish(privfd, dirfd, base, replace) < 0) {
                 if (errno == EEXIST)
                         errno = EADDRINUSE; /* somebody took the path while we were binding */
-                goto fail_unlink;
+                goto fail;
         }
+        private_dir_remove(dirfd, name, privfd);
+        usi_close(privfd);
         usi_close(dirfd);
-        if (lstat(path, ret_st) < 0)
-                memset(ret_st, 0, sizeof(*ret_st));
+        *ret_st = st;
         return 0;
 
-fail_unlink:
-        r = errno;
-        (void)unlink(tmp);
-        errno = r;
 fail:
-        return usi_close(dirfd);
+        r = errno;
+        (void)unlinkat(privfd, "s", 0);
+        private_dir_remove(dirfd, name, privfd);
+        usi_close(privfd);
+        usi_close(dirfd);
+        errno = r;
+        return -1;
 }
 
 struct us_listener *us_listen_with(const char *path, const struct us_listen_options *opts)
@@ -204,7 +283,7 @@ struct us_listener *us_listen_with(const char *path, const struct us_listen_opti
         struct sockaddr_un sa;
         socklen_t salen;
         struct us_listener *l;
-        struct stat st;
+        struct stat st = { 0 };
         int fd;
 
         if (usi_addr(path, &sa, &salen) < 0)
@@ -260,11 +339,81 @@ bool us_is_listener_fd(int fd)
         return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
 }
 
+/* The socket file fd is bound to, as the kernel knows it (sock_diag,
+ * UDIAG_SHOW_VFS): for a socket we did not bind, the only way to tell its file
+ * from one that took its name. The kernel gives the low 32 bits of the inode
+ * number and its own encoding of the device. */
+static int bound_inode(int fd, dev_t *ret_dev, ino_t *ret_ino)
+{
+        struct {
+                struct nlmsghdr nh;
+                struct unix_diag_req req;
+        } q = {
+                .nh = { .nlmsg_len = sizeof(q), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                        .nlmsg_flags = NLM_F_REQUEST },
+                .req = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_VFS,
+                         .udiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
+        };
+        union {
+                struct nlmsghdr nh;
+                char buf[1024];
+        } a;
+        struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+        struct stat st;
+        ssize_t n;
+        int nl;
+
+        if (fstat(fd, &st) < 0)
+                return -1;
+        q.req.udiag_ino = (unsigned)st.st_ino;
+        nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+        if (nl < 0)
+                return -1;
+        if (sendto(nl, &q, sizeof(q), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+                return usi_close(nl);
+        do
+                n = recv(nl, &a, sizeof(a), 0);
+        while (n < 0 && errno == EINTR);
+        usi_close(nl);
+        if (n < 0)
+                return -1;
+        for (struct nlmsghdr *h = &a.nh; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+                struct unix_diag_msg *m = NLMSG_DATA(h);
+                size_t len;
+
+                if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+                        break;
+                len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+                for (struct rtattr *at = (struct rtattr *)(m + 1); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
+                        struct unix_diag_vfs v;
+
+                        if (at->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(at) < sizeof(v))
+                                continue;
+                        memcpy(&v, RTA_DATA(at), sizeof(v));
+                        *ret_dev = makedev(v.udiag_vfs_dev >> 20, v.udiag_vfs_dev & 0xfffff);
+                        *ret_ino = v.udiag_vfs_ino;
+                        return 0;
+                }
+        }
+        errno = ENOENT;
+        return -1;
+}
+
+/* Is st the socket file l is bound to? (The kernel tells adopted sockets'
+ * inode numbers in 32 bits.) */
+static bool is_bound_file(const struct us_listener *l, const struct stat *st)
+{
+        if (!S_ISSOCK(st->st_mode) || st->st_dev != l->dev || l->ino == 0)
+                return false;
+        return l->created ? st->st_ino == l->ino : (uint32_t)st->st_ino == (uint32_t)l->ino;
+}
+
 struct us_listener *us_listener_adopt(int fd)
 {
         struct sockaddr_un sa;
         socklen_t salen = sizeof(sa);
         char path[sizeof(sa.sun_path) + 2];
+        struct us_listener *l;
         int fl;
 
         if (!us_is_listener_fd(fd)) {
@@ -279,12 +428,106 @@ struct us_listener *us_listener_adopt(int fd)
         if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
             fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
                 return NULL;
-        return listener_new(fd, path);
+        l = listener_new(fd, path);
+        if (l)
+                (void)bound_inode(fd, &l->dev, &l->ino);
+        return l;
+}
+
+/* Is name ".us-" and 8 hex digits, followed by end or by "/s"? */
+static bool is_temp_name(const char *name)
+{
+        if (strncmp(name, ".us-", 4) != 0 || strspn(name + 4, "0123456789abcdef") != 8)
+                return false;
+        return name[12] == '\0' || strcmp(name + 12, "/s") == 0;
+}
+
+bool us_listener_published_at(const struct us_listener *l, const char *path)
+{
+        const char *slash = strrchr(path, '/'), *b = l->path;
+        size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+
+        if (path[0] == '@' || b[0] == '@')
+                return false;
+        if (strncmp(b, "/proc/self/fd/", 14) == 0) {
+                b += 14 + strspn(b + 14, "0123456789");
+                return *b == '/' && is_temp_name(b + 1);
+        }
+        return strncmp(b, path, dirlen) == 0 && is_temp_name(b + dirlen);
 }
 
 void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close)
 {
         l->unlink = unlink_on_close;
+}
+
+/* chmod(2) of the file an O_PATH fd holds, never of a path: fchmodat2 where
+ * the kernel has it (6.6), else through its /proc/self/fd link. */
+static int chmod_fd(int fd, mode_t mode)
+{
+#ifdef SYS_fchmodat2
+        if (syscall(SYS_fchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+                return 0;
+        if (errno != ENOSYS && errno != EINVAL)
+                return -1;
+#endif
+        char p[64];
+
+        snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+        return chmod(p, mode);
+}
+
+int us_listener_set_access(struct us_listener *l, const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+        struct stat st;
+        mode_t mid;
+        int fd, r = -1;
+
+        if (!path)
+                path = l->path;
+        if (path[0] == '@' || path[0] == '\0') {
+                errno = EINVAL;
+                return -1;
+        }
+        fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -1;
+        if (fstat(fd, &st) < 0)
+                goto out;
+        if (!is_bound_file(l, &st)) {
+                errno = ESTALE; /* not the socket it is bound to (any more) */
+                goto out;
+        }
+        mode &= 07777;
+        if (uid == (uid_t)-1)
+                uid = st.st_uid;
+        if (gid == (gid_t)-1)
+                gid = st.st_gid;
+        if (uid == st.st_uid && gid == st.st_gid) {
+                r = (st.st_mode & 07777) == mode ? 0 : chmod_fd(fd, mode);
+                goto out;
+        }
+        /* Owner or group change: first what both the old and the new grant,
+         * with no bits for a class whose principal changes; then the owner;
+         * then the new mode. No one gets, at any moment, more than the old or
+         * the new settings give them. */
+        mid = st.st_mode & mode & 07777;
+        if (uid != st.st_uid)
+                mid &= ~(mode_t)0700;
+        if (gid != st.st_gid)
+                mid &= ~(mode_t)0070;
+        if (mid != (st.st_mode & 07777) && chmod_fd(fd, mid) < 0)
+                goto out;
+        if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0) {
+                int saved = errno;
+                (void)chmod_fd(fd, st.st_mode & 07777); /* the old settings, whole again */
+                errno = saved;
+                goto out;
+        }
+        r = chmod_fd(fd, mode);
+out:
+        usi_close(fd);
+        return r;
 }
 
 int us_close(struct us_listener *l)

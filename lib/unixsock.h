@@ -52,8 +52,7 @@ struct us_listen_options {
 
 /* (unix-listen PATH [BACKLOG]). Creates a listening socket at path.
  * A file-system socket is published atomically: it is bound to a temporary
- * name in the same directory with no permissions at all, given its mode and
- * owner, then renamed into place. So no client ever sees the path with wider
+ * name, given its mode and owner, then renamed into place. So no client ever sees the path with wider
  * permissions than asked, and a stale socket is replaced with no moment where
  * the path is missing.
  * What may already be at path:
@@ -62,9 +61,13 @@ struct us_listen_options {
  *   a socket somebody accepts on     EADDRINUSE, left alone
  *   anything else (file, directory,
  *   symlink, fifo, ...)              EEXIST, left alone
+ * The temporary name is "s" inside a fresh directory ".us-XXXXXXXX" of mode
+ * 0700 beside path, removed once the socket is in place: every change to the
+ * file is made where nobody else can create, rename or replace anything, so a
+ * user who owns the directory of path cannot make the caller change another
+ * file through a symlink, nor connect before the mode is final.
  * The listening fd is non-blocking; us_accept() waits for a client unless asked
- * not to. us_listen_with() and us_close() change the process umask for the
- * duration of one bind(2): do not call them while another thread creates files. */
+ * not to. */
 struct us_listener *us_listen(const char *path, int backlog);
 struct us_listener *us_listen_with(const char *path, const struct us_listen_options *opts);
 
@@ -82,11 +85,29 @@ bool us_is_listener_fd(int fd);
  * not turned off with us_listener_set_unlink(). Accepts NULL. */
 int us_close(struct us_listener *l);
 
+/* Was the adopted l published at path by libunixsock (it is bound to one of
+ * the temporary names us_listen() uses beside path)? A daemon that gets its
+ * own sockets back from an fd store tells them so from a socket unit's. */
+bool us_listener_published_at(const struct us_listener *l, const char *path);
+
 /* Whether us_close() unlinks the socket file this listener created (by default
  * it does). A daemon handing its listener on (an fd store) turns it off, and
  * on again when it takes the socket back. Never unlinks a file it did not
  * create, whatever is set. */
 void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close);
+
+/* Changes the mode and owner of the socket file l is bound to, published at
+ * path (NULL: us_listener_path(l); an adopted socket that was published under
+ * a temporary name needs its path), (uid_t)-1 or (gid_t)-1: keep; for a daemon
+ * whose configuration changed. Acts only on the
+ * file the socket is bound to, never through a symlink: ESTALE if the path now
+ * names anything else (renamed away, replaced), EINVAL for an abstract socket.
+ * An adopted socket's file is known through sock_diag (AF_NETLINK); where that
+ * is refused, ESTALE too. The change is made in steps that never grant anyone,
+ * even for a moment, what neither the old nor the new settings grant: first
+ * the mode both allow (less the bits of a class whose owner or group changes),
+ * then the owner and group, then the new mode. */
+int us_listener_set_access(struct us_listener *l, const char *path, mode_t mode, uid_t uid, gid_t gid);
 
 /* Flags of us_accept_flags(). */
 #define US_ACCEPT_NOWAIT   0x1  /* no client waiting: fail with EAGAIN at once */

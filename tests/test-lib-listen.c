@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -628,7 +630,253 @@ Test(listen, unlink_can_be_turned_back_on_but_never_for_a_file_not_made)
         strcpy(sa.sun_path, p);
         cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 1) == 0);
         l = us_listener_adopt(fd);
+        cr_assert(!us_listener_published_at(l, p), "bound by somebody else, not by us_listen");
         us_listener_set_unlink(l, true);
         us_close(l);
         cr_assert(lstat(p, &st) == 0, "an adopted socket's file is not ours to remove");
+}
+
+/* ---- a hostile owner of the socket's directory ------------------------- */
+
+/* A directory of the test owned by nobody, as /run/app/ owned by the app's
+ * user, and beside it a root-owned 0600 file the attacker would like opened. */
+static const char *hostile_dir(const char **ret_victim)
+{
+        const char *d = strdup(join(dir, "app"));
+        const char *victim = strdup(join(dir, "victim"));
+        int fd;
+
+        cr_assert(mkdir(d, 0755) == 0 && chown(d, NOBODY, NOBODY) == 0);
+        fd = open(victim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        cr_assert(fd >= 0);
+        close(fd);
+        *ret_victim = victim;
+        return d;
+}
+
+static void drop_to_nobody(void)
+{
+        if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+                _exit(2);
+}
+
+static void expect_untouched(const char *victim)
+{
+        struct stat st;
+
+        cr_assert(lstat(victim, &st) == 0);
+        cr_assert_eq(st.st_mode & 07777, 0600, "the victim file's mode became %04o", st.st_mode & 07777);
+        cr_assert_eq(st.st_uid, 0);
+        cr_assert_eq(st.st_gid, 0);
+}
+
+/* The attacker of the issue: watches its directory with inotify and swaps
+ * each new entry (the temporary name) for a symlink to the victim, racing the
+ * publisher's chmod. Exits when ready is written, after its watch is set. */
+static pid_t start_swapper(const char *d, const char *victim, int *ret_ready)
+{
+        int ready[2];
+        pid_t pid;
+
+        cr_assert(pipe(ready) == 0);
+        pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+                drop_to_nobody();
+                int in = inotify_init1(IN_CLOEXEC);
+                if (in < 0 || inotify_add_watch(in, d, IN_CREATE) < 0)
+                        _exit(3);
+                if (write(ready[1], "r", 1) != 1)
+                        _exit(4);
+                for (unsigned n = 0;;) {
+                        ssize_t k = read(in, buf, sizeof(buf));
+                        for (char *p = buf; k > 0 && p < buf + k;) {
+                                struct inotify_event *ev = (struct inotify_event *)p;
+                                char from[4200], to[4200];
+                                p += sizeof(*ev) + ev->len;
+                                if (!ev->len || strncmp(ev->name, ".us-", 4) != 0)
+                                        continue;
+                                snprintf(from, sizeof(from), "%s/%s", d, ev->name);
+                                snprintf(to, sizeof(to), "%s/moved-%u", d, n++);
+                                if (rename(from, to) == 0)
+                                        (void)symlink(victim, from);
+                        }
+                }
+        }
+        close(ready[1]);
+        *ret_ready = ready[0];
+        return pid;
+}
+
+Test(listen, publication_changes_no_file_through_a_symlink, .timeout = 120)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root, the daemon's case");
+        const char *victim, *d = hostile_dir(&victim);
+        struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
+        int ready, st;
+        char b;
+        unsigned published = 0;
+
+        o.mode = 0666;
+        pid_t pid = start_swapper(d, victim, &ready);
+        cr_assert(read(ready, &b, 1) == 1, "the attacker is watching");
+        for (int i = 0; i < 1000; i++) {
+                struct us_listener *l = us_listen_with(join(d, "s.sock"), &o);
+                if (l) {
+                        published++;
+                        us_close(l);
+                }
+                struct stat vs;
+                if (lstat(victim, &vs) == 0 && (vs.st_mode & 07777) != 0600)
+                        break;
+        }
+        kill(pid, SIGKILL);
+        cr_assert(waitpid(pid, &st, 0) == pid);
+        expect_untouched(victim);
+        cr_log_info("published %u of 1000 while attacked", published);
+}
+
+Test(listen, set_access_refuses_a_path_that_is_no_longer_its_socket)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root, the daemon's case");
+        const char *victim, *d = hostile_dir(&victim);
+        const char *p = strdup(join(d, "s.sock"));
+        struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
+        struct stat st;
+        int wst;
+
+        o.mode = 0600;
+        struct us_listener *l = us_listen_with(p, &o);
+        cr_assert_not_null(l, "%s", strerror(errno));
+        /* the directory's owner renames the socket away and links the victim in */
+        pid_t pid = fork();
+        if (pid == 0) {
+                drop_to_nobody();
+                _exit(rename(p, join(d, "away.sock")) == 0 && symlink(victim, p) == 0 ? 0 : 1);
+        }
+        cr_assert(waitpid(pid, &wst, 0) == pid && WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+        cr_assert_eq(us_listener_set_access(l, NULL, 0666, (uid_t)-1, (gid_t)-1), -1);
+        cr_assert_eq(errno, ESTALE);
+        cr_assert_eq(us_listener_set_access(l, NULL, 0600, NOBODY, NOBODY), -1);
+        cr_assert_eq(errno, ESTALE);
+        expect_untouched(victim);
+        cr_assert(lstat(join(d, "away.sock"), &st) == 0 && (st.st_mode & 07777) == 0600,
+                  "the socket renamed away is not changed either");
+
+        /* a socket of the attacker's own in its place: not ours, not changed */
+        cr_assert(unlink(p) == 0);
+        pid = fork();
+        if (pid == 0) {
+                drop_to_nobody();
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+                strcpy(sa.sun_path, p);
+                umask(077);
+                _exit(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : 1);
+        }
+        cr_assert(waitpid(pid, &wst, 0) == pid && WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+        cr_assert_eq(us_listener_set_access(l, NULL, 0666, 0, 0), -1);
+        cr_assert_eq(errno, ESTALE);
+        cr_assert(lstat(p, &st) == 0 && (st.st_mode & 07777) == 0700 && st.st_uid == NOBODY);
+        us_close(l);
+        cr_assert(lstat(p, &st) == 0, "close leaves the attacker's socket alone");
+}
+
+Test(listen, set_access_changes_its_own_socket)
+{
+        const char *p = join(dir, "acc.sock");
+        struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
+        struct stat st;
+
+        o.mode = 0600;
+        struct us_listener *l = us_listen_with(p, &o);
+        cr_assert_not_null(l);
+        cr_assert(us_listener_set_access(l, NULL, 0660, (uid_t)-1, (gid_t)-1) == 0, "%s", strerror(errno));
+        cr_assert(lstat(p, &st) == 0 && (st.st_mode & 07777) == 0660);
+        if (geteuid() == 0) {
+                cr_assert(us_listener_set_access(l, NULL, 0640, NOBODY, NOBODY) == 0, "%s", strerror(errno));
+                cr_assert(lstat(p, &st) == 0 && (st.st_mode & 07777) == 0640);
+                cr_assert(st.st_uid == NOBODY && st.st_gid == NOBODY);
+        }
+        expect_round_trip(l, p);
+        us_close(l);
+
+        /* adopted: its file is found through sock_diag */
+        l = us_listen_with(p, &o);
+        int fd = fcntl(us_listener_fd(l), F_DUPFD_CLOEXEC, 0);
+        us_listener_set_unlink(l, false);
+        us_close(l);
+        l = us_listener_adopt(fd);
+        cr_assert_not_null(l);
+        cr_assert(us_listener_published_at(l, p), "bound as %s", us_listener_path(l));
+        cr_assert(!us_listener_published_at(l, "/elsewhere/acc.sock"));
+        /* bound to the temporary name: the adopter says where it was published */
+        cr_assert_eq(us_listener_set_access(l, NULL, 0644, (uid_t)-1, (gid_t)-1), -1);
+        cr_assert(us_listener_set_access(l, p, 0644, (uid_t)-1, (gid_t)-1) == 0, "%s", strerror(errno));
+        cr_assert(lstat(p, &st) == 0 && (st.st_mode & 07777) == 0644);
+        us_close(l);
+        cr_assert(lstat(p, &st) == 0, "an adopted socket's file stays");
+}
+
+/* Issue: a change from group root, 0660 to group nogroup, 0600 that chowns
+ * first lets nogroup in for a moment. A client of uid 1234 and group nogroup
+ * hammers connect() while the socket goes back and forth between the two
+ * settings, neither of which lets it in: it must never get through. */
+Test(listen, set_access_opens_no_window_between_old_and_new, .timeout = 120)
+{
+        if (geteuid() != 0)
+                cr_skip_test("needs root to chown");
+        const char *p = join(dir, "win.sock");
+        struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
+        int res[2], stop[2];
+        long counts[3];
+
+        o.mode = 0660;
+        o.uid = 0;
+        o.gid = 0;
+        struct us_listener *l = us_listen_with(p, &o);
+        cr_assert_not_null(l);
+        cr_assert(pipe(res) == 0 && pipe(stop) == 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                long got = 0, denied = 0, tries = 0;
+                close(res[0]);
+                close(stop[1]);
+                if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(1234) < 0)
+                        _exit(2);
+                fcntl(stop[0], F_SETFL, O_NONBLOCK);
+                for (char b; read(stop[0], &b, 1) != 0;) {
+                        tries++;
+                        int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+                        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                        strcpy(sa.sun_path, p);
+                        if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN)
+                                got++;
+                        else if (errno == EACCES)
+                                denied++;
+                        close(c);
+                }
+                counts[0] = got; counts[1] = denied; counts[2] = tries;
+                _exit(write(res[1], counts, sizeof(counts)) == sizeof(counts) ? 0 : 3);
+        }
+        close(res[1]);
+        close(stop[0]);
+        for (int i = 0; i < 20000; i++) {
+                cr_assert(us_listener_set_access(l, NULL, 0600, 0, NOBODY) == 0, "%s", strerror(errno));
+                cr_assert(us_listener_set_access(l, NULL, 0660, 0, 0) == 0, "%s", strerror(errno));
+                int s;
+                while ((s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT)) >= 0)
+                        close(s);
+        }
+        close(stop[1]);
+        cr_assert(read_full(res[0], counts, sizeof(counts)) == sizeof(counts));
+        int st;
+        cr_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        cr_assert_eq(counts[0], 0, "a client neither setting admits got through %ld times in %ld tries",
+                     counts[0], counts[2]);
+        cr_assert_gt(counts[1], 0, "the client never reached the socket");
+        us_close(l);
 }
