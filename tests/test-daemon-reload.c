@@ -68,6 +68,25 @@ Test(reload, a_bad_file_keeps_the_running_configuration)
         daemon_stop(&d);
 }
 
+/* A FIFO in place of the file: the reload is refused at once, without
+ * waiting in open(2) for a writer, and the daemon serves on. */
+Test(reload, a_fifo_in_place_of_the_file_does_not_block_the_daemon)
+{
+        char msg[600];
+
+        daemon_start(&d, ECHO);
+        cr_assert_eq(unlink(d.conf), 0);
+        cr_assert_eq(mkfifo(d.conf, 0600), 0);
+        cr_assert(kill(d.pid, SIGHUP) == 0);
+        cr_assert(daemon_wait_notify(&d, "RELOADING=1"));
+        cr_assert(daemon_wait_notify(&d, "READY=1"), "the reload ends");
+        snprintf(msg, sizeof(msg), "%s: not a regular file", d.conf);
+        cr_assert(daemon_wait_log(&d, msg));
+        cr_assert(daemon_log_has(&d, "the running configuration stays"));
+        expect_echo(daemon_path(&d, "echo.sock"), "still served");
+        daemon_stop(&d);
+}
+
 Test(reload, unchanged_socket_keeps_its_fd_and_queued_connections)
 {
         char buf[64];
