@@ -1450,7 +1450,16 @@ static void report_stderr(void *userdata, const char *file, unsigned line, const
                 fprintf(stderr, "%s: %s\n", file, msg);
 }
 
-int config_load_string(const char *name, const char *text, size_t len,
+/* One report for the errors past max, not max lines and then some. */
+static void report_more(config_error_fn err, void *userdata, const char *name, size_t n)
+{
+        char msg[64];
+
+        snprintf(msg, sizeof(msg), "%zu more error%s not shown", n, n == 1 ? "" : "s");
+        err(userdata, name, 0, msg);
+}
+
+static int load_string(const char *name, const char *text, size_t len, size_t max,
                        config_error_fn err, void *userdata, struct config **ret)
 {
         struct parser p = { .file = name, .buf = text, .len = len };
@@ -1482,9 +1491,12 @@ int config_load_string(const char *name, const char *text, size_t len,
         if (p.n_errors)
                 qsort(p.errors, p.n_errors, sizeof(*p.errors), error_cmp);
         for (size_t i = 0; i < p.n_errors; i++) {
-                err(userdata, name, p.errors[i].line, p.errors[i].msg);
+                if (i < max)
+                        err(userdata, name, p.errors[i].line, p.errors[i].msg);
                 free(p.errors[i].msg);
         }
+        if (p.n_errors > max)
+                report_more(err, userdata, name, p.n_errors - max);
         if (p.oom)
                 err(userdata, name, 0, "out of memory");
         free(p.errors);
@@ -1502,6 +1514,12 @@ int config_load_string(const char *name, const char *text, size_t len,
         }
         *ret = p.c;
         return 0;
+}
+
+int config_load_string(const char *name, const char *text, size_t len,
+                       config_error_fn err, void *userdata, struct config **ret)
+{
+        return load_string(name, text, len, SIZE_MAX, err, userdata, ret);
 }
 
 /* The whole file, up to FILE_SIZE_MAX. Only a regular file: a reload reads
@@ -1567,7 +1585,8 @@ fail:
         return r;
 }
 
-int config_load(const char *file, config_error_fn err, void *userdata, struct config **ret)
+int config_load_max(const char *file, size_t max, config_error_fn err, void *userdata,
+                    struct config **ret)
 {
         char *buf = NULL, *msg = NULL;
         size_t len = 0;
@@ -1587,9 +1606,14 @@ int config_load(const char *file, config_error_fn err, void *userdata, struct co
                 free(msg);
                 return r;
         }
-        r = config_load_string(file, buf, len, err, userdata, ret);
+        r = load_string(file, buf, len, max, err, userdata, ret);
         free(buf);
         return r;
+}
+
+int config_load(const char *file, config_error_fn err, void *userdata, struct config **ret)
+{
+        return config_load_max(file, SIZE_MAX, err, userdata, ret);
 }
 
 static void worker_free(struct cfg_worker *w)

@@ -83,6 +83,13 @@ typedef void (*config_error_fn)(void *userdata, const char *file, unsigned line,
  * -EINVAL when errors were reported, -ENOENT etc. when the file cannot be read
  * (also reported). */
 int config_load(const char *file, config_error_fn err, void *userdata, struct config **ret);
+/* How many errors of one file the daemon logs, at start and at reload: a file
+ * of a million bad lines must not flood the journal. */
+#define CONFIG_ERRORS_LOGGED 50
+/* config_load, but only the first max errors (in line order) are reported,
+ * then, if there were more, one about the whole file: "N more errors not shown". */
+int config_load_max(const char *file, size_t max, config_error_fn err, void *userdata,
+                    struct config **ret);
 /* The same on text in memory; name is used in messages. For tests and fuzzing. */
 int config_load_string(const char *name, const char *text, size_t len,
                        config_error_fn err, void *userdata, struct config **ret);

@@ -191,6 +191,7 @@ static void send_console(int prio, const struct log_ctx *c, const char *msg)
         (void)!write(STDERR_FILENO, line, n);
 }
 
+__attribute__((format(printf, 3, 0)))
 static void vlog(int prio, const struct log_ctx *c, const char *fmt, va_list ap)
 {
         char msg[1024];
@@ -229,6 +230,17 @@ int log_errno(int prio, int r, const char *fmt, ...)
         return r;
 }
 
+void log_config_error(void *userdata, const char *file, unsigned line, const char *msg)
+{
+        struct log_ctx c = LOG_CTX_INIT;
+
+        c.msgid = MSGID_CONFIG_ERROR;
+        if (line)
+                log_ctx(LOG_ERR, &c, "%s:%u: %s", file, line, msg);
+        else
+                log_ctx(LOG_ERR, &c, "%s: %s", file, msg);
+}
+
 bool ratelimit_pass(struct ratelimit *r, uint64_t now, unsigned *ret_suppressed)
 {
         if (r->begin == 0 || now - r->begin >= r->interval_usec) {
@@ -245,4 +257,12 @@ bool ratelimit_pass(struct ratelimit *r, uint64_t now, unsigned *ret_suppressed)
         }
         r->suppressed++;
         return false;
+}
+
+const char *suppressed_note(char buf[static 64], unsigned n, const char *what)
+{
+        if (!n)
+                return "";
+        snprintf(buf, 64, " (%u earlier %s not logged)", n, what);
+        return buf;
 }

@@ -53,6 +53,11 @@ void log_ctx(int prio, const struct log_ctx *ctx, const char *fmt, ...)
 /* Logs "...: strerror(-r)" and returns r (negative errno). */
 int log_errno(int prio, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A configuration error as the daemon logs it, at start and at reload alike:
+ * LOG_ERR, MSGID_CONFIG_ERROR, "FILE:LINE: message" ("FILE: message" for
+ * line 0). A config_error_fn (config.h); userdata is not used. */
+void log_config_error(void *userdata, const char *file, unsigned line, const char *msg);
+
 int log_level_from_string(const char *s);
 const char *log_level_to_string(int level);
 
@@ -68,5 +73,8 @@ struct ratelimit {
 #define RATELIMIT_INIT(interval, b) { .interval_usec = (interval), .burst = (b) }
 /* true: log it. *ret_suppressed: how many were dropped before this one. */
 bool ratelimit_pass(struct ratelimit *r, uint64_t now_usec, unsigned *ret_suppressed);
+/* " (N earlier WHAT not logged)" in buf, or "" when n is 0: the tail of the
+ * first line a rate limit lets through again. */
+const char *suppressed_note(char buf[static 64], unsigned n, const char *what);
 
 #endif

@@ -33,17 +33,6 @@ static void usage(FILE *f)
                 "  -h, --help              print this help and exit\n");
 }
 
-static void report_config_error(void *userdata, const char *file, unsigned line, const char *msg)
-{
-        struct log_ctx c = LOG_CTX_INIT;
-
-        c.msgid = MSGID_CONFIG_ERROR;
-        if (line)
-                log_ctx(LOG_ERR, &c, "%s:%u: %s", file, line, msg);
-        else
-                log_ctx(LOG_ERR, &c, "%s: %s", file, msg);
-}
-
 /* A worker must start with fds 0, 1 and 2 in place, and the daemon must never
  * hand out one of them as a connection: make sure they are open. */
 static int ensure_std_fds(void)
@@ -139,6 +128,7 @@ int main(int argc, char **argv)
         }
 
         if (check) {
+                /* The operator asked, on a terminal: every error, on stderr. */
                 r = config_load(file, NULL, NULL, &cfg);
                 config_free(cfg);
                 if (r < 0)
@@ -154,7 +144,7 @@ int main(int argc, char **argv)
                 log_msg(LOG_ERR, "cannot open /dev/null for fds 0-2");
                 return EX_OSERR;
         }
-        r = config_load(file, report_config_error, NULL, &cfg);
+        r = config_load_max(file, CONFIG_ERRORS_LOGGED, log_config_error, NULL, &cfg);
         if (r < 0) {
                 sd_notifyf(0, "STATUS=Configuration %s has errors\nERRNO=%d", file, -r);
                 return EX_CONFIG;

@@ -25,7 +25,7 @@
 #define SOCK_S "[socket:s]\npath = s.sock\nworker = w\n"
 #define WORKER_W "[worker:w]\ncommand = /bin/cat\n"
 
-#define MAX_ERRS 32
+#define MAX_ERRS 128
 static struct {
         size_t n;
         unsigned line[MAX_ERRS];
@@ -1311,6 +1311,49 @@ Test(config, every_error_is_reported_in_line_order)
                 cr_assert_eq(errs.line[i], lines[i], "error %zu:\n%s", i, all_errs());
                 cr_assert(strstr(errs.msg[i], parts[i]), "error %zu: '%s' lacks '%s'", i, errs.msg[i], parts[i]);
         }
+}
+
+/* The daemon logs the first errors of a file, in line order, and counts the
+ * rest in one error about the whole file. */
+Test(config, load_max_reports_the_first_errors_and_counts_the_rest)
+{
+        char *dir = make_tmpdir();
+        const char *f = join(dir, "many.conf");
+        struct config *c = NULL;
+        FILE *fp = fopen(f, "w");
+
+        cr_assert_not_null(fp);
+        /* line 1: a worker no socket uses, found at the end; 8..107: no '=' */
+        fputs("[worker:unused]\ncommand = /bin/cat\n" SOCK_S WORKER_W, fp);
+        for (int i = 0; i < 100; i++)
+                fputs("x\n", fp);
+        fclose(fp);
+
+        errs.n = 0;
+        cr_assert_eq(config_load_max(f, 5, collect, NULL, &c), -EINVAL);
+        cr_assert_null(c);
+        cr_assert_eq(errs.n, 6, "%s", all_errs());
+        cr_assert_eq(errs.line[0], 1);
+        cr_assert_str_eq(errs.msg[0], "[worker:unused] is not used by any socket");
+        for (unsigned i = 1; i < 5; i++) {
+                cr_assert_eq(errs.line[i], 7 + i, "%s", all_errs());
+                cr_assert_str_eq(errs.msg[i], "syntax error: no '=' in 'x'");
+        }
+        cr_assert_eq(errs.line[5], 0);
+        cr_assert_str_eq(errs.file[5], f);
+        cr_assert_str_eq(errs.msg[5], "96 more errors not shown");
+
+        errs.n = 0;
+        cr_assert_eq(config_load_max(f, 100, collect, NULL, &c), -EINVAL);
+        cr_assert_eq(errs.n, 101);
+        cr_assert_str_eq(errs.msg[100], "1 more error not shown");
+
+        errs.n = 0;
+        cr_assert_eq(config_load_max(f, 101, collect, NULL, &c), -EINVAL);
+        cr_assert_eq(errs.n, 101, "all of them: nothing more to count");
+        cr_assert_eq(errs.line[100], 107);
+        rm_rf(dir);
+        free(dir);
 }
 
 Test(config, default_reporter_prints_file_and_line_to_stderr, .init = cr_redirect_stderr)

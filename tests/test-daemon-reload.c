@@ -68,6 +68,54 @@ Test(reload, a_bad_file_keeps_the_running_configuration)
         daemon_stop(&d);
 }
 
+/* The lines of the daemon's log that contain s. */
+static int log_lines_with(const char *s, int *ret_at_err)
+{
+        FILE *f = fopen(d.log, "r");
+        char *line = NULL, prefix[64];
+        size_t cap = 0;
+        int n = 0;
+
+        cr_assert_not_null(f);
+        snprintf(prefix, sizeof(prefix), "unixsockd[%d]: err: ", (int)d.pid);
+        *ret_at_err = 0;
+        while (getline(&line, &cap, f) >= 0)
+                if (strstr(line, s)) {
+                        n++;
+                        *ret_at_err += strncmp(line, prefix, strlen(prefix)) == 0;
+                }
+        free(line);
+        fclose(f);
+        return n;
+}
+
+/* A reload's errors are logged as those at start: priority err, through the
+ * logger; at most 50 of them, then one line that counts the rest, so a file
+ * of 10,000 bad lines cannot flood the log. */
+Test(reload, the_errors_of_a_bad_file_are_logged_and_bounded)
+{
+        size_t n = 10000, len = strlen(ECHO) + 2 * n + 1;
+        char *text = malloc(len), file[600], more[700];
+        int at_err;
+
+        cr_assert_not_null(text);
+        strcpy(text, ECHO);
+        for (size_t i = 0; i < n; i++)
+                strcat(text + strlen(ECHO) + 2 * i, "x\n");   /* syntax error: no '=' in 'x' */
+        daemon_start(&d, ECHO);
+        reload_with(text);
+        free(text);
+        snprintf(file, sizeof(file), "%s:", d.conf);
+        snprintf(more, sizeof(more), "%s: 9950 more errors not shown", d.conf);
+        cr_assert(daemon_wait_log(&d, more));
+        cr_assert_eq(log_lines_with(file, &at_err), 51, "50 errors and the count of the rest");
+        cr_assert_eq(at_err, 51, "each one logged at priority err");
+        cr_assert(daemon_log_has(&d, "syntax error: no '=' in 'x'"));
+        cr_assert(daemon_log_has(&d, "the running configuration stays"));
+        expect_echo(daemon_path(&d, "echo.sock"), "still served");
+        daemon_stop(&d);
+}
+
 /* A FIFO in place of the file: the reload is refused at once, without
  * waiting in open(2) for a writer, and the daemon serves on. */
 Test(reload, a_fifo_in_place_of_the_file_does_not_block_the_daemon)
