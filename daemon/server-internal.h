@@ -61,6 +61,11 @@ struct member {
         bool shut;                              /* stopping: we shut our writing side */
         struct conn *conns;                     /* sent to it, in order */
         unsigned long restarts;
+        /* pool: its channel closed while it runs (pool.c, LOST_*), and the
+         * timer that stops it then; connections it was sent and left untaken */
+        int lost;
+        sd_event_source *lost_timer;
+        unsigned dropped;
 };
 
 struct worker_rt {
@@ -73,6 +78,7 @@ struct worker_rt {
         size_t n_base_env;
         struct uidcount *uids[UID_BUCKETS];
         struct ratelimit exit_rl;
+        struct ratelimit exec_rl;               /* spawn: a worker that cannot start, per connection */
         unsigned long spawned, failed;
         /* pool and listener */
         struct member *members;
@@ -130,6 +136,8 @@ struct server {
         struct config **old_cfgs;
         size_t n_old_cfgs;
         struct proc **procs;                    /* hash by pid, chained */
+        pid_t *groups;                          /* process groups whose leader exited but */
+        size_t n_groups, cap_groups;            /* not all of them: stop waits for these */
         size_t procs_size, n_procs;
         bool stopping;
         bool freeing;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -79,6 +80,46 @@ static struct proc *proc_take(struct server *srv, pid_t pid)
                 srv->n_procs--;
         }
         return p;
+}
+
+/* ---- process groups ----------------------------------------------------- */
+
+/* Every worker leads its own process group (setsid in exec.c). When a leader
+ * exits and its group does not (a worker that forked and left), the group is
+ * remembered: its processes are reparented to the daemon (a child subreaper),
+ * signalled with the workers at stop, and stop waits for them. */
+static bool group_alive(pid_t pgid)
+{
+        return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+static void group_remember(struct server *srv, pid_t pgid)
+{
+        if (!group_alive(pgid))
+                return;
+        if (srv->n_groups == srv->cap_groups) {
+                size_t cap = srv->cap_groups ? srv->cap_groups * 2 : 16;
+                pid_t *t = reallocarray(srv->groups, cap, sizeof(*t));
+                if (!t) {
+                        log_msg(LOG_WARNING, "process group %d outlives its worker: out of memory to track it",
+                                (int)pgid);
+                        return;
+                }
+                srv->groups = t;
+                srv->cap_groups = cap;
+        }
+        srv->groups[srv->n_groups++] = pgid;
+        log_msg(LOG_DEBUG, "process group %d lives on after its leader", (int)pgid);
+}
+
+/* Forgets the groups that are gone (their last process reaped). */
+static void groups_prune(struct server *srv)
+{
+        for (size_t i = 0; i < srv->n_groups;)
+                if (group_alive(srv->groups[i]))
+                        i++;
+                else
+                        srv->groups[i] = srv->groups[--srv->n_groups];
 }
 
 /* ---- per-uid counts ---------------------------------------------------- */
@@ -262,6 +303,7 @@ static void sock_pause_resource(struct sock_rt *s, int err, const char *what)
 {
         uint64_t now = now_usec(s->srv);
         unsigned suppressed;
+        char note[64];
         struct log_ctx c;
 
         sock_pause_until(s, PAUSE_RESOURCE, now + RESUME_AFTER_USEC);
@@ -270,7 +312,7 @@ static void sock_pause_resource(struct sock_rt *s, int err, const char *what)
                 c.msgid = MSGID_ACCEPT_PAUSED;
                 log_ctx(LOG_WARNING, &c, "socket %s: %s: %s; accepting paused for %ums%s",
                         s->cfg->name, what, strerror(err), RESUME_AFTER_USEC / 1000,
-                        suppressed ? " (and earlier pauses not logged)" : "");
+                        suppressed_note(note, suppressed, "pauses"));
         }
 }
 
@@ -321,6 +363,7 @@ static void refuse(struct sock_rt *s, int fd, const struct us_peer *peer, const 
 {
         struct server *srv = s->srv;
         unsigned suppressed;
+        char note[64];
         struct log_ctx c;
 
         close(fd);
@@ -332,7 +375,7 @@ static void refuse(struct sock_rt *s, int fd, const struct us_peer *peer, const 
         if (ratelimit_pass(&s->refuse_rl, now_usec(srv), &suppressed))
                 log_ctx(LOG_WARNING, &c, "socket %s: refused uid %u pid %d: %s%s", s->cfg->name,
                         (unsigned)peer->uid, (int)peer->pid, why,
-                        suppressed ? " (earlier refusals not logged)" : "");
+                        suppressed_note(note, suppressed, "refusals"));
         else
                 log_ctx(LOG_DEBUG, &c, "socket %s: refused uid %u pid %d: %s", s->cfg->name,
                         (unsigned)peer->uid, (int)peer->pid, why);
@@ -448,11 +491,16 @@ static int spawn_connection(struct sock_rt *s, int fd, const struct us_peer *pee
                 if (strcmp(step, "clone") == 0)
                         return r;
                 struct log_ctx c;
+                unsigned suppressed;
+                char note[64];
                 log_ctx_for(&c, s, peer);
                 w->failed++;
-                log_ctx(LOG_ERR, &c, "worker %s: %s %s: %s", cw->name, step,
-                        strcmp(step, "chdir") == 0 ? cw->working_directory : cw->exec_path,
-                        strerror(-r));
+                /* Any client can make this happen: one line per connection would
+                 * let it flood the journal. */
+                if (ratelimit_pass(&w->exec_rl, now_usec(s->srv), &suppressed))
+                        log_ctx(LOG_ERR, &c, "worker %s: %s %s: %s%s", cw->name, step,
+                                strcmp(step, "chdir") == 0 ? cw->working_directory : cw->exec_path,
+                                strerror(-r), suppressed_note(note, suppressed, "failures"));
                 return 0; /* the connection closes; the next client may fare better */
         }
         p->pid = pid;
@@ -595,10 +643,12 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
         struct worker_rt *w;
         struct log_ctx c;
         unsigned suppressed;
+        char note[64];
         bool failed;
 
         if (!p)
-                return;
+                return; /* not a worker: one of its descendants, reparented to us */
+        group_remember(srv, p->pid);
         if (p->member) {
                 member_exited(p->member, si);
                 free(p);
@@ -616,7 +666,7 @@ static void proc_exited(struct server *srv, const siginfo_t *si)
         if (failed && ratelimit_pass(&w->exit_rl, now_usec(srv), &suppressed))
                 log_ctx(LOG_WARNING, &c, "worker %s: pid %d %s %d%s", w->cfg->name, (int)p->pid,
                         si->si_code == CLD_EXITED ? "exited with status" : "killed by signal",
-                        si->si_status, suppressed ? " (earlier failures not logged)" : "");
+                        si->si_status, suppressed_note(note, suppressed, "failures"));
         else
                 log_ctx(LOG_DEBUG, &c, "worker %s: pid %d %s %d", w->cfg->name, (int)p->pid,
                         si->si_code == CLD_EXITED ? "exited with status" : "killed by signal",
@@ -647,6 +697,8 @@ static int on_sigchld(sd_event_source *es, const struct signalfd_siginfo *ssi, v
         struct server *srv = userdata;
 
         reap(srv);
+        if (srv->n_groups)
+                groups_prune(srv);
         server_gc(srv);
         stop_check_done(srv);
         return 0;
@@ -672,15 +724,22 @@ static void sock_close(struct sock_rt *s)
 
 void stop_check_done(struct server *srv)
 {
-        if (srv->stopping && srv->n_procs == 0)
+        if (!srv->stopping)
+                return;
+        groups_prune(srv);
+        if (srv->n_procs == 0 && srv->n_groups == 0)
                 sd_event_exit(srv->event, 0);
 }
 
+/* Every worker's process group (setsid() made it one), and the groups that
+ * outlived their leader. */
 static void signal_all(struct server *srv, int sig)
 {
         for (size_t i = 0; i < srv->procs_size; i++)
                 for (struct proc *p = srv->procs[i]; p; p = p->next)
-                        (void)kill(-p->pid, sig); /* its process group: setsid() made it one */
+                        (void)kill(-p->pid, sig);
+        for (size_t i = 0; i < srv->n_groups; i++)
+                (void)kill(-srv->groups[i], sig);
 }
 
 static int on_stop_timer(sd_event_source *es, uint64_t usec, void *userdata)
@@ -688,8 +747,9 @@ static int on_stop_timer(sd_event_source *es, uint64_t usec, void *userdata)
         struct server *srv = userdata;
 
         srv->stop_stage++;
-        log_msg(LOG_WARNING, "%zu worker processes still running after stop-timeout: sending %s",
-                srv->n_procs, srv->stop_stage == 1 ? "SIGTERM" : "SIGKILL");
+        groups_prune(srv);
+        log_msg(LOG_WARNING, "%zu worker processes and %zu process groups of exited workers still running after stop-timeout: sending %s",
+                srv->n_procs, srv->n_groups, srv->stop_stage == 1 ? "SIGTERM" : "SIGKILL");
         signal_all(srv, srv->stop_stage == 1 ? SIGTERM : SIGKILL);
         if (srv->stop_stage == 1) {
                 sd_event_source_set_time(es, usec + srv->cfg->stop_timeout_usec);
@@ -714,7 +774,8 @@ static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ss
         for (size_t i = 0; i < srv->n_workers; i++)
                 pool_stop(srv->workers[i]);
         status_send_with(srv, "STOPPING=1");
-        if (srv->n_procs) {
+        groups_prune(srv);
+        if (srv->n_procs || srv->n_groups) {
                 sd_event_add_time_relative(srv->event, &srv->stop_timer, CLOCK_MONOTONIC,
                                            srv->cfg->stop_timeout_usec, 0, on_stop_timer, srv);
         }
@@ -730,7 +791,8 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *ssi, vo
         int r;
 
         sd_notify(0, "RELOADING=1");
-        r = config_load(srv->cfg->file, NULL, NULL, &next);
+        /* Logged as at start, and as bounded: never raw on stderr. */
+        r = config_load_max(srv->cfg->file, CONFIG_ERRORS_LOGGED, log_config_error, NULL, &next);
         if (r < 0) {
                 log_msg(LOG_ERR, "reload: %s has errors; the running configuration stays",
                         srv->cfg->file);
@@ -848,6 +910,7 @@ static struct worker_rt *worker_new(struct server *srv, const struct cfg_worker 
         w->srv = srv;
         w->stderr_fd = -1;
         w->exit_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 10);
+        w->exec_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 5);
         if (worker_build_env(w) < 0) {
                 worker_free(w);
                 return NULL;
@@ -1000,27 +1063,37 @@ static void sock_set_blocking_mode(struct sock_rt *s)
                 (void)fcntl(fd, F_SETFL, nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
-/* Creates the listener of s unless it has one (inherited, or kept by a
+/* Creates the listener of s, not yet watched nor in the fd store. */
+static int sock_listen(struct sock_rt *s)
+{
+        const struct cfg_socket *cs = s->cfg;
+        struct us_listen_options o = {
+                .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
+        };
+
+        s->l = us_listen_with(cs->path, &o);
+        if (!s->l)
+                return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+        return 0;
+}
+
+/* Creates the listener of s unless it has one (inherited, made or kept by a
  * reload), and watches it. */
 static int sock_open(struct sock_rt *s)
 {
-        const struct cfg_socket *cs = s->cfg;
         int r;
 
         if (!s->l) {
-                struct us_listen_options o = {
-                        .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
-                };
-                s->l = us_listen_with(cs->path, &o);
-                if (!s->l)
-                        return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+                r = sock_listen(s);
+                if (r < 0)
+                        return r;
                 fdstore_push(s);
         }
         sock_set_blocking_mode(s);
         if (!s->io) {
                 r = sd_event_add_io(s->srv->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_listener, s);
                 if (r < 0)
-                        return log_errno(LOG_ERR, r, "socket %s: watch", cs->name);
+                        return log_errno(LOG_ERR, r, "socket %s: watch", s->cfg->name);
         }
         sock_update_io(s);
         return 0;
@@ -1043,6 +1116,10 @@ int server_start(struct server *srv)
                 if (sigs[i] == SIGCHLD)
                         sd_event_source_set_priority(srv->sigs[i], SD_EVENT_PRIORITY_IMPORTANT);
         }
+        /* What a worker forks and leaves comes to us, not to init: reaped here,
+         * and stop can wait for it (signal_all). */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                log_errno(LOG_WARNING, -errno, "PR_SET_CHILD_SUBREAPER");
         r = sd_event_add_time(srv->event, &srv->status_timer, CLOCK_MONOTONIC, 0, 0, on_status_timer, srv);
         if (r < 0)
                 return log_errno(LOG_ERR, r, "timer");
@@ -1114,6 +1191,7 @@ struct server *server_free(struct server *srv)
                         free(p);
                 }
         free(srv->procs);
+        free(srv->groups);
         for (size_t i = 0; i < 4; i++)
                 sd_event_source_disable_unref(srv->sigs[i]);
         sd_event_source_disable_unref(srv->stop_timer);
@@ -1227,6 +1305,36 @@ static void sock_retire(struct server *srv, struct sock_rt *s)
                 free(s); /* (out of memory: processes naming it lose it from their logs) */
 }
 
+/* The owner a socket file of cs gets: its own, else the daemon's, as at start. */
+static uid_t sock_uid(const struct cfg_socket *cs)
+{
+        return cs->uid != (uid_t)-1 ? cs->uid : geteuid();
+}
+
+static gid_t sock_gid(const struct cfg_socket *cs)
+{
+        return cs->gid != (gid_t)-1 ? cs->gid : getegid();
+}
+
+/* A new mode, owner or group for the file of s: only on the socket file it is
+ * bound to (a path renamed away or swapped for a link is left alone), in steps
+ * that never grant what neither setting grants (us_listener_set_access). A
+ * socket unit's socket has the unit's SocketMode=, SocketUser=, SocketGroup=. */
+static void sock_update_access(struct sock_rt *s, const struct cfg_socket *old, const struct cfg_socket *cs)
+{
+        if (cs->path[0] == '@' || (old->mode == cs->mode && sock_uid(old) == sock_uid(cs) &&
+                                   sock_gid(old) == sock_gid(cs)))
+                return;
+        if (s->inherited && !s->published_here) {
+                log_msg(LOG_NOTICE, "socket %s: mode, owner and group of %s are its socket unit's; not changed",
+                        cs->name, cs->path);
+                return;
+        }
+        if (us_listener_set_access(s->l, cs->path, cs->mode, sock_uid(cs), sock_gid(cs)) < 0)
+                log_errno(LOG_WARNING, -errno, "socket %s: mode and owner of %s not changed%s", cs->name,
+                          cs->path, errno == ESTALE ? ": the path is no longer this socket's file" : "");
+}
+
 /* A reused socket takes its new section's settings in place. */
 static void sock_update(struct sock_rt *s, const struct cfg_socket *cs, struct worker_rt *w)
 {
@@ -1237,12 +1345,47 @@ static void sock_update(struct sock_rt *s, const struct cfg_socket *cs, struct w
         s->pause &= ~(PAUSE_CAPACITY | PAUSE_ACTIVE | PAUSE_FAILED);
         if (old->backlog != cs->backlog && listen(us_listener_fd(s->l), cs->backlog) < 0)
                 log_errno(LOG_WARNING, -errno, "socket %s: backlog %d", cs->name, cs->backlog);
-        if (cs->path[0] == '@')
-                return;
-        if ((old->uid != cs->uid || old->gid != cs->gid) && lchown(cs->path, cs->uid, cs->gid) < 0)
-                log_errno(LOG_WARNING, -errno, "socket %s: owner of %s", cs->name, cs->path);
-        if (old->mode != cs->mode && chmod(cs->path, cs->mode) < 0)
-                log_errno(LOG_WARNING, -errno, "socket %s: mode of %s", cs->name, cs->path);
+        sock_update_access(s, old, cs);
+}
+
+/* The new sockets of a reload listen before any old one closes: a section
+ * renamed on the same path will take the old listener over, with its queue
+ * (from[i] = 1 + the old index); any other new one is created here. 0, or a
+ * negative errno (logged) when one cannot listen: the caller undoes it all. */
+static int reload_listen(struct server *srv, struct config *next, struct worker_rt **workers,
+                         struct sock_rt **socks, const bool *kept_s, size_t *from)
+{
+        for (size_t i = 0; i < next->n_sockets; i++) {
+                const struct cfg_socket *cs = &next->sockets[i];
+                if (socks[i])
+                        continue;
+                /* (a kept worker still has its old cfg: found by index, not by cfg) */
+                socks[i] = sock_new(srv, cs, workers[cs->worker - next->workers]);
+                if (!socks[i])
+                        return log_errno(LOG_ERR, -ENOMEM, "reload");
+                for (size_t j = 0; j < srv->n_socks && !from[i]; j++) {
+                        const struct sock_rt *o = srv->socks[j];
+                        bool taken = false;
+                        for (size_t k = 0; k < i; k++)
+                                taken |= from[k] == j + 1;
+                        if (!kept_s[j] && !taken && o->l && strcmp(o->cfg->path, cs->path) == 0)
+                                from[i] = j + 1;
+                }
+                if (!from[i] && sock_listen(socks[i]) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+/* The listener of the old socket o goes to the new socket s (a renamed section). */
+static void sock_take_over(struct sock_rt *s, struct sock_rt *o)
+{
+        s->l = o->l;
+        o->l = NULL;
+        s->inherited = o->inherited;
+        s->published_here = o->published_here;
+        if (!s->inherited || s->published_here)
+                fdstore_push(s); /* under its new name; retiring o removes the old */
 }
 
 /* Applies next in place: unchanged sockets keep their fds and their queued
@@ -1255,10 +1398,11 @@ int server_reload(struct server *srv, struct config *next)
         struct sock_rt **socks = calloc(next->n_sockets, sizeof(*socks));
         bool *kept_w = calloc(srv->n_workers + 1, sizeof(bool));
         bool *kept_s = calloc(srv->n_socks + 1, sizeof(bool));
+        size_t *from = calloc(next->n_sockets + 1, sizeof(size_t));
         unsigned created = 0, removed = 0, replaced = 0;
         int r = 0;
 
-        if (!workers || !socks || !kept_w || !kept_s) {
+        if (!workers || !socks || !kept_w || !kept_s || !from) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -1287,7 +1431,16 @@ int server_reload(struct server *srv, struct config *next)
                                 socks[i] = srv->socks[j];
                         }
         }
+        r = mkdir_p(next->runtime_directory, 0755);
+        if (r < 0)
+                log_errno(LOG_WARNING, r, "runtime directory %s", next->runtime_directory);
+        r = reload_listen(srv, next, workers, socks, kept_s, from);
+        if (r < 0)
+                goto fail;
         /* From here on nothing fails: the new configuration is the daemon's. */
+        for (size_t i = 0; i < next->n_sockets; i++)
+                if (from[i])
+                        sock_take_over(socks[i], srv->socks[from[i] - 1]);
         for (size_t j = 0; j < srv->n_socks; j++)
                 if (!kept_s[j]) {
                         sock_retire(srv, srv->socks[j]);
@@ -1317,20 +1470,16 @@ int server_reload(struct server *srv, struct config *next)
         srv->socks = socks;
         srv->n_socks = next->n_sockets;
         log_set_level(next->log_level);
-        r = mkdir_p(next->runtime_directory, 0755);
-        if (r < 0)
-                log_errno(LOG_WARNING, r, "runtime directory %s", next->runtime_directory);
         for (size_t i = 0; i < next->n_sockets; i++) {
                 const struct cfg_socket *cs = &next->sockets[i];
-                struct worker_rt *w = worker_of(workers, srv->n_workers, cs->worker);
-                if (socks[i]) {
-                        sock_update(socks[i], cs, w);
+                if (socks[i]->cfg != cs) {
+                        sock_update(socks[i], cs, worker_of(workers, srv->n_workers, cs->worker));
                 } else {
-                        socks[i] = sock_new(srv, cs, w);
                         created++;
+                        if (!from[i])
+                                fdstore_push(socks[i]); /* made by reload_listen */
                 }
-                if (socks[i])
-                        (void)sock_open(socks[i]); /* logged; the rest goes on */
+                (void)sock_open(socks[i]); /* listening already: only a watch can fail, logged */
         }
         for (size_t i = 0; i < srv->n_workers; i++) {
                 if (workers[i]->members)
@@ -1349,11 +1498,16 @@ int server_reload(struct server *srv, struct config *next)
         }
         free(kept_w);
         free(kept_s);
+        free(from);
         log_msg(LOG_INFO, "reload: %u sockets new, %u closed, %u workers replaced", created, removed, replaced);
         server_gc(srv);
         return 0;
 
 fail:
+        /* the sockets made for next go, their files with them; the old ones stay */
+        for (size_t i = 0; socks && i < next->n_sockets; i++)
+                if (socks[i] && socks[i]->cfg == &next->sockets[i])
+                        sock_free(socks[i]);
         for (size_t i = 0; workers && i < next->n_workers; i++) {
                 bool old = false;
                 for (size_t j = 0; j < srv->n_workers; j++)
@@ -1365,6 +1519,7 @@ fail:
         free(socks);
         free(kept_w);
         free(kept_s);
+        free(from);
         config_free(next);
         return r;
 }

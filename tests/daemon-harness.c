@@ -242,20 +242,25 @@ void daemon_start(struct daemon *d, const char *conf)
         }
 }
 
-bool daemon_log_has(struct daemon *d, const char *s)
+int daemon_log_count(struct daemon *d, const char *s)
 {
         FILE *f = fopen(d->log, "r");
         char *line = NULL;
         size_t cap = 0;
-        bool found = false;
+        int n = 0;
 
         if (!f)
-                return false;
-        while (!found && getline(&line, &cap, f) >= 0)
-                found = strstr(line, s) != NULL;
+                return 0;
+        while (getline(&line, &cap, f) >= 0)
+                n += strstr(line, s) != NULL;
         free(line);
         fclose(f);
-        return found;
+        return n;
+}
+
+bool daemon_log_has(struct daemon *d, const char *s)
+{
+        return daemon_log_count(d, s) > 0;
 }
 
 /* Waits until done(arg), looking again whenever inotify reports mask on

@@ -50,6 +50,8 @@ bool daemon_wait_notify(struct daemon *d, const char *s);
 /* Waits until its log contains s. */
 bool daemon_wait_log(struct daemon *d, const char *s);
 bool daemon_log_has(struct daemon *d, const char *s);
+/* The number of lines of its log that contain s. */
+int daemon_log_count(struct daemon *d, const char *s);
 /* Waits for it to exit; returns the wait status, or -1 at the deadline. */
 int daemon_wait_exit(struct daemon *d);
 /* SIGTERM and wait; asserts a clean exit 0. Removes the directory. */

@@ -727,3 +727,81 @@ Test(spawn, no_process_to_be_had_pauses_and_loses_no_connection)
         close(c);
         daemon_stop(&d);
 }
+
+/* A worker that forks and exits leaves its child holding the connection.
+ * Stop used to end as soon as the leaders were gone, leaving the child behind
+ * after the daemon; now it waits for the worker's whole process group,
+ * signalled at stop-timeout like the workers themselves. */
+Test(spawn, stop_waits_for_what_a_worker_left_running)
+{
+        char line[64] = "";
+        size_t n = 0;
+
+        snprintf(conf, sizeof(conf),
+                 "[unixsockd]\nruntime-directory = @DIR@\nstop-timeout = 200ms\nlog-level = debug\n\n"
+                 "[socket:fork]\npath = fork.sock\nworker = fork\n\n"
+                 "[worker:fork]\ncommand = /bin/sh -c \"sleep 1000 & echo $!\"\n");
+        daemon_start(&d, conf);
+        int c = client_connect(daemon_path(&d, "fork.sock"));
+        while (n < sizeof(line) - 1 && !strchr(line, '\n')) {
+                cr_assert(readable_within(c, DEADLINE_MS));
+                ssize_t k = read(c, line + n, 1);
+                cr_assert_eq(k, 1, "the worker's child pid");
+                n++;
+        }
+        pid_t child = (pid_t)atoi(line);
+        cr_assert_gt(child, 1);
+        cr_assert(daemon_wait_log(&d, "exited with status 0"), "the worker itself is gone");
+        cr_assert(kill(child, 0) == 0, "its child holds the connection");
+        cr_assert(kill(d.pid, SIGTERM) == 0);
+        cr_assert(daemon_wait_log(&d, "sending SIGTERM"), "stop waits, then signals the group");
+        int s = daemon_wait_exit(&d);
+        cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) == 0, "status 0x%x", s);
+        cr_assert(kill(child, 0) < 0 && errno == ESRCH, "nothing of the worker outlives the daemon");
+        char b;
+        cr_assert(readable_within(c, DEADLINE_MS) && read(c, &b, 1) == 0, "the connection is closed");
+        close(c);
+}
+
+/* A worker whose executable is gone fails for every connection: one error
+ * line each would let any client flood the journal. At most 5 per 10 s, and
+ * the next line that gets through counts those that did not. */
+Test(spawn, failures_to_start_a_worker_are_rate_limited, .timeout = 120)
+{
+        char *bindir = make_tmpdir();
+        const char *exe = strdup(join(bindir, "gone"));
+        char buf[8];
+
+        cr_assert(link("/bin/true", exe) == 0 || symlink("/bin/true", exe) == 0);
+        snprintf(conf, sizeof(conf),
+                 "[socket:gone]\npath = gone.sock\nworker = gone\n\n[worker:gone]\ncommand = %s\n", exe);
+        daemon_start(&d, conf);
+        cr_assert(unlink(exe) == 0);
+        for (int i = 0; i < 200; i++)
+                cr_assert_eq(client_exchange(daemon_path(&d, "gone.sock"), "", buf, sizeof(buf)), 0,
+                             "closed at once");
+        int lines = daemon_log_count(&d, "execve");
+        cr_assert_gt(lines, 0, "the failure is reported");
+        cr_assert_leq(lines, 5, "%d lines for 200 failures", lines);
+        /* the next interval's first line counts what was not logged */
+        while (!daemon_log_has(&d, "earlier failures not logged)")) {
+                cr_assert(kill(d.pid, 0) == 0);
+                cr_assert_eq(client_exchange(daemon_path(&d, "gone.sock"), "", buf, sizeof(buf)), 0);
+                cr_assert_leq(daemon_log_count(&d, "execve"), 11, "bounded in every interval");
+        }
+        FILE *f = fopen(d.log, "r");
+        char *line = NULL, *at;
+        size_t cap = 0;
+        unsigned long counted = 0;
+        cr_assert_not_null(f);
+        while (getline(&line, &cap, f) >= 0)
+                if ((at = strstr(line, "execve")) && (at = strstr(at, " (")))
+                        counted = strtoul(at + 2, NULL, 10);
+        free(line);
+        fclose(f);
+        cr_assert_geq(counted, 195, "the count of the failures not logged: %lu", counted);
+        daemon_stop(&d);
+        rm_rf(bindir);
+        free(bindir);
+        free((void *)exe);
+}
