@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of fuzz-channel (tests/fuzz/corpus/channel/): worker
+conversations in the operation language of tests/fuzz/fuzz-channel.c. Ids 1
+and 3 are in flight to member 0, 2 and 4 to member 1 when an input starts.
+    tests/fuzz/gen-channel-corpus.py [DIR]"""
+import os
+import struct
+import sys
+
+HDR = struct.Struct("=HHIQiIII")        # lib/unixsock.h, host byte order: 32 bytes
+CONN, ACK, DONE = 1, 2, 3
+
+# operation kinds (b & 7); the argument is b >> 3
+K_FRAME, K_RAW, K_EVENT, K_DISPATCH, K_READ, K_CLOSE, K_EXIT, K_STOP = range(8)
+IN, OUT, HUP, ERR = 2, 4, 8, 16        # EVENT argument bits (bit 0: member)
+
+
+def op(kind, arg=0):
+    assert 0 <= arg < 32
+    return bytes([kind | arg << 3])
+
+
+def frame(m, ftype, conn_id, fd=False, batch=False):
+    """A well-formed ACK, DONE, CONN, or ("ACK+DONE") both, then the event."""
+    t = {ACK: 0, DONE: 1, CONN: 2, "ACK+DONE": 3}[ftype]
+    return op(K_FRAME, m | fd << 1 | t << 2 | batch << 4) + bytes([conn_id])
+
+
+def raw(m, data, nfds=0, batch=False):
+    n = len(data)
+    head = bytes([n]) if n < 255 else bytes([255, n & 0xff, n >> 8])
+    return op(K_RAW, m | nfds << 1 | batch << 3) + head + data
+
+
+def header(ftype, conn_id, version=1, length=None, reserved=0, name=b""):
+    if length is None:
+        length = HDR.size + len(name)
+    return HDR.pack(version, ftype, length, conn_id, 0, 0, 0, reserved) + name
+
+
+def event(m, bits):
+    return op(K_EVENT, m | bits)
+
+
+def dispatch(n=1, uid=0):
+    out = b""
+    while n > 0:
+        k = min(n, 8)
+        out += op(K_DISPATCH, uid | (k - 1) << 2)
+        n -= k
+    return out
+
+
+def read(m, n=16):
+    return op(K_READ, m | (n - 1) << 1)
+
+
+def close(m, how=0, ev=True):
+    return op(K_CLOSE, m | how << 1 | ev << 3)
+
+
+def exit_(m, status=0, killed=False):
+    return op(K_EXIT, m | killed << 2 | status << 3)
+
+
+def restart(m):
+    return op(K_EXIT, m | 1 << 1)
+
+
+STOP = op(K_STOP)
+
+SEEDS = {
+    # well-behaved workers
+    "ack": frame(0, ACK, 1),
+    "ack-done": frame(0, ACK, 1) + frame(0, DONE, 1),
+    "done-implies-ack": frame(1, DONE, 2),
+    "ack-done-all": frame(0, "ACK+DONE", 1) + frame(1, "ACK+DONE", 2) +
+                    frame(0, "ACK+DONE", 3) + frame(1, "ACK+DONE", 4),
+    "read-then-answer": read(0) + frame(0, ACK, 1) + frame(0, ACK, 3) + frame(0, DONE, 3) +
+                        frame(0, DONE, 1),
+    "batch": frame(0, ACK, 1, batch=True) + frame(0, ACK, 3, batch=True) +
+             frame(0, DONE, 1, batch=True) + event(0, IN),
+    "more-conns": dispatch(6, uid=1) + read(0) + read(1) + frame(0, "ACK+DONE", 5) +
+                  frame(1, "ACK+DONE", 6),
+    # protocol errors
+    "ack-twice": frame(0, ACK, 1) + frame(0, ACK, 1),
+    "ack-other-member": frame(1, ACK, 1),
+    "ack-unknown-id": frame(0, ACK, 9),
+    "done-twice": frame(0, DONE, 1) + frame(0, DONE, 1),
+    "conn-from-worker": frame(0, CONN, 1),
+    "fd-sent-back": frame(0, ACK, 1, fd=True),
+    "two-fds": raw(0, header(ACK, 1), nfds=2),
+    "garbage": raw(0, b"\x01\x02\x03"),
+    "empty-message": raw(1, b""),
+    "too-long": raw(0, header(ACK, 1) + b"x" * 300),
+    "version-2": raw(0, header(ACK, 1, version=2)),
+    "version-0": raw(1, header(DONE, 2, version=0)),
+    "reserved": raw(0, header(DONE, 3, reserved=1)),
+    "length-wrong": raw(0, header(ACK, 1, length=33)),
+    "ack-with-name": raw(0, header(ACK, 1, name=b"s")),
+    "type-4": raw(1, header(4, 2)),
+    "valid-raw-ack": raw(0, header(ACK, 3)),
+    # channels that end
+    "worker-closes": close(0),
+    "worker-closes-after-ack": frame(0, ACK, 1) + close(0),
+    "worker-shuts-write": frame(1, ACK, 2) + close(1, how=2),
+    "worker-shuts-both": close(1, how=3),
+    "hup-without-in": event(0, HUP),
+    "err-event": event(1, ERR | IN),
+    "epollout": event(0, OUT | IN),
+    # processes that die and come back
+    "exit-clean": frame(0, ACK, 1) + exit_(0, 0),
+    "exit-failed-restart": frame(0, ACK, 1) + exit_(0, 1) + restart(0) + dispatch(2) + read(0),
+    "killed-restart": exit_(1, killed=True) + restart(1) + frame(1, "ACK+DONE", 2),
+    "protocol-error-then-exit": frame(0, ACK, 7) + exit_(0, 0, killed=True) + restart(0),
+    "both-exit": exit_(0, 1) + exit_(1, 1) + dispatch(3) + restart(0) + restart(1),
+    # full channels, capacity
+    "channel-full": dispatch(24) + event(0, OUT) + read(0) + read(1) + event(0, OUT | IN) +
+                    event(1, OUT | IN),
+    "capacity": dispatch(130, uid=2) + read(0) + read(1) + event(0, OUT) + event(1, OUT),
+    # stopping
+    "stop": STOP + frame(0, "ACK+DONE", 1) + read(0) + close(0),
+    "stop-queued": dispatch(40) + STOP + read(0) + read(1) + frame(1, ACK, 2) + close(1) + exit_(1),
+}
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus", "channel")
+    os.makedirs(out, exist_ok=True)
+    for name, data in SEEDS.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
+
+if __name__ == "__main__":
+    main()
