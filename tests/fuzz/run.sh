@@ -15,7 +15,7 @@ if [ $# -ne 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
 fi
 builddir=$1
 seconds=$2
-targets=(fuzz-config fuzz-frame)
+targets=(fuzz-config fuzz-frame fuzz-channel)
 
 # shellcheck source=tests/deps.sh
 . tests/deps.sh
@@ -69,6 +69,7 @@ for t in "${targets[@]}"; do
         case $t in
         fuzz-config) args+=(-dict=tests/fuzz/config.dict -max_len=8192) ;;
         fuzz-frame) args+=(-max_len=512) ;;
+        fuzz-channel) args+=(-max_len=512) ;;
         esac
         mkdir -p "$work/$corpus"
         cp tests/fuzz/corpus/"$corpus"/* "$work/$corpus/"
