@@ -425,6 +425,9 @@ check "a bad config on reload: the old config still serves" \
 	eval '[ "$(talk who < /dev/null)" = nobody ] && [ "$(echo still | talk echo)" = still ]'
 check "a bad config on reload: the error names FILE:LINE" \
 	journal_check 'MESSAGE~.*/etc/unixsockd/unixsockd\.conf:[0-9]+.*'
+# through the logger, as at start: not raw on stderr (info, no MESSAGE_ID)
+check_msgid "a bad config on reload: the error at err, with its MESSAGE_ID" MSGID_CONFIG_ERROR PRIORITY=3 \
+	'MESSAGE~/etc/unixsockd/unixsockd\.conf:[0-9]+: duplicate section \[worker:late\] \(first at line [0-9]+\)'
 X install -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf < "$tmp/reload.conf"
 
 # ---- stop, then activation again ------------------------------------------------------
