@@ -120,60 +120,10 @@ struct parser {
 #define QUOTE_MAX 192
 #define Q(s) quote((char[QUOTE_MAX]){ 0 }, (s))
 
-/* The length of the UTF-8 character s starts with (1 to 4), or 0 if it starts
- * none: RFC 3629, so no overlong forms, no surrogates, nothing past U+10FFFF.
- * Stops at the NUL: it is no continuation byte. */
-static size_t utf8_len(const unsigned char *s, uint32_t *ret_cp)
-{
-        uint32_t cp;
-        size_t n;
-
-        if (s[0] < 0x80)
-                n = 1, cp = s[0];
-        else if (s[0] < 0xc2)
-                return 0;       /* a continuation byte, or an overlong 2-byte lead */
-        else if (s[0] < 0xe0)
-                n = 2, cp = s[0] & 0x1f;
-        else if (s[0] < 0xf0)
-                n = 3, cp = s[0] & 0x0f;
-        else if (s[0] < 0xf5)
-                n = 4, cp = s[0] & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
-            cp > 0x10ffff)
-                return 0;
-        *ret_cp = cp;
-        return n;
-}
-
 static const char *quote(char *buf, const char *s)
 {
-        const unsigned char *u = (const unsigned char *)s;
-        size_t o = 0;
-
-        while (*u) {
-                uint32_t cp = 0;
-                size_t n = utf8_len(u, &cp);
-                bool escape = n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-
-                if (n == 0)
-                        n = 1;  /* the bad byte alone: the next one may start a character */
-                /* Room for "..." and the NUL after what fits. */
-                if (o + (escape ? 4 * n : n) > QUOTE_MAX - 8)
-                        break;
-                for (size_t i = 0; i < n; i++, u++)
-                        if (escape)
-                                o += (size_t)snprintf(buf + o, QUOTE_MAX - o, "\\x%02x", *u);
-                        else
-                                buf[o++] = (char)*u;
-        }
-        snprintf(buf + o, QUOTE_MAX - o, "%s", *u ? "..." : "");
+        if (s[parse_escape(buf, QUOTE_MAX - 7, s)]) /* room for "..." */
+                strcat(buf, "...");
         return buf;
 }
 

@@ -14,6 +14,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "parse.h"
 
 static bool to_journal;
 static int max_level = LOG_INFO;
@@ -194,12 +195,15 @@ static void send_console(int prio, const struct log_ctx *c, const char *msg)
 __attribute__((format(printf, 3, 0)))
 static void vlog(int prio, const struct log_ctx *c, const char *fmt, va_list ap)
 {
-        char msg[1024];
+        char raw[1024], msg[4 * sizeof(raw)];
         int saved = errno;
 
         if (!log_enabled(prio))
                 return;
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+        /* Paths and names come from files anyone may have written: no byte of
+         * them reaches a terminal or the journal raw. */
+        parse_escape(msg, sizeof(msg), raw);
         if (to_journal)
                 send_journal(prio, c, msg);
         else

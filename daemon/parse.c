@@ -344,3 +344,63 @@ bool parse_has_hash_comment(const char *s)
         }
         return false;
 }
+
+size_t parse_utf8_char(const unsigned char *s, uint32_t *ret_cp)
+{
+        uint32_t cp;
+        size_t n;
+
+        if (s[0] < 0x80)
+                n = 1, cp = s[0];
+        else if (s[0] < 0xc2)
+                return 0;       /* a continuation byte, or an overlong 2-byte lead */
+        else if (s[0] < 0xe0)
+                n = 2, cp = s[0] & 0x1f;
+        else if (s[0] < 0xf0)
+                n = 3, cp = s[0] & 0x0f;
+        else if (s[0] < 0xf5)
+                n = 4, cp = s[0] & 0x07;
+        else
+                return 0;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
+            cp > 0x10ffff)
+                return 0;
+        *ret_cp = cp;
+        return n;
+}
+
+bool parse_is_control(uint32_t cp)
+{
+        return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+}
+
+size_t parse_escape(char *buf, size_t size, const char *s)
+{
+        const unsigned char *u = (const unsigned char *)s;
+        size_t o = 0;
+
+        if (!size)
+                return 0;
+        while (*u) {
+                uint32_t cp = 0;
+                size_t n = parse_utf8_char(u, &cp);
+                bool escape = n == 0 || parse_is_control(cp);
+
+                if (n == 0)
+                        n = 1;  /* the bad byte alone: the next one may start a character */
+                if (o + (escape ? 4 * n : n) >= size)
+                        break;
+                for (size_t i = 0; i < n; i++, u++)
+                        if (escape)
+                                o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *u);
+                        else
+                                buf[o++] = (char)*u;
+        }
+        buf[o] = '\0';
+        return (size_t)((const char *)u - s);
+}

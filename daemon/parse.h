@@ -51,4 +51,17 @@ bool parse_has_hash_comment(const char *s);
 
 void parse_strv_free(char **v);
 
+/* The length of the UTF-8 character s starts with (1 to 4), or 0 if it starts
+ * none: RFC 3629, so no overlong forms, no surrogates, nothing past U+10FFFF.
+ * Stops at the NUL: it is no continuation byte. *ret_cp gets the code point. */
+size_t parse_utf8_char(const unsigned char *s, uint32_t *ret_cp);
+
+/* C0, DEL and C1 control characters. */
+bool parse_is_control(uint32_t cp);
+
+/* s into buf (size > 0) with every byte that is not valid UTF-8, and every
+ * control character, as \xNN; cut between characters when it does not fit.
+ * Returns the length written. For what reaches a terminal or the journal. */
+size_t parse_escape(char *buf, size_t size, const char *s);
+
 #endif

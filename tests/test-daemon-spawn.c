@@ -483,6 +483,19 @@ Test(spawn, config_errors_stop_the_daemon_with_ex_config)
         cr_assert(daemon_log_has(&d, "unixsockd.conf:"), "errors name the file and line");
 }
 
+/* A path is any bytes but NUL: one that is not UTF-8, or holds a terminal's
+ * escape, reaches the log escaped (\\xNN), never raw. */
+Test(spawn, bytes_of_a_path_that_are_not_utf8_are_escaped_in_the_log)
+{
+        daemon_spawn(&d, "[socket:x]\npath = no-such-dir-\xff\x1b[2J/x.sock\nworker = cat\n\n"
+                         "[worker:cat]\ncommand = /bin/cat\n", NULL);
+        int s = daemon_wait_exit(&d);
+        cr_assert(s != -1 && WIFEXITED(s) && WEXITSTATUS(s) != 0, "status 0x%x", s);
+        cr_assert(daemon_log_has(&d, "no-such-dir-\\xff\\x1b[2J/x.sock: No such file or directory"));
+        cr_assert(!daemon_log_has(&d, "\xff"), "no raw byte 0xff");
+        cr_assert(!daemon_log_has(&d, "\x1b"), "no raw escape");
+}
+
 Test(spawn, listeners_go_to_the_fd_store_under_a_service_manager)
 {
         char buf[512], ctl[CMSG_SPACE(sizeof(int))];
