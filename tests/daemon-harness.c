@@ -94,6 +94,22 @@ static void write_conf(struct daemon *d, const char *conf)
         free(text);
 }
 
+void daemon_reload(struct daemon *d, const char *conf)
+{
+        write_conf(d, conf);
+        cr_assert(kill(d->pid, SIGHUP) == 0);
+        cr_assert(daemon_wait_notify(d, "RELOADING=1"));
+        cr_assert(daemon_wait_notify(d, "READY=1"));
+}
+
+void client_expect_echo(const char *path, const char *msg)
+{
+        char buf[256];
+
+        cr_assert_eq(client_exchange(path, msg, buf, sizeof(buf)), (ssize_t)strlen(msg), "%s: '%s'", path, buf);
+        cr_assert_str_eq(buf, msg);
+}
+
 static void open_notify(struct daemon *d)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -45,6 +45,9 @@ void daemon_spawn_wrapped(struct daemon *d, const char *conf, const char *const 
 bool daemon_wait_ready(struct daemon *d);
 /* daemon_spawn + daemon_wait_ready, asserting it. */
 void daemon_start(struct daemon *d, const char *conf);
+/* Rewrites its configuration (as daemon_spawn writes it) and sends SIGHUP;
+ * waits for the READY=1 that ends the reload, applied or refused. */
+void daemon_reload(struct daemon *d, const char *conf);
 /* Waits until the notify socket got a message containing s (e.g. "STOPPING=1"). */
 bool daemon_wait_notify(struct daemon *d, const char *s);
 /* Waits until its log contains s. */
@@ -72,6 +75,8 @@ int count_socket_fds_of(pid_t pid);
 int client_connect(const char *path);
 /* Sends msg, half-closes, reads everything until EOF into buf (NUL-terminated). */
 ssize_t client_exchange(const char *path, const char *msg, char *buf, size_t size);
+/* client_exchange(path, msg) must give msg back, whole. */
+void client_expect_echo(const char *path, const char *msg);
 /* Reads until EOF or deadline; -1 on timeout. */
 ssize_t read_all_deadline(int fd, char *buf, size_t size, int ms);
 /* true if fd has data or EOF within ms. */

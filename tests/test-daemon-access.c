@@ -67,28 +67,12 @@ static void start_with(const char *fmt)
         free(text);
 }
 
-/* Rewrites the configuration and sends SIGHUP; waits for the READY=1 that ends
- * the reload, applied or refused. */
 static void reload_with(const char *fmt)
 {
         char *text = conf_text(fmt);
-        FILE *f = fopen(d.conf, "w");
 
-        cr_assert_not_null(f);
-        fprintf(f, "[unixsockd]\nruntime-directory = %s\n\n%s", d.dir, text);
-        fclose(f);
+        daemon_reload(&d, text);
         free(text);
-        cr_assert(kill(d.pid, SIGHUP) == 0);
-        cr_assert(daemon_wait_notify(&d, "RELOADING=1"));
-        cr_assert(daemon_wait_notify(&d, "READY=1"));
-}
-
-static void expect_echo(const char *path, const char *msg)
-{
-        char buf[256];
-
-        cr_assert_eq(client_exchange(path, msg, buf, sizeof(buf)), (ssize_t)strlen(msg), "%s: '%s'", path, buf);
-        cr_assert_str_eq(buf, msg);
 }
 
 /* Runs fn as nobody, the owner of the hostile directory; asserts it succeeded. */
@@ -155,7 +139,7 @@ Test(access, reload_changes_no_file_through_a_symlink_in_place_of_the_socket)
         cr_assert(daemon_wait_log(&d, "the path is no longer this socket's file"));
         expect_mode(victim, 0600, 0, 0);
         expect_mode(join(hostile, "away.sock"), 0600, 0, 0);
-        expect_echo(join(hostile, "away.sock"), "the listener itself is untouched");
+        client_expect_echo(join(hostile, "away.sock"), "the listener itself is untouched");
         daemon_stop(&d);
         free((void *)victim);
 }
@@ -176,7 +160,7 @@ Test(access, reload_applies_mode_owner_and_group_to_its_socket)
         reload_with("[socket:s]\npath = HOSTILE/s.sock\nmode = 0640\nowner = 65534\n" WORKER);
         cr_assert(daemon_wait_log(&d, "reload: 0 sockets new, 0 closed"));
         expect_mode(path, 0640, NOBODY, 0);
-        expect_echo(path, "same listener");
+        client_expect_echo(path, "same listener");
         daemon_stop(&d);
 }
 
@@ -194,7 +178,7 @@ Test(access, a_reload_whose_new_socket_cannot_listen_changes_nothing)
         cr_assert(daemon_wait_log(&d, "the running configuration stays"));
         cr_assert(daemon_log_has(&d, "taken: File exists"), "the error names the path and why");
         cr_assert(!daemon_log_has(&d, "reloaded"));
-        expect_echo(daemon_path(&d, "s.sock"), "the old socket serves on");
+        client_expect_echo(daemon_path(&d, "s.sock"), "the old socket serves on");
         cr_assert(access(daemon_path(&d, "new.sock"), F_OK) < 0 && errno == ENOENT,
                   "the socket made for the refused reload is gone");
         struct stat st;
@@ -202,7 +186,7 @@ Test(access, a_reload_whose_new_socket_cannot_listen_changes_nothing)
         /* and the daemon still takes a good file */
         reload_with("[socket:s]\npath = s2.sock\n" WORKER);
         cr_assert(daemon_wait_log(&d, "reloaded"));
-        expect_echo(daemon_path(&d, "s2.sock"), "moved");
+        client_expect_echo(daemon_path(&d, "s2.sock"), "moved");
         cr_assert(access(daemon_path(&d, "s.sock"), F_OK) < 0, "the old file is removed");
         daemon_stop(&d);
 }
@@ -219,6 +203,6 @@ Test(access, a_renamed_section_on_the_same_path_keeps_its_listener)
         cr_assert(daemon_wait_log(&d, "reloaded"));
         cr_assert(lstat(daemon_path(&d, "s.sock"), &after) == 0);
         cr_assert_eq(before.st_ino, after.st_ino, "the same socket file");
-        expect_echo(daemon_path(&d, "s.sock"), "renamed");
+        client_expect_echo(daemon_path(&d, "s.sock"), "renamed");
         daemon_stop(&d);
 }

@@ -25,28 +25,6 @@ static void fini(void)
 
 TestSuite(reload, .fini = fini, .timeout = 120);
 
-/* Rewrites the daemon's configuration file and sends SIGHUP; waits for the
- * READY=1 that ends the reload. */
-static void reload_with(const char *text)
-{
-        FILE *f = fopen(d.conf, "w");
-
-        cr_assert_not_null(f);
-        fprintf(f, "[unixsockd]\nruntime-directory = %s\n\n%s", d.dir, text);
-        fclose(f);
-        cr_assert(kill(d.pid, SIGHUP) == 0);
-        cr_assert(daemon_wait_notify(&d, "RELOADING=1"));
-        cr_assert(daemon_wait_notify(&d, "READY=1"));
-}
-
-static void expect_echo(const char *path, const char *msg)
-{
-        char buf[256];
-
-        cr_assert_eq(client_exchange(path, msg, buf, sizeof(buf)), (ssize_t)strlen(msg), "%s: '%s'", path, buf);
-        cr_assert_str_eq(buf, msg);
-}
-
 static ino_t inode(const char *path)
 {
         struct stat st;
@@ -60,10 +38,10 @@ static ino_t inode(const char *path)
 Test(reload, a_bad_file_keeps_the_running_configuration)
 {
         daemon_start(&d, ECHO);
-        reload_with(ECHO "[socket:broken]\npath = b.sock\nworker = nobody-here\n");
+        daemon_reload(&d, ECHO "[socket:broken]\npath = b.sock\nworker = nobody-here\n");
         cr_assert(daemon_log_has(&d, "unixsockd.conf:"), "the error names the file and line");
         cr_assert(daemon_log_has(&d, "the running configuration stays"));
-        expect_echo(daemon_path(&d, "echo.sock"), "still served");
+        client_expect_echo(daemon_path(&d, "echo.sock"), "still served");
         cr_assert(access(daemon_path(&d, "b.sock"), F_OK) < 0);
         daemon_stop(&d);
 }
@@ -103,7 +81,7 @@ Test(reload, the_errors_of_a_bad_file_are_logged_and_bounded)
         for (size_t i = 0; i < n; i++)
                 strcat(text + strlen(ECHO) + 2 * i, "x\n");   /* syntax error: no '=' in 'x' */
         daemon_start(&d, ECHO);
-        reload_with(text);
+        daemon_reload(&d, text);
         free(text);
         snprintf(file, sizeof(file), "%s:", d.conf);
         snprintf(more, sizeof(more), "%s: 9950 more errors not shown", d.conf);
@@ -112,7 +90,7 @@ Test(reload, the_errors_of_a_bad_file_are_logged_and_bounded)
         cr_assert_eq(at_err, 51, "each one logged at priority err");
         cr_assert(daemon_log_has(&d, "syntax error: no '=' in 'x'"));
         cr_assert(daemon_log_has(&d, "the running configuration stays"));
-        expect_echo(daemon_path(&d, "echo.sock"), "still served");
+        client_expect_echo(daemon_path(&d, "echo.sock"), "still served");
         daemon_stop(&d);
 }
 
@@ -131,7 +109,7 @@ Test(reload, a_fifo_in_place_of_the_file_does_not_block_the_daemon)
         snprintf(msg, sizeof(msg), "%s: not a regular file", d.conf);
         cr_assert(daemon_wait_log(&d, msg));
         cr_assert(daemon_log_has(&d, "the running configuration stays"));
-        expect_echo(daemon_path(&d, "echo.sock"), "still served");
+        client_expect_echo(daemon_path(&d, "echo.sock"), "still served");
         daemon_stop(&d);
 }
 
@@ -149,10 +127,10 @@ Test(reload, unchanged_socket_keeps_its_fd_and_queued_connections)
         int b = client_connect(p);
         cr_assert_eq(us_send(b, "queued", 6), 6);
         shutdown(b, SHUT_WR);
-        reload_with(ECHO "[socket:late]\npath = late.sock\nworker = late\n\n"
+        daemon_reload(&d, ECHO "[socket:late]\npath = late.sock\nworker = late\n\n"
                          "[worker:late]\ncommand = /bin/cat\n");
         cr_assert_eq(inode(p), ino, "the same socket file");
-        expect_echo(daemon_path(&d, "late.sock"), "a new socket serves");
+        client_expect_echo(daemon_path(&d, "late.sock"), "a new socket serves");
         cr_assert_not(readable_within(b, 0), "b still waits");
         close(a);
         cr_assert_eq(read_all_deadline(b, buf, sizeof(buf), DEADLINE_MS), 6, "the queued connection is served");
@@ -165,10 +143,10 @@ Test(reload, removed_socket_closes_and_its_file_goes)
 {
         daemon_start(&d, ECHO "[socket:gone]\npath = gone.sock\nworker = cat2\n\n"
                               "[worker:cat2]\ncommand = /bin/cat\n");
-        expect_echo(daemon_path(&d, "gone.sock"), "here");
-        reload_with(ECHO);
+        client_expect_echo(daemon_path(&d, "gone.sock"), "here");
+        daemon_reload(&d, ECHO);
         cr_assert(access(daemon_path(&d, "gone.sock"), F_OK) < 0 && errno == ENOENT);
-        expect_echo(daemon_path(&d, "echo.sock"), "echo stays");
+        client_expect_echo(daemon_path(&d, "echo.sock"), "echo stays");
         daemon_stop(&d);
 }
 
@@ -180,12 +158,12 @@ Test(reload, mode_change_applies_in_place)
                          "[worker:cat]\ncommand = /bin/cat\n");
         const char *p = daemon_path(&d, "echo.sock");
         ino_t ino = inode(p);
-        reload_with("[socket:echo]\npath = echo.sock\nmode = 0644\nworker = cat\n\n"
+        daemon_reload(&d, "[socket:echo]\npath = echo.sock\nmode = 0644\nworker = cat\n\n"
                     "[worker:cat]\ncommand = /bin/cat\n");
         cr_assert(lstat(p, &st) == 0);
         cr_assert_eq(st.st_mode & 0777, 0644);
         cr_assert_eq(st.st_ino, ino);
-        expect_echo(p, "same socket");
+        client_expect_echo(p, "same socket");
         daemon_stop(&d);
 }
 
@@ -202,7 +180,7 @@ Test(reload, changed_worker_is_replaced_while_old_connections_finish)
         snprintf(conf2, sizeof(conf2),
                  "[socket:echo]\npath = echo.sock\nworker = cat\n\n[worker:cat]\ncommand = %s\n",
                  test_prog("probe-worker"));
-        reload_with(conf2);
+        daemon_reload(&d, conf2);
         /* new connections go to the new command, even with the old one still busy */
         cr_assert_gt(client_exchange(p, "", buf, sizeof(buf)), 0);
         cr_assert(strstr(buf, "env:UNIXSOCKD_SOCKET=echo"), "the new worker answered: %s", buf);
@@ -225,15 +203,15 @@ Test(reload, unchanged_pool_workers_keep_running)
                  getenv("POOL_ECHO"));
         daemon_spawn(&d, conf1, debug);
         cr_assert(daemon_wait_ready(&d));
-        expect_echo(daemon_path(&d, "p.sock"), "pool");
+        client_expect_echo(daemon_path(&d, "p.sock"), "pool");
         char both[2048];
         snprintf(both, sizeof(both), "%s" ECHO, conf1);
-        reload_with(both);
+        daemon_reload(&d, both);
         cr_assert(daemon_log_has(&d, "0 workers replaced"));
         cr_assert_not(daemon_log_has(&d, "(pool 1 of 2, a restart)"));
         cr_assert_not(daemon_log_has(&d, "exited"), "no pool process stopped");
-        expect_echo(daemon_path(&d, "p.sock"), "pool again");
-        expect_echo(daemon_path(&d, "echo.sock"), "and echo");
+        client_expect_echo(daemon_path(&d, "p.sock"), "pool again");
+        client_expect_echo(daemon_path(&d, "echo.sock"), "and echo");
         daemon_stop(&d);
 }
 
@@ -285,7 +263,7 @@ Test(reload, reloads_under_load_lose_nothing, .timeout = 300)
                 /* alternate an extra socket in and out; echo's section stays */
                 snprintf(text, sizeof(text), ECHO "%s",
                          r % 2 ? "" : "[socket:x]\npath = x.sock\nworker = x\n\n[worker:x]\ncommand = /bin/cat\n");
-                reload_with(text);
+                daemon_reload(&d, text);
         }
         clients_expect_all_served(&cl);
         daemon_stop(&d);
@@ -311,7 +289,7 @@ Test(reload, replacing_a_pool_worker_under_load_loses_nothing, .timeout = 300)
         daemon_start(&d, pool_generation(0));
         clients_start(&cl, 4, daemon_path(&d, "p.sock"), 300);
         for (int r = 1; r <= 12; r++)
-                reload_with(pool_generation(r));
+                daemon_reload(&d, pool_generation(r));
         clients_expect_all_served(&cl);
         cr_assert_not(daemon_log_has(&d, "exited with status 1"), "every retired worker finished cleanly");
         daemon_stop(&d);
@@ -348,14 +326,14 @@ Test(reload, many_reloads_do_not_make_the_daemon_grow, .timeout = 300)
         for (int r = 0; r < 400; r++) {
                 snprintf(text, sizeof(text), ECHO "[socket:s%d]\npath = s%d.sock\nworker = w\n\n"
                          "[worker:w]\ncommand = /bin/cat\nenvironment = GENERATION=%d\n", r % 2, r % 2, r);
-                reload_with(text);
+                daemon_reload(&d, text);
                 if (r == 99) {
-                        expect_echo(daemon_path(&d, "echo.sock"), "warm");
+                        client_expect_echo(daemon_path(&d, "echo.sock"), "warm");
                         base = vm_rss_kib(d.pid);
                         cr_assert_gt(base, 0);
                 }
         }
-        expect_echo(daemon_path(&d, "echo.sock"), "after 400 reloads");
+        client_expect_echo(daemon_path(&d, "echo.sock"), "after 400 reloads");
         long after = vm_rss_kib(d.pid);
         cr_assert_lt(after - base, 512, "300 more reloads grew the daemon from %ld KiB to %ld KiB", base, after);
         daemon_stop(&d);
@@ -393,13 +371,13 @@ static void removed_inherited_socket(bool published_by_unixsockd, bool file_stay
         else
                 close(fd);
         cr_assert_eq(client_exchange(path, "mine", buf, sizeof(buf)), 4);
-        reload_with(ECHO);
+        daemon_reload(&d, ECHO);
         struct stat st;
         if (file_stays)
                 cr_assert(lstat(path, &st) == 0, "a socket unit's file is systemd's to remove");
         else
                 cr_assert(lstat(path, &st) < 0 && errno == ENOENT, "the stale file of a socket it published goes");
-        expect_echo(daemon_path(&d, "echo.sock"), "still here");
+        client_expect_echo(daemon_path(&d, "echo.sock"), "still here");
         daemon_stop(&d);
         rm_rf(dir);
         free(dir);
