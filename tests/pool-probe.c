@@ -7,14 +7,53 @@
  *   pool-probe wrong-done      answers DONE for a connection it never had, after
  *                              taking its first one
  *   pool-probe flood           sends its channel 10000 ACKs for nothing
- *   pool-probe once            serves one connection, then exits 0 */
+ *   pool-probe once            serves one connection, then exits 0
+ *   pool-probe exit0           exits 0 at once, taking nothing
+ *   pool-probe close-channel DIR
+ *                              the first process to create DIR/close.lock
+ *                              closes its channel at once, writes its pid to
+ *                              DIR/closed and keeps running (pause())
+ *   pool-probe quit-one DIR    the first process to create DIR/quit.lock waits
+ *                              until a connection is sent to it, then exits 0
+ *                              without taking it
+ * In the modes with DIR, every other process serves as the plain probe does. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "unixsock.h"
+
+/* true for the one process that creates DIR/NAME.lock first */
+static bool first_of_all(const char *dir, const char *name)
+{
+        char lock[4096];
+        int fd;
+
+        snprintf(lock, sizeof(lock), "%s/%s.lock", dir, name);
+        fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return false;
+        close(fd);
+        return true;
+}
+
+/* DIR/NAME appears whole, with the pid: written aside, then renamed */
+static void publish_pid(const char *dir, const char *name)
+{
+        char tmp[4096], path[4096];
+        int fd;
+
+        snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        dprintf(fd, "%d\n", (int)getpid());
+        close(fd);
+        rename(tmp, path);
+}
 
 int main(int argc, char **argv)
 {
@@ -27,22 +66,24 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pool-probe: %s\n", strerror(errno));
                 return 1;
         }
-        if (argc > 2 && strcmp(argv[1], "stall-one") == 0) {
-                char lock[4096], tmp[4096], path[4096];
-                snprintf(lock, sizeof(lock), "%s/stall.lock", argv[2]);
-                snprintf(tmp, sizeof(tmp), "%s/stall.tmp", argv[2]);
-                snprintf(path, sizeof(path), "%s/stall", argv[2]);
-                int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-                if (fd >= 0) {
-                        close(fd);
-                        /* the pid appears whole: written aside, then renamed */
-                        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-                        dprintf(fd, "%d\n", (int)getpid());
-                        close(fd);
-                        rename(tmp, path);
-                        for (;;)
-                                pause();
-                }
+        if (argc > 2 && strcmp(argv[1], "stall-one") == 0 && first_of_all(argv[2], "stall")) {
+                publish_pid(argv[2], "stall");
+                for (;;)
+                        pause();
+        }
+        if (argc > 1 && strcmp(argv[1], "exit0") == 0)
+                return 0;
+        if (argc > 2 && strcmp(argv[1], "close-channel") == 0 && first_of_all(argv[2], "close")) {
+                close(us_worker_fd(w));
+                publish_pid(argv[2], "closed");
+                for (;;)
+                        pause();
+        }
+        if (argc > 2 && strcmp(argv[1], "quit-one") == 0 && first_of_all(argv[2], "quit")) {
+                struct pollfd p = { us_worker_fd(w), POLLIN, 0 };
+                while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                        ;
+                return 0;
         }
         if (argc > 1 && strcmp(argv[1], "garbage") == 0)
                 (void)us_send(us_worker_fd(w), "garbage!", 8);
