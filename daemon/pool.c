@@ -18,9 +18,19 @@
 #define POOL_QUEUE_MAX 64                       /* accepted, held by the daemon, no process free */
 #define ACK_TIMEOUT_USEC (5 * 1000000ULL)       /* an idle process that takes nothing for this long is hung */
 #define RAN_WELL_USEC (10 * 1000000ULL)         /* a run this long resets the restart backoff */
+#define CHANNEL_GRACE_USEC (1000000ULL)         /* one that closes its channel on its way out is gone by then */
+
+/* member.lost: its channel closed while the process runs */
+enum {
+        LOST_NO,
+        LOST_GRACE,                             /* it may be exiting: wait CHANNEL_GRACE_USEC */
+        LOST_TERM,                              /* it ran on: SIGTERM sent, SIGKILL after stop-timeout */
+        LOST_KILL,
+};
 
 static void member_start(struct member *m);
 static void member_lost(struct member *m, const char *why);
+static void channel_gone(struct member *m, const char *why);
 static void pool_drain(struct worker_rt *w);
 
 static struct log_ctx member_ctx(const struct member *m)
@@ -86,15 +96,19 @@ static struct conn *queue_pop(struct worker_rt *w)
         return c;
 }
 
-/* A connection is over for the daemon: served (DONE), or gone with its worker. */
-static void conn_free(struct worker_rt *w, struct conn *c)
+/* A connection is over for the daemon: served (DONE), or gone with its
+ * worker. True if that gave the daemon an fd back (it was not ACKed). */
+static bool conn_free(struct worker_rt *w, struct conn *c)
 {
-        if (c->fd >= 0)
+        bool had_fd = c->fd >= 0;
+
+        if (had_fd)
                 close(c->fd);
         if (w->cfg->max_per_user)
                 uid_dec(w, c->peer.uid);
         sock_unref(c->s);
         free(c);
+        return had_fd;
 }
 
 /* A connection a process did not take goes back to the front of the queue:
@@ -197,21 +211,62 @@ static void pool_drain(struct worker_rt *w)
         while (w->queue && (m = pick(w))) {
                 struct conn *c = queue_pop(w);
                 int r = member_send(m, c);
+                int err = errno;
                 if (r <= 0)
                         queue_push(w, c, true);
                 if (r < 0)
-                        member_lost(m, "channel send failed");
+                        channel_gone(m, strerror(err));
         }
         update_capacity(w);
         if (w->closing && !w->queue)
                 pool_stop(w);
 }
 
+/* No process runs and none is to start (restart = never, or no restart could
+ * be scheduled). */
+static bool pool_dead(const struct worker_rt *w)
+{
+        if (w->cfg->dispatch != DISPATCH_POOL || w->n_members == 0 || w->retired || w->srv->stopping)
+                return false;
+        for (size_t i = 0; i < w->n_members; i++) {
+                const struct member *m = &w->members[i];
+                if (m->pid > 0 || (m->restart_timer && sd_event_source_get_enabled(m->restart_timer, NULL) > 0))
+                        return false;
+        }
+        return true;
+}
+
+/* A client of a dead pool is closed at once: held, it would wait forever
+ * (and with it up to POOL_QUEUE_MAX others, then the backlog). Closing tells
+ * it now, as a crashed server would; the log says why, rate-limited. */
+static void refuse_dead(struct sock_rt *s, int fd, const struct us_peer *peer)
+{
+        struct server *srv = s->srv;
+        unsigned suppressed;
+        struct log_ctx c;
+
+        close(fd);
+        s->refused++;
+        srv->refused++;
+        status_changed(srv);
+        log_ctx_for(&c, s, peer);
+        c.msgid = MSGID_CONN_REFUSED;
+        if (ratelimit_pass(&s->refuse_rl, now_usec(srv), &suppressed))
+                log_ctx(LOG_WARNING, &c, "socket %s: refused uid %u pid %d: worker %s has no process and none will start%s",
+                        s->cfg->name, (unsigned)peer->uid, (int)peer->pid, s->w->cfg->name,
+                        suppressed ? " (earlier refusals not logged)" : "");
+}
+
 void pool_dispatch(struct sock_rt *s, int fd, const struct us_peer *peer)
 {
         struct worker_rt *w = s->w;
-        struct conn *c = calloc(1, sizeof(*c));
+        struct conn *c;
 
+        if (pool_dead(w)) {
+                refuse_dead(s, fd, peer);
+                return;
+        }
+        c = calloc(1, sizeof(*c));
         if (!c) {
                 close(fd); /* out of memory: nothing better to do with it */
                 return;
@@ -249,21 +304,25 @@ static void protocol_error(struct member *m, const char *what)
         member_lost(m, NULL);
 }
 
-static void handle_reply(struct member *m, const struct us_frame *f)
+/* Handles one answer; true if it gave the daemon an fd back (an ACK: our
+ * copy of the connection is closed). */
+static bool handle_reply(struct member *m, const struct us_frame *f)
 {
         struct worker_rt *w = m->w;
         struct conn *c = find_conn(m, f->id);
+        bool freed = false;
 
         if (!c || f->type == US_FRAME_CONN || (f->type == US_FRAME_ACK && c->acked)) {
                 protocol_error(m, f->type == US_FRAME_ACK ? "ACK for no connection waiting"
                                                           : "DONE for no connection it holds");
-                return;
+                return false;
         }
         if (!c->acked) {
                 close(c->fd);
                 c->fd = -1;
                 c->acked = true;
                 m->unacked--;
+                freed = true;
         }
         if (f->type == US_FRAME_DONE) {
                 if (log_enabled(LOG_DEBUG))
@@ -275,11 +334,14 @@ static void handle_reply(struct member *m, const struct us_frame *f)
                 status_changed(w->srv);
         }
         ack_timer_arm(m);
+        return freed;
 }
 
-/* Reads and handles up to max messages from m's channel; the channel may be
- * gone (member_lost) when it returns. */
-static void channel_read(struct member *m, int max)
+/* Reads and handles up to max messages from m's channel, counting the fds
+ * that gave back in *freed. False if the worker's end is gone (EOF, or an
+ * error: *why says which, NULL for EOF); the caller decides what that means.
+ * A protocol error stops the process and closes the channel here. */
+static bool channel_read(struct member *m, int max, unsigned *freed, const char **why)
 {
         unsigned char buf[US_FRAME_MAX + 1];
         struct us_frame f;
@@ -299,16 +361,17 @@ static void channel_read(struct member *m, int max)
                         break;
                 }
                 if (n <= 0) {
-                        member_lost(m, n == 0 ? NULL : strerror(errno));
-                        break;
+                        *why = n == 0 ? NULL : strerror(errno);
+                        return false;
                 }
                 if (us_frame_decode(buf, (size_t)n, &f) < 0) {
                         protocol_error(m, errno == EPROTONOSUPPORT ? "another protocol version"
                                                                    : "a malformed message");
                         break;
                 }
-                handle_reply(m, &f);
+                *freed += handle_reply(m, &f);
         }
+        return true;
 }
 
 void pool_channel_event(struct member *m, uint32_t revents)
@@ -317,11 +380,16 @@ void pool_channel_event(struct member *m, uint32_t revents)
                 m->blocked = false;
                 sd_event_source_set_io_events(m->chan_io, EPOLLIN);
         }
+        unsigned freed = 0;
+        const char *why = NULL;
         /* Bounded: a worker flooding its channel cannot keep the loop to itself. */
-        channel_read(m, 256);
-        if (m->chan >= 0 && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))
-                member_lost(m, NULL);
+        bool up = channel_read(m, 256, &freed, &why);
+        if (m->chan >= 0 && (!up || ((revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))))
+                channel_gone(m, why);
         pool_drain(m->w);
+        /* once per wakeup, not per ACK: it looks at every socket */
+        if (freed)
+                server_resources_freed(m->w->srv);
 }
 
 static int on_channel(sd_event_source *es, int fd, uint32_t revents, void *userdata)
@@ -380,6 +448,78 @@ static void member_lost(struct member *m, const char *why)
                         "worker %s: pid %d: channel closed%s%s; %u connections it had not taken go to another",
                         w->cfg->name, (int)m->pid, why ? ": " : "", why ? why : "", requeued);
         }
+        server_resources_freed(w->srv); /* its channel's fd, at least */
+}
+
+static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata);
+
+static void lost_timer_arm(struct member *m, uint64_t after)
+{
+        struct server *srv = m->w->srv;
+
+        if (!m->lost_timer &&
+            sd_event_add_time(srv->event, &m->lost_timer, CLOCK_MONOTONIC, 0, 0, on_lost_timer, m) < 0) {
+                /* no timer to wait with: stop it now rather than never */
+                log_msg(LOG_ERR, "worker %s: pid %d: no timer to stop it gracefully: sending SIGKILL",
+                        m->w->cfg->name, (int)m->pid);
+                m->lost = LOST_KILL;
+                (void)kill(-m->pid, SIGKILL);
+                return;
+        }
+        sd_event_source_set_time(m->lost_timer, now_usec(srv) + after);
+        sd_event_source_set_enabled(m->lost_timer, SD_EVENT_ONESHOT);
+}
+
+/* A process that runs on without its channel serves nobody and never will:
+ * it is stopped as systemd stops a service, SIGTERM to its process group
+ * (what it had ACKed is its own: it may finish those), then SIGKILL after
+ * stop-timeout. Its exit counts as a failure and is logged then, once. */
+static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct member *m = userdata;
+        struct server *srv = m->w->srv;
+        struct log_ctx c = member_ctx(m);
+        unsigned suppressed;
+
+        if (m->pid <= 0 || m->lost == LOST_NO || m->lost == LOST_KILL)
+                return 0;
+        if (m->lost == LOST_GRACE) {
+                if (ratelimit_pass(&m->w->exit_rl, now_usec(srv), &suppressed))
+                        log_ctx(LOG_WARNING, &c,
+                                "worker %s: pid %d: closed its channel; still running %llums later: "
+                                "stopping it (SIGTERM, SIGKILL after %llums)%s",
+                                m->w->cfg->name, (int)m->pid, CHANNEL_GRACE_USEC / 1000ULL,
+                                (unsigned long long)(srv->cfg->stop_timeout_usec / 1000),
+                                suppressed ? " (earlier failures not logged)" : "");
+                m->lost = LOST_TERM;
+                (void)kill(-m->pid, SIGTERM);
+                lost_timer_arm(m, srv->cfg->stop_timeout_usec);
+                return 0;
+        }
+        log_ctx(LOG_WARNING, &c, "worker %s: pid %d: still running %llums after SIGTERM: sending SIGKILL",
+                m->w->cfg->name, (int)m->pid, (unsigned long long)(srv->cfg->stop_timeout_usec / 1000));
+        m->lost = LOST_KILL;
+        (void)kill(-m->pid, SIGKILL);
+        return 0;
+}
+
+/* The worker's end of the channel is gone (EOF, an error) while its process
+ * runs: the process is lost, like one that died. What it had not taken goes
+ * to another now. Then it gets CHANNEL_GRACE_USEC to exit: one that closes
+ * its channel on its way out (us_worker_close(), exit) is no loss, and its
+ * exit is judged as any other. One still running then is stopped.
+ * At stop or after a reload we half-closed the channel first (m->shut): the
+ * worker closing its end after that is the expected end, not a loss. */
+static void channel_gone(struct member *m, const char *why)
+{
+        bool expected = m->shut;
+
+        m->dropped += m->unacked; /* sent to it, never taken: a failure at its exit */
+        member_lost(m, why);
+        if (expected || m->pid <= 0 || m->lost != LOST_NO)
+                return;
+        m->lost = LOST_GRACE;
+        lost_timer_arm(m, CHANNEL_GRACE_USEC);
 }
 
 /* ---- processes ----------------------------------------------------------- */
@@ -563,6 +703,57 @@ static bool listener_pending(struct worker_rt *w)
         return false;
 }
 
+/* Another process of w can take a queued connection. */
+static bool pool_can_take(const struct worker_rt *w)
+{
+        for (size_t i = 0; i < w->n_members; i++)
+                if (w->members[i].chan >= 0 && !w->members[i].shut)
+                        return true;
+        return false;
+}
+
+/* No process left and none to start: what is queued would wait forever. It
+ * is closed now, said once; new clients are refused (pool_dispatch). */
+static void pool_died(struct worker_rt *w)
+{
+        struct log_ctx c = LOG_CTX_INIT;
+        unsigned n = 0;
+        bool freed = false;
+
+        while (w->queue) {
+                freed |= conn_free(w, queue_pop(w));
+                n++;
+        }
+        update_capacity(w);
+        c.worker = w->cfg->name;
+        log_ctx(LOG_ERR, &c, "worker %s: no process left and none will start: %u queued connections closed; "
+                "new ones are refused until unixsockd restarts or a reload changes the worker",
+                w->cfg->name, n);
+        if (freed)
+                server_resources_freed(w->srv);
+        status_changed(w->srv);
+}
+
+/* Why an exit is a failure whatever its status: the process left clients
+ * that nothing else serves. "" if it did not, or it no longer matters
+ * (stopping, replaced by a reload). */
+static void left_behind(struct member *m, bool lost, unsigned dropped, bool pending, char *buf, size_t size)
+{
+        struct worker_rt *w = m->w;
+
+        buf[0] = '\0';
+        if (w->srv->stopping || w->retired)
+                return;
+        if (lost)
+                snprintf(buf, size, " (it had closed its channel and run on)");
+        else if (dropped)
+                snprintf(buf, size, " (leaving %u connections sent to it untaken)", dropped);
+        else if (w->cfg->dispatch == DISPATCH_POOL && w->queue && !pool_can_take(w))
+                snprintf(buf, size, " (leaving %u connections waiting for it)", w->n_queued);
+        else if (pending)
+                snprintf(buf, size, " (leaving clients waiting on its sockets)");
+}
+
 void member_exited(struct member *m, const siginfo_t *si)
 {
         struct worker_rt *w = m->w;
@@ -570,20 +761,33 @@ void member_exited(struct member *m, const siginfo_t *si)
         struct server *srv = w->srv;
         bool failed = si->si_code != CLD_EXITED || si->si_status != 0;
         uint64_t ran = now_usec(srv) - m->started_at, delay = 0;
-        bool restart;
+        bool restart, lost, pending;
         struct log_ctx c = member_ctx(m);
-        unsigned suppressed = 0;
+        unsigned suppressed = 0, freed = 0, dropped;
+        const char *why;
+        char reason[96];
 
         /* Its last ACKs and DONEs may still be unread (SIGCHLD comes first):
          * read them, so what it took is not handed out a second time. Finite:
-         * it is dead, nothing more arrives. */
-        channel_read(m, INT_MAX);
+         * it is dead, nothing more arrives, and its EOF is no news. */
+        (void)channel_read(m, INT_MAX, &freed, &why);
+        dropped = m->dropped + m->unacked;
+        lost = m->lost >= LOST_TERM;
+        m->lost_timer = sd_event_source_disable_unref(m->lost_timer);
+        m->lost = LOST_NO;
+        m->dropped = 0;
         member_lost(m, NULL);
         m->pid = 0;
+        pending = cw->dispatch == DISPATCH_LISTENER && listener_pending(w);
+        /* Leaving clients unserved is a failure even with status 0: else a
+         * program that exits 0 at once would, under restart = on-failure,
+         * leave its pool dead and its clients waiting, logged as a clean exit. */
+        left_behind(m, lost, dropped, pending, reason, sizeof(reason));
+        failed = failed || reason[0];
         if (srv->stopping || w->retired)
                 restart = false;
         else if (cw->dispatch == DISPATCH_LISTENER)
-                restart = listener_pending(w) && !(failed && cw->restart == RESTART_NEVER);
+                restart = pending && !(failed && cw->restart == RESTART_NEVER);
         else
                 restart = cw->restart == RESTART_ALWAYS || (failed && cw->restart == RESTART_ON_FAILURE);
         /* A listener worker that exits at once, accepting nothing, is throttled too. */
@@ -602,20 +806,23 @@ void member_exited(struct member *m, const siginfo_t *si)
                         snprintf(when, sizeof(when), "; restart in %llums",
                                  (unsigned long long)(delay / 1000));
                 log_ctx(failed && !srv->stopping ? LOG_WARNING : LOG_INFO, &c,
-                        "worker %s: pid %d %s %d after %llums%s%s", cw->name, (int)si->si_pid,
+                        "worker %s: pid %d %s %d after %llums%s%s%s", cw->name, (int)si->si_pid,
                         si->si_code == CLD_EXITED ? "exited with status" : "killed by signal",
-                        si->si_status, (unsigned long long)(ran / 1000), when,
+                        si->si_status, (unsigned long long)(ran / 1000), reason, when,
                         suppressed ? " (earlier exits not logged)" : "");
         }
         if (w->retired && !pool_members_up(w)) {
                 /* the last of a replaced pool: what is still queued goes to its successor */
+                bool gave_back = false;
                 while (w->queue) {
                         struct conn *q = queue_pop(w);
                         if (q->s->w != w && q->s->w->cfg->dispatch == DISPATCH_POOL && !q->s->w->retired)
                                 requeue(w, q);
                         else
-                                conn_free(w, q);
+                                gave_back |= conn_free(w, q);
                 }
+                if (gave_back)
+                        server_resources_freed(srv);
         }
         if (restart) {
                 m->restarts++;
@@ -628,6 +835,8 @@ void member_exited(struct member *m, const siginfo_t *si)
                 worker_set_pause(w, PAUSE_FAILED, give_up);
                 worker_set_pause(w, PAUSE_ACTIVE, false);
         }
+        if (pool_dead(w))
+                pool_died(w);
         pool_drain(w);
         stop_check_done(srv);
 }
@@ -676,6 +885,7 @@ void pool_stop(struct worker_rt *w)
 {
         for (size_t i = 0; i < w->n_members; i++) {
                 struct member *m = &w->members[i];
+                /* (a lost process keeps its lost_timer: it is still to be stopped) */
                 m->restart_timer = sd_event_source_disable_unref(m->restart_timer);
                 if (w->cfg->dispatch == DISPATCH_LISTENER && m->pid > 0)
                         (void)kill(-m->pid, SIGTERM);
@@ -695,8 +905,11 @@ void pool_stop(struct worker_rt *w)
                 if (m->chan >= 0 && !m->shut && shutdown(m->chan, SHUT_WR) == 0)
                         m->shut = true;
         }
+        bool freed = false;
         while (w->queue && !pool_members_up(w))
-                conn_free(w, queue_pop(w)); /* nobody left to serve them */
+                freed |= conn_free(w, queue_pop(w)); /* nobody left to serve them */
+        if (freed)
+                server_resources_freed(w->srv);
 }
 
 void pool_free(struct worker_rt *w)
@@ -711,6 +924,7 @@ void pool_free(struct worker_rt *w)
                 sd_event_source_disable_unref(m->chan_io);
                 sd_event_source_disable_unref(m->ack_timer);
                 sd_event_source_disable_unref(m->restart_timer);
+                sd_event_source_disable_unref(m->lost_timer);
                 if (m->chan >= 0)
                         close(m->chan);
         }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -380,6 +381,163 @@ Test(pool, what_an_exited_worker_served_is_not_handed_out_again)
         fclose(f);
 }
 
+/* ---- lost and dying processes --------------------------------------------- */
+
+/* The pid a probe wrote to the daemon's directory under name. */
+static pid_t probe_pid(const char *name)
+{
+        int pid = 0;
+
+        cr_assert(wait_path(daemon_path(&d, name)), "%s written", name);
+        FILE *f = fopen(daemon_path(&d, name), "r");
+        cr_assert(f && fscanf(f, "%d", &pid) == 1);
+        fclose(f);
+        return pid;
+}
+
+/* One client of the probe: its echo after the "pid=N\n" greeting; returns N. */
+static pid_t expect_probe_echo(const char *path, const char *msg)
+{
+        char buf[4096];
+
+        ssize_t n = client_exchange(path, msg, buf, sizeof(buf));
+        cr_assert_gt(n, 0, "a reply to '%s' (none at the deadline)", msg);
+        char *nl = strchr(buf, '\n');
+        cr_assert(strncmp(buf, "pid=", 4) == 0 && nl, "greeted: '%s'", buf);
+        cr_assert_str_eq(nl + 1, msg);
+        return atoi(buf + 4);
+}
+
+/* SIGTERM, a clean exit; its log stays to be read. */
+static void stop_keeping_log(void)
+{
+        cr_assert(kill(d.pid, SIGTERM) == 0);
+        int st = daemon_wait_exit(&d);
+        cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "unixsockd exit status 0x%x", st);
+}
+
+static int log_count(const char *s)
+{
+        FILE *f = fopen(d.log, "r");
+        char line[4096];
+        int n = 0;
+
+        while (f && fgets(line, sizeof(line), f))
+                n += strstr(line, s) != NULL;
+        if (f)
+                fclose(f);
+        return n;
+}
+
+Test(pool, a_worker_that_closes_its_channel_and_runs_on_is_stopped_and_replaced)
+{
+        char cmd[4200], want[128];
+
+        /* the first process closes its channel at once and runs on; its replacement serves */
+        snprintf(cmd, sizeof(cmd), "%s close-channel @DIR@", test_prog("pool-probe"));
+        daemon_start(&d, pool_conf(cmd, 1, "restart-delay = 10ms\n"));
+        pid_t lost = probe_pid("closed");
+        pid_t by = expect_probe_echo(daemon_path(&d, "p.sock"), "after a lost channel");
+        cr_assert_neq(by, lost);
+        snprintf(want, sizeof(want), "warning: worker p: pid %d: closed its channel;", (int)lost);
+        cr_assert(daemon_log_has(&d, want), "the loss logged at warning");
+        snprintf(want, sizeof(want), "warning: worker p: pid %d killed by signal 15", (int)lost);
+        cr_assert(daemon_wait_log(&d, want), "stopped with SIGTERM, its exit a failure");
+        cr_assert(daemon_log_has(&d, "(pool 1 of 1, a restart)"));
+        cr_assert_neq(kill(lost, 0), 0, "the lost process is gone");
+        stop_keeping_log();
+        /* the replacement's channel closes too at stop, after ours: no loss */
+        cr_assert_eq(log_count("closed its channel;"), 1);
+        cr_assert_eq(log_count("killed by signal 15"), 1, "its exit logged once");
+}
+
+Test(pool, a_process_exiting_0_with_a_connection_sent_to_it_failed_and_is_restarted)
+{
+        char cmd[4200], want[128];
+
+        /* restart = on-failure (the default): the first process exits 0 once it is
+         * sent the client, without taking it; the next one serves it */
+        snprintf(cmd, sizeof(cmd), "%s quit-one @DIR@", test_prog("pool-probe"));
+        daemon_start(&d, pool_conf(cmd, 1, "restart-delay = 10ms\n"));
+        pid_t first = started_pid("p", 0);
+        pid_t by = expect_probe_echo(daemon_path(&d, "p.sock"), "not held forever");
+        cr_assert_neq(by, first);
+        snprintf(want, sizeof(want), "warning: worker p: pid %d ", (int)first);
+        cr_assert(daemon_log_has(&d, want), "its exit logged as a failure");
+        daemon_stop(&d);
+}
+
+Test(pool, a_pool_with_no_process_and_no_restart_closes_what_it_holds)
+{
+        char cmd[4200], buf[256];
+
+        /* restart = never: the one process exits 0 holding the client; nothing
+         * will ever serve it, so it is closed, not held */
+        snprintf(cmd, sizeof(cmd), "%s quit-one @DIR@", test_prog("pool-probe"));
+        daemon_start(&d, pool_conf(cmd, 1, "restart = never\n"));
+        int c = client_connect(daemon_path(&d, "p.sock"));
+        cr_assert_eq(read_all_deadline(c, buf, sizeof(buf), DEADLINE_MS), 0, "closed, not held: '%s'", buf);
+        close(c);
+        cr_assert(daemon_wait_log(&d, "err: worker p: no process left and none will start: 1 queued connections closed"));
+        /* and the next client learns it at once too */
+        c = client_connect(daemon_path(&d, "p.sock"));
+        cr_assert_eq(read_all_deadline(c, buf, sizeof(buf), DEADLINE_MS), 0, "refused: '%s'", buf);
+        close(c);
+        cr_assert(daemon_wait_log(&d, "refused uid"));
+        daemon_stop(&d);
+}
+
+Test(pool, a_pool_whose_processes_exit_0_at_once_refuses_rather_than_holds)
+{
+        char cmd[4200], buf[256];
+
+        /* restart = on-failure: a clean exit with nothing queued is not restarted */
+        snprintf(cmd, sizeof(cmd), "%s exit0", test_prog("pool-probe"));
+        daemon_start(&d, pool_conf(cmd, 1, ""));
+        cr_assert(daemon_wait_log(&d, "exited with status 0"));
+        cr_assert(daemon_wait_log(&d, "err: worker p: no process left and none will start: 0 queued connections closed"));
+        int c = client_connect(daemon_path(&d, "p.sock"));
+        cr_assert_eq(read_all_deadline(c, buf, sizeof(buf), DEADLINE_MS), 0, "refused at once: '%s'", buf);
+        close(c);
+        cr_assert(daemon_wait_log(&d, "has no process and none will start"));
+        daemon_stop(&d);
+}
+
+/* Out of fds, a pool's ACK gives the daemon one back: accepting resumes on
+ * it, not at the end of the 100 ms pause. */
+Test(pool, out_of_fds_resumes_when_a_worker_takes_a_connection)
+{
+        struct load l;
+        struct rlimit low;
+        int fail[8] = { 0 }, held[2];
+        pid_t pids[2];
+
+        if (getenv("UNIXSOCKD_VALGRIND"))
+                cr_skip_test("valgrind keeps its guest's fd table and limit itself: a prlimit from outside does not reach it");
+        const char *debug[] = { "--log-level=debug", NULL };
+        daemon_spawn(&d, pool_conf(test_prog("pool-probe"), 2, ""), debug);
+        cr_assert(daemon_wait_ready(&d));
+        /* both serial workers busy: what comes next waits in the daemon, an fd each */
+        hold_connections(held, pids, 2);
+        cr_assert(prlimit(d.pid, RLIMIT_NOFILE, NULL, &low) == 0);
+        low.rlim_cur = (rlim_t)count_fds_of(d.pid) + 4;
+        cr_assert(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL) == 0);
+        load_start(&l, daemon_path(&d, "p.sock"), 40);
+        cr_assert(daemon_wait_log(&d, "accept: Too many open files; accepting paused"));
+        /* the workers take the next ones: each ACK closes the daemon's copy
+         * (shutdown: the clients forked since hold copies of these fds) */
+        for (int i = 0; i < 2; i++) {
+                shutdown(held[i], SHUT_RDWR);
+                close(held[i]);
+        }
+        int ok = load_wait(&l, fail);
+        cr_assert_eq(ok, 40, "served %d; connect failed %d, send %d, timeout %d, wrong reply %d",
+                     ok, fail[2], fail[3], fail[4], fail[5]);
+        cr_assert(daemon_log_has(&d, "socket p: a resource came back: accepting again"),
+                  "resumed by a freed fd, not only by the timer");
+        daemon_stop(&d);
+}
+
 /* ---- listener dispatch ---------------------------------------------------- */
 
 Test(pool, listener_mode_runs_systemd_socket_proxyd_unchanged)
@@ -440,6 +598,21 @@ Test(pool, listener_worker_gets_every_socket_and_nothing_else)
         cr_assert(daemon_log_has(&d, "env:LISTEN_FDS=2"));
         cr_assert(daemon_log_has(&d, "env:LISTEN_FDNAMES=a:b"));
         /* a connection is still waiting: it is started again, throttled */
+        cr_assert(daemon_wait_log(&d, "restart in"));
+        close(c);
+        daemon_stop(&d);
+}
+
+Test(pool, a_listener_worker_exiting_0_with_clients_waiting_failed)
+{
+        snprintf(conf, sizeof(conf),
+                 "[socket:a]\npath = a.sock\nworker = probe\n\n"
+                 "[worker:probe]\ncommand = %s\ndispatch = listener\nrestart-delay = 10ms\n",
+                 test_prog("probe-worker"));
+        daemon_start(&d, conf);
+        /* it exits 0 without accepting: the client still waits, so that is a failure */
+        int c = client_connect(daemon_path(&d, "a.sock"));
+        cr_assert(daemon_wait_log(&d, "warning: worker probe: pid "), "its exit logged at warning");
         cr_assert(daemon_wait_log(&d, "restart in"));
         close(c);
         daemon_stop(&d);
