@@ -236,34 +236,18 @@ static bool pool_dead(const struct worker_rt *w)
         return true;
 }
 
-/* A client of a dead pool is closed at once: held, it would wait forever
- * (and with it up to POOL_QUEUE_MAX others, then the backlog). Closing tells
- * it now, as a crashed server would; the log says why, rate-limited. */
-static void refuse_dead(struct sock_rt *s, int fd, const struct us_peer *peer)
-{
-        struct server *srv = s->srv;
-        unsigned suppressed;
-        struct log_ctx c;
-
-        close(fd);
-        s->refused++;
-        srv->refused++;
-        status_changed(srv);
-        log_ctx_for(&c, s, peer);
-        c.msgid = MSGID_CONN_REFUSED;
-        if (ratelimit_pass(&s->refuse_rl, now_usec(srv), &suppressed))
-                log_ctx(LOG_WARNING, &c, "socket %s: refused uid %u pid %d: worker %s has no process and none will start%s",
-                        s->cfg->name, (unsigned)peer->uid, (int)peer->pid, s->w->cfg->name,
-                        suppressed ? " (earlier refusals not logged)" : "");
-}
-
 void pool_dispatch(struct sock_rt *s, int fd, const struct us_peer *peer)
 {
         struct worker_rt *w = s->w;
         struct conn *c;
 
         if (pool_dead(w)) {
-                refuse_dead(s, fd, peer);
+                /* Held, it would wait forever (and with it up to POOL_QUEUE_MAX
+                 * others, then the backlog): closing tells it now, as a crashed
+                 * server would. */
+                char why[300];
+                snprintf(why, sizeof(why), "worker %s has no process and none will start", w->cfg->name);
+                refuse(s, fd, peer, why);
                 return;
         }
         c = calloc(1, sizeof(*c));
@@ -295,10 +279,11 @@ static void protocol_error(struct member *m, const char *what)
 {
         struct log_ctx c = member_ctx(m);
         unsigned suppressed;
+        char note[64];
 
         if (ratelimit_pass(&m->w->exit_rl, now_usec(m->w->srv), &suppressed))
-                log_ctx(LOG_ERR, &c, "worker %s: pid %d: %s on its channel; stopping it",
-                        m->w->cfg->name, (int)m->pid, what);
+                log_ctx(LOG_ERR, &c, "worker %s: pid %d: %s on its channel; stopping it%s",
+                        m->w->cfg->name, (int)m->pid, what, suppressed_note(note, suppressed, "failures"));
         if (m->pid > 0)
                 (void)kill(-m->pid, SIGKILL);
         member_lost(m, NULL);
@@ -480,6 +465,7 @@ static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata)
         struct server *srv = m->w->srv;
         struct log_ctx c = member_ctx(m);
         unsigned suppressed;
+        char note[64];
 
         if (m->pid <= 0 || m->lost == LOST_NO || m->lost == LOST_KILL)
                 return 0;
@@ -490,7 +476,7 @@ static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata)
                                 "stopping it (SIGTERM, SIGKILL after %llums)%s",
                                 m->w->cfg->name, (int)m->pid, CHANNEL_GRACE_USEC / 1000ULL,
                                 (unsigned long long)(srv->cfg->stop_timeout_usec / 1000),
-                                suppressed ? " (earlier failures not logged)" : "");
+                                suppressed_note(note, suppressed, "failures"));
                 m->lost = LOST_TERM;
                 (void)kill(-m->pid, SIGTERM);
                 lost_timer_arm(m, srv->cfg->stop_timeout_usec);
@@ -765,7 +751,7 @@ void member_exited(struct member *m, const siginfo_t *si)
         struct log_ctx c = member_ctx(m);
         unsigned suppressed = 0, freed = 0, dropped;
         const char *why;
-        char reason[96];
+        char reason[96], note[64];
 
         /* Its last ACKs and DONEs may still be unread (SIGCHLD comes first):
          * read them, so what it took is not handed out a second time. Finite:
@@ -809,7 +795,7 @@ void member_exited(struct member *m, const siginfo_t *si)
                         "worker %s: pid %d %s %d after %llums%s%s%s", cw->name, (int)si->si_pid,
                         si->si_code == CLD_EXITED ? "exited with status" : "killed by signal",
                         si->si_status, (unsigned long long)(ran / 1000), reason, when,
-                        suppressed ? " (earlier exits not logged)" : "");
+                        suppressed_note(note, suppressed, "exits"));
         }
         if (w->retired && !pool_members_up(w)) {
                 /* the last of a replaced pool: what is still queued goes to its successor */

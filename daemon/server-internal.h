@@ -166,6 +166,9 @@ void sock_ref(struct sock_rt *s);
 void sock_unref(struct sock_rt *s);
 void server_gc(struct server *srv);
 void server_resources_freed(struct server *srv);
+/* Closes an accepted connection that will not be served, counted and logged
+ * (warning, rate-limited per socket) with why. */
+void refuse(struct sock_rt *s, int fd, const struct us_peer *peer, const char *why);
 
 int server_reload(struct server *srv, struct config *next);
 

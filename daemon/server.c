@@ -359,7 +359,7 @@ static bool peer_allowed(const struct cfg_socket *cs, const struct us_peer *peer
         return false;
 }
 
-static void refuse(struct sock_rt *s, int fd, const struct us_peer *peer, const char *why)
+void refuse(struct sock_rt *s, int fd, const struct us_peer *peer, const char *why)
 {
         struct server *srv = s->srv;
         unsigned suppressed;
