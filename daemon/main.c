@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 
 #ifndef USD_VERSION
@@ -165,7 +166,12 @@ int main(int argc, char **argv)
                 config_free(cfg);
                 return EX_OSERR;
         }
-        (void)sd_event_set_watchdog(e, 1);
+        r = notify_open(e);
+        if (r < 0) {
+                config_free(cfg);
+                sd_event_unref(e);
+                return EX_OSERR;
+        }
         r = server_new(e, cfg, &srv);
         if (r < 0) {
                 log_errno(LOG_ERR, r, "setting up");
@@ -176,6 +182,7 @@ int main(int argc, char **argv)
         if (r >= 0)
                 r = sd_event_loop(e);
         server_free(srv);
+        notify_close();
         sd_event_unref(e);
         if (r < 0) {
                 sd_notifyf(0, "ERRNO=%d", -r);

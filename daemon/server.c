@@ -17,6 +17,7 @@
 #include <systemd/sd-journal.h>
 
 #include "exec.h"
+#include "notify.h"
 #include "server-internal.h"
 
 
@@ -179,11 +180,14 @@ static void status_send_with(struct server *srv, const char *state)
                 for (size_t j = 0; j < srv->workers[i]->n_members; j++)
                         restarts += srv->workers[i]->members[j].restarts;
         }
-        sd_notifyf(0, "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused, "
-                   "%u queued, %lu restarts",
-                   state ? state : "", state ? "\n" : "",
-                   srv->stopping ? "Stopping: " : "", srv->n_socks, running,
-                   srv->accepted, srv->refused, queued, restarts);
+        char msg[512];
+
+        snprintf(msg, sizeof(msg), "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused, "
+                 "%u queued, %lu restarts",
+                 state ? state : "", state ? "\n" : "",
+                 srv->stopping ? "Stopping: " : "", srv->n_socks, running,
+                 srv->accepted, srv->refused, queued, restarts);
+        (void)notify_send(msg, -1);
         srv->status_last = now_usec(srv);
 }
 
@@ -790,7 +794,7 @@ static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *ssi, vo
         struct log_ctx c = LOG_CTX_INIT;
         int r;
 
-        sd_notify(0, "RELOADING=1");
+        (void)notify_send("RELOADING=1", -1);
         /* Logged as at start, and as bounded: never raw on stderr. */
         r = config_load_max(srv->cfg->file, CONFIG_ERRORS_LOGGED, log_config_error, NULL, &next);
         if (r < 0) {
@@ -1024,11 +1028,9 @@ static void fdstore_push(struct sock_rt *s)
         int fd = us_listener_fd(s->l), r;
 
         snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", s->cfg->name);
-        r = sd_pid_notify_with_fds(0, 0, msg, &fd, 1);
+        r = notify_send(msg, fd);
         if (r > 0)
                 us_listener_set_unlink(s->l, false);
-        else if (r < 0)
-                log_errno(LOG_WARNING, r, "socket %s: fd store", s->cfg->name);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -1293,7 +1295,10 @@ static bool socket_file_is_stale(const char *path)
  * processes of its worker may still name it in their logs. */
 static void sock_retire(struct server *srv, struct sock_rt *s)
 {
-        sd_notifyf(0, "FDSTOREREMOVE=1\nFDNAME=%s", s->cfg->name);
+        char msg[300];
+
+        snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", s->cfg->name);
+        (void)notify_send(msg, -1);
         if (s->l)
                 us_listener_set_unlink(s->l, true); /* out of the store: a file it made goes */
         sock_close(s);

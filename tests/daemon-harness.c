@@ -302,20 +302,25 @@ static bool wait_inotify(const char *watch, uint32_t mask, bool (*done)(const vo
         return found;
 }
 
-struct log_wait { struct daemon *d; const char *s; };
+struct log_wait { struct daemon *d; const char *s; int n; };
 
 static bool log_has(const void *arg)
 {
         const struct log_wait *w = arg;
 
-        return daemon_log_has(w->d, w->s);
+        return daemon_log_count(w->d, w->s) >= w->n;
+}
+
+bool daemon_wait_log_count(struct daemon *d, const char *s, int n)
+{
+        struct log_wait w = { d, s, n };
+
+        return wait_inotify(d->log, IN_MODIFY, log_has, &w);
 }
 
 bool daemon_wait_log(struct daemon *d, const char *s)
 {
-        struct log_wait w = { d, s };
-
-        return wait_inotify(d->log, IN_MODIFY, log_has, &w);
+        return daemon_wait_log_count(d, s, 1);
 }
 
 static bool path_exists(const void *path)

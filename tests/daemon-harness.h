@@ -52,6 +52,8 @@ void daemon_reload(struct daemon *d, const char *conf);
 bool daemon_wait_notify(struct daemon *d, const char *s);
 /* Waits until its log contains s. */
 bool daemon_wait_log(struct daemon *d, const char *s);
+/* Waits until n lines of its log contain s. */
+bool daemon_wait_log_count(struct daemon *d, const char *s, int n);
 bool daemon_log_has(struct daemon *d, const char *s);
 /* The number of lines of its log that contain s. */
 int daemon_log_count(struct daemon *d, const char *s);

@@ -392,3 +392,43 @@ Test(reload, removed_socket_from_a_socket_unit_is_left_to_it)
 {
         removed_inherited_socket(false, true);
 }
+
+/* A service manager that reads nothing (busy, or stopped) used to stop the
+ * daemon in sendmsg(2) once the notify socket's queue was full
+ * (net.unix.max_dgram_qlen): every client waited. More reloads than that queue
+ * holds, none of them acknowledged: the daemon goes on reloading and serving,
+ * and once the manager reads, every RELOADING=1 and READY=1 arrives. */
+Test(reload, a_service_manager_that_reads_nothing_does_not_stop_the_daemon, .timeout = 300)
+{
+        FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "r");
+        int qlen = 10, n, reloading = 0, ready = 0;
+        char buf[4096];
+
+        if (f) {
+                if (fscanf(f, "%d", &qlen) != 1)
+                        qlen = 10;
+                fclose(f);
+        }
+        n = qlen + 20;
+        daemon_start(&d, ECHO);
+        for (int i = 1; i <= n; i++) {
+                cr_assert(kill(d.pid, SIGHUP) == 0);
+                cr_assert(daemon_wait_log_count(&d, "reloaded ", i), "reload %d of %d (queue %d)", i, n, qlen);
+        }
+        client_expect_echo(daemon_path(&d, "echo.sock"), "served");
+        /* the manager reads at last: nothing was lost, in order */
+        while (ready < n) {
+                ssize_t k = recv(d.notify_fd, buf, sizeof(buf) - 1, 0);
+                if (k < 0) {
+                        cr_assert(readable_within(d.notify_fd, DEADLINE_MS), "%d RELOADING=1, %d READY=1 of %d",
+                                  reloading, ready, n);
+                        continue;
+                }
+                buf[k] = '\0';
+                reloading += strstr(buf, "RELOADING=1") != NULL;
+                ready += strstr(buf, "READY=1") != NULL;
+                cr_assert_geq(reloading, ready, "RELOADING=1 comes before its READY=1");
+        }
+        cr_assert_eq(reloading, n);
+        daemon_stop(&d);
+}
