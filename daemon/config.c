@@ -110,6 +110,10 @@ struct parser {
 
         struct error *errors;
         size_t n_errors, cap_errors;
+        size_t keep;                    /* errors reported (config_load_max): only the */
+        size_t n_dropped;               /* first ones by line are kept, the rest counted */
+        unsigned min_dropped_line;
+        size_t seq;
         bool oom;
 };
 
@@ -125,6 +129,22 @@ static const char *quote(char *buf, const char *s)
         if (s[parse_escape(buf, QUOTE_MAX - 7, s)]) /* room for "..." */
                 strcat(buf, "...");
         return buf;
+}
+
+static int error_cmp(const void *a, const void *b);
+
+/* With a bound on what is reported, a file of millions of bad lines must not
+ * cost a message each in memory: keep the first ones by line, count the rest. */
+static void drop_errors(struct parser *p)
+{
+        qsort(p->errors, p->n_errors, sizeof(*p->errors), error_cmp);
+        for (size_t i = p->keep; i < p->n_errors; i++) {
+                if (!p->min_dropped_line || p->errors[i].line < p->min_dropped_line)
+                        p->min_dropped_line = p->errors[i].line;
+                free(p->errors[i].msg);
+        }
+        p->n_dropped += p->n_errors - p->keep;
+        p->n_errors = p->keep;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -152,8 +172,10 @@ static void fail(struct parser *p, unsigned line, const char *fmt, ...)
         va_end(ap);
         if (!msg)
                 return;
-        p->errors[p->n_errors] = (struct error){ line, p->n_errors, msg };
+        p->errors[p->n_errors] = (struct error){ line, p->seq++, msg };
         p->n_errors++;
+        if (p->keep != SIZE_MAX && p->n_errors >= 2 * p->keep + 16)
+                drop_errors(p);
 }
 
 static void *xstrdup(struct parser *p, const char *s)
@@ -1129,6 +1151,9 @@ static char *reader(char *str, int num, void *stream)
 
 static bool has_error_at(const struct parser *p, unsigned line)
 {
+        /* (an error past those kept may have been there: counted already) */
+        if (p->n_dropped && line >= p->min_dropped_line)
+                return true;
         for (size_t i = 0; i < p->n_errors; i++)
                 if (p->errors[i].line == line)
                         return true;
@@ -1412,7 +1437,8 @@ static void report_more(config_error_fn err, void *userdata, const char *name, s
 static int load_string(const char *name, const char *text, size_t len, size_t max,
                        config_error_fn err, void *userdata, struct config **ret)
 {
-        struct parser p = { .file = name, .buf = text, .len = len };
+        struct parser p = { .file = name, .buf = text, .len = len, .keep = max };
+        size_t total;
         int r;
 
         if (!err)
@@ -1434,10 +1460,11 @@ static int load_string(const char *name, const char *text, size_t len, size_t ma
         if (!p.oom)
                 finish(&p);
 
+        total = p.n_errors + p.n_dropped;
         if (p.oom)
                 r = -ENOMEM;
         else
-                r = p.n_errors ? -EINVAL : 0;
+                r = total ? -EINVAL : 0;
         if (p.n_errors)
                 qsort(p.errors, p.n_errors, sizeof(*p.errors), error_cmp);
         for (size_t i = 0; i < p.n_errors; i++) {
@@ -1445,8 +1472,8 @@ static int load_string(const char *name, const char *text, size_t len, size_t ma
                         err(userdata, name, p.errors[i].line, p.errors[i].msg);
                 free(p.errors[i].msg);
         }
-        if (p.n_errors > max)
-                report_more(err, userdata, name, p.n_errors - max);
+        if (total > max)
+                report_more(err, userdata, name, total - max);
         if (p.oom)
                 err(userdata, name, 0, "out of memory");
         free(p.errors);
