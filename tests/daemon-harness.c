@@ -61,27 +61,9 @@ const char *daemon_path(struct daemon *d, const char *name)
         return join(d->dir, name);
 }
 
-static char *replace_dir(const char *text, const char *dir)
-{
-        size_t cap = strlen(text) * 2 + 4096, n = 0;
-        char *out = malloc(cap);
-
-        for (const char *p = text; *p;) {
-                if (strncmp(p, "@DIR@", 5) == 0) {
-                        n += (size_t)snprintf(out + n, cap - n, "%s", dir);
-                        p += 5;
-                } else {
-                        out[n++] = *p++;
-                }
-                cr_assert_lt(n, cap - 1);
-        }
-        out[n] = '\0';
-        return out;
-}
-
 static void write_conf(struct daemon *d, const char *conf)
 {
-        char *text = replace_dir(conf, d->dir);
+        char *text = replace_all(conf, "@DIR@", d->dir);
         FILE *f;
 
         snprintf(d->conf, sizeof(d->conf), "%s/unixsockd.conf", d->dir);

@@ -93,3 +93,26 @@ ssize_t read_full(int fd, void *buf, size_t n)
         }
         return (ssize_t)done;
 }
+
+char *replace_all(const char *text, const char *token, const char *value)
+{
+        size_t tl = strlen(token), vl = strlen(value), n = 0, cap = strlen(text) + 1;
+        char *out;
+
+        for (const char *p = strstr(text, token); p; p = strstr(p + tl, token))
+                cap += vl;
+        out = malloc(cap);
+        if (!out)
+                abort();
+        for (const char *p = text; *p;) {
+                if (strncmp(p, token, tl) == 0) {
+                        memcpy(out + n, value, vl);
+                        n += vl;
+                        p += tl;
+                } else {
+                        out[n++] = *p++;
+                }
+        }
+        out[n] = '\0';
+        return out;
+}

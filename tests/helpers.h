@@ -19,6 +19,9 @@ bool fd_is_open(int fd);
 /* Number of entries in dir, "." and ".." not counted. */
 int count_dir_entries(const char *dir);
 
+/* text with every token replaced by value, malloc'd (aborts when out of memory). */
+char *replace_all(const char *text, const char *token, const char *value);
+
 /* Reads exactly n bytes (or until EOF); returns the number read. */
 ssize_t read_full(int fd, void *buf, size_t n);
 

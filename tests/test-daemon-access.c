@@ -43,20 +43,7 @@ TestSuite(access, .init = init, .fini = fini, .timeout = 120);
 /* The configuration text with every HOSTILE replaced by the hostile directory. */
 static char *conf_text(const char *fmt)
 {
-        size_t cap = strlen(fmt) + 8 * strlen(hostile) + 1, n = 0;
-        char *out = malloc(cap);
-
-        cr_assert_not_null(out);
-        for (const char *p = fmt; *p;) {
-                if (strncmp(p, "HOSTILE", 7) == 0) {
-                        n += (size_t)snprintf(out + n, cap - n, "%s", hostile);
-                        p += 7;
-                } else {
-                        out[n++] = *p++;
-                }
-        }
-        out[n] = '\0';
-        return out;
+        return replace_all(fmt, "HOSTILE", hostile);
 }
 
 static void start_with(const char *fmt)

@@ -537,6 +537,58 @@ Test(listen, default_mode_follows_umask)
         us_close(l);
 }
 
+/* A client of another uid and group (and no supplementary groups) that
+ * connects to path in a tight loop, non-blocking, until hammer_stop(): how
+ * many connects got through (or found the queue full: the permission check
+ * passed), how many were refused with EACCES, how many were tried. */
+struct hammer {
+        pid_t pid;
+        int res, stop;
+};
+
+static void hammer_start(struct hammer *h, const char *path, uid_t uid, gid_t gid)
+{
+        int res[2], stop[2];
+
+        cr_assert(pipe(res) == 0 && pipe(stop) == 0);
+        h->pid = fork();
+        cr_assert_geq(h->pid, 0);
+        if (h->pid == 0) {
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                long counts[3] = { 0, 0, 0 };
+                close(res[0]);
+                close(stop[1]);
+                if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+                        _exit(2);
+                strcpy(sa.sun_path, path);
+                fcntl(stop[0], F_SETFL, O_NONBLOCK);
+                for (char b; read(stop[0], &b, 1) != 0;) {
+                        int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+                        counts[2]++;
+                        if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN)
+                                counts[0]++;
+                        else if (errno == EACCES)
+                                counts[1]++;
+                        close(c);
+                }
+                _exit(write(res[1], counts, sizeof(counts)) == sizeof(counts) ? 0 : 3);
+        }
+        close(res[1]);
+        close(stop[0]);
+        h->res = res[0];
+        h->stop = stop[1];
+}
+
+static void hammer_stop(struct hammer *h, long counts[3])
+{
+        int st;
+
+        close(h->stop);
+        cr_assert(read_full(h->res, counts, 3 * sizeof(long)) == 3 * sizeof(long));
+        close(h->res);
+        cr_assert(waitpid(h->pid, &st, 0) == h->pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* The publication race: a client of another uid hammers connect() on the path
  * while a 0600 socket owned by root is published there, again and again. It
  * must see the path (EACCES) and never get through. */
@@ -546,37 +598,11 @@ Test(listen, private_socket_refuses_another_uid_from_the_first_instant, .timeout
                 cr_skip_test("needs root to setuid");
         const char *p = join(dir, "private.sock");
         struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
-        int res[2], stop[2];
+        struct hammer h;
         long counts[3];
 
         o.mode = 0600;
-        cr_assert(pipe(res) == 0 && pipe(stop) == 0);
-        pid_t pid = fork();
-        if (pid == 0) {
-                long got = 0, denied = 0, tries = 0;
-                close(res[0]);
-                close(stop[1]);
-                if (setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-                        _exit(2);
-                fcntl(stop[0], F_SETFL, O_NONBLOCK);
-                for (;;) {
-                        char b;
-                        if (read(stop[0], &b, 1) == 0)
-                                break;
-                        tries++;
-                        int c = us_connect(p);
-                        if (c >= 0) {
-                                got++;
-                                close(c);
-                        } else if (errno == EACCES) {
-                                denied++;
-                        }
-                }
-                counts[0] = got; counts[1] = denied; counts[2] = tries;
-                _exit(write(res[1], counts, sizeof(counts)) == sizeof(counts) ? 0 : 3);
-        }
-        close(res[1]);
-        close(stop[0]);
+        hammer_start(&h, p, NOBODY, NOBODY);
         for (int i = 0; i < 2000; i++) {
                 struct us_listener *l = us_listen_with(p, &o);
                 cr_assert_not_null(l, "%s", strerror(errno));
@@ -586,10 +612,7 @@ Test(listen, private_socket_refuses_another_uid_from_the_first_instant, .timeout
                         close(s);
                 us_close(l);
         }
-        close(stop[1]);
-        cr_assert(read_full(res[0], counts, sizeof(counts)) == sizeof(counts));
-        int st;
-        cr_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        hammer_stop(&h, counts);
         cr_assert_eq(counts[0], 0, "another uid got through %ld times", counts[0]);
         cr_assert_gt(counts[1], 0, "the client never saw the socket (%ld tries)", counts[2]);
 }
@@ -831,7 +854,7 @@ Test(listen, set_access_opens_no_window_between_old_and_new, .timeout = 120)
                 cr_skip_test("needs root to chown");
         const char *p = join(dir, "win.sock");
         struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
-        int res[2], stop[2];
+        struct hammer h;
         long counts[3];
 
         o.mode = 0660;
@@ -839,31 +862,7 @@ Test(listen, set_access_opens_no_window_between_old_and_new, .timeout = 120)
         o.gid = 0;
         struct us_listener *l = us_listen_with(p, &o);
         cr_assert_not_null(l);
-        cr_assert(pipe(res) == 0 && pipe(stop) == 0);
-        pid_t pid = fork();
-        if (pid == 0) {
-                long got = 0, denied = 0, tries = 0;
-                close(res[0]);
-                close(stop[1]);
-                if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(1234) < 0)
-                        _exit(2);
-                fcntl(stop[0], F_SETFL, O_NONBLOCK);
-                for (char b; read(stop[0], &b, 1) != 0;) {
-                        tries++;
-                        int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-                        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-                        strcpy(sa.sun_path, p);
-                        if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EAGAIN)
-                                got++;
-                        else if (errno == EACCES)
-                                denied++;
-                        close(c);
-                }
-                counts[0] = got; counts[1] = denied; counts[2] = tries;
-                _exit(write(res[1], counts, sizeof(counts)) == sizeof(counts) ? 0 : 3);
-        }
-        close(res[1]);
-        close(stop[0]);
+        hammer_start(&h, p, 1234, NOBODY);
         for (int i = 0; i < 20000; i++) {
                 cr_assert(us_listener_set_access(l, NULL, 0600, 0, NOBODY) == 0, "%s", strerror(errno));
                 cr_assert(us_listener_set_access(l, NULL, 0660, 0, 0) == 0, "%s", strerror(errno));
@@ -871,10 +870,7 @@ Test(listen, set_access_opens_no_window_between_old_and_new, .timeout = 120)
                 while ((s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT)) >= 0)
                         close(s);
         }
-        close(stop[1]);
-        cr_assert(read_full(res[0], counts, sizeof(counts)) == sizeof(counts));
-        int st;
-        cr_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        hammer_stop(&h, counts);
         cr_assert_eq(counts[0], 0, "a client neither setting admits got through %ld times in %ld tries",
                      counts[0], counts[2]);
         cr_assert_gt(counts[1], 0, "the client never reached the socket");
