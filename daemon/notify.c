@@ -54,6 +54,8 @@ static int notify_connect(void)
         if (nt.sock >= 0)
                 close(nt.sock);
         nt.sock = fd;
+        if (nt.io)
+                (void)sd_event_source_set_io_fd(nt.io, fd);
         return 0;
 }
 
