@@ -432,3 +432,20 @@ Test(reload, a_service_manager_that_reads_nothing_does_not_stop_the_daemon, .tim
         cr_assert_eq(reloading, n);
         daemon_stop(&d);
 }
+
+/* The service manager makes its notify socket anew (systemctl daemon-reexec):
+ * the daemon's connected socket finds the old one gone and connects again. */
+Test(reload, a_notify_socket_made_anew_is_found_again)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        daemon_start(&d, ECHO);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", d.dir);
+        close(d.notify_fd);
+        cr_assert(unlink(sa.sun_path) == 0);
+        d.notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        cr_assert(bind(d.notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+        daemon_reload(&d, ECHO);
+        cr_assert(daemon_log_has(&d, "reloaded"));
+        daemon_stop(&d);
+}
