@@ -1109,7 +1109,7 @@ static char *reader(char *str, int num, void *stream)
                 /* Keys after a lost header must not land in the section before it. */
                 while (n > 0 && is_blank(*l))
                         l++, n--;
-                if (*l == '[')
+                if (n > 0 && *l == '[')         /* (a line of blanks alone ends here) */
                         p->sec = SEC_SKIP;
                 return str;
         }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -1105,6 +1106,29 @@ Test(config, keys_after_a_header_too_long_are_not_taken_for_the_section_before)
 {
         bad_one(fmt(SOCK_S WORKER_W "[socket:%s]\npath = x.sock\nworker = w\n", repeat('n', 200)), 6,
                 "line too long (209 bytes, at most 199)");
+}
+
+/* Found by the fuzzer: a last line too long and all blanks, with no newline,
+ * made the reader look one byte past the text. The text ends right before a
+ * page nobody may read, so that look is a crash in any build. */
+Test(config, a_last_line_of_blanks_too_long_is_read_within_the_text)
+{
+        long page = sysconf(_SC_PAGESIZE);
+        char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        const char *text = fmt(SOCK_S WORKER_W "%s", repeat(' ', 250));
+        size_t len = strlen(text);
+        struct config *c = NULL;
+
+        cr_assert(map != MAP_FAILED);
+        cr_assert(mprotect(map + page, (size_t)page, PROT_NONE) == 0);
+        cr_assert_lt(len, (size_t)page);
+        memcpy(map + page - len, text, len);
+        errs.n = 0;
+        cr_assert_eq(config_load_string("blank.conf", map + page - len, len, collect, NULL, &c), -EINVAL);
+        cr_assert_eq(errs.n, 1, "%s", all_errs());
+        cr_assert_eq(errs.line[0], 6);
+        cr_assert_str_eq(errs.msg[0], "line too long (250 bytes, at most 199)");
+        munmap(map, (size_t)page * 2);
 }
 
 Test(config, empty_file_has_no_sockets)
