@@ -14,7 +14,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
-#include "parse.h"
+#include "config/parse.h"
 
 static bool to_journal;
 static int max_level = LOG_INFO;

@@ -12,7 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exec.h"
+#include "process/exec.h"
 #include "server-internal.h"
 
 #define POOL_UNACKED_MAX 32                     /* connections sent to one process, not yet taken */

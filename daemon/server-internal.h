@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
-#include "config.h"
-#include "exec.h"
+#include "config/config.h"
+#include "process/exec.h"
 #include "log.h"
 #include "server.h"
 #include "unixsock.h"

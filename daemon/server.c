@@ -16,7 +16,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
-#include "exec.h"
+#include "process/exec.h"
 #include "notify.h"
 #include "server-internal.h"
 

@@ -4,7 +4,7 @@
 
 #include <systemd/sd-event.h>
 
-#include "config.h"
+#include "config/config.h"
 
 struct server;
 

@@ -54,7 +54,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "log.h"
 #include "server-internal.h"
 #include "unixsock.h"

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "config.h"
-#include "parse.h"
+#include "config/config.h"
+#include "config/parse.h"
 
 #define SUN_PATH_MAX 107
 

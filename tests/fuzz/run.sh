@@ -41,7 +41,7 @@ clang_major=$(clang -dumpversion | cut -d. -f1)
 install_missing "libclang-rt-$clang_major-dev"
 
 if [ ! -f "$builddir/build.ninja" ]; then
-        CC=clang meson setup "$builddir" -Dfuzz=true -Dtests=false
+        CC=clang meson setup "$builddir" -Dfuzz=true -Dtests=false -Db_lundef=false
 elif ! meson introspect --buildoptions "$builddir" |
         python3 -c 'import json, sys; sys.exit(not any(o["name"] == "fuzz" and o["value"] for o in json.load(sys.stdin)))'; then
         echo "error: $builddir is not a fuzz build directory (-Dfuzz=true, clang): give another one" >&2

@@ -11,9 +11,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "config/config.h"
 #include "helpers.h"
-#include "parse.h"
+#include "config/parse.h"
 
 #define RD "/run/test-usd"
 #define STD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
