@@ -74,11 +74,6 @@ void log_pin_level(int level)
         level_pinned = true;
 }
 
-int log_get_level(void)
-{
-        return max_level;
-}
-
 bool log_enabled(int prio)
 {
         return prio <= max_level;
@@ -243,30 +238,4 @@ void log_config_error(void *userdata, const char *file, unsigned line, const cha
                 log_ctx(LOG_ERR, &c, "%s:%u: %s", file, line, msg);
         else
                 log_ctx(LOG_ERR, &c, "%s: %s", file, msg);
-}
-
-bool ratelimit_pass(struct ratelimit *r, uint64_t now, unsigned *ret_suppressed)
-{
-        if (r->begin == 0 || now - r->begin >= r->interval_usec) {
-                *ret_suppressed = r->suppressed;
-                r->begin = now;
-                r->n = 1;
-                r->suppressed = 0;
-                return true;
-        }
-        if (r->n < r->burst) {
-                r->n++;
-                *ret_suppressed = 0;
-                return true;
-        }
-        r->suppressed++;
-        return false;
-}
-
-const char *suppressed_note(char buf[static 64], unsigned n, const char *what)
-{
-        if (!n)
-                return "";
-        snprintf(buf, 64, " (%u earlier %s not logged)", n, what);
-        return buf;
 }

@@ -7,6 +7,8 @@
 #include <syslog.h>
 #include <sys/types.h>
 
+#include "ratelimit.h"
+
 /* One MESSAGE_ID per kind of event: journalctl MESSAGE_ID=... finds them. */
 #define MSGID_STARTED          "712bb57761224f36b7e21fef3d46eaea"
 #define MSGID_RELOADED         "81e6a919258e4a9ab2bd2b454f458083"
@@ -44,7 +46,6 @@ bool log_to_journal(void);
 void log_set_level(int level);
 /* The command line's level: log_set_level() no longer changes it (reloads). */
 void log_pin_level(int level);
-int log_get_level(void);
 bool log_enabled(int prio);
 
 void log_ctx(int prio, const struct log_ctx *ctx, const char *fmt, ...)
@@ -60,21 +61,5 @@ void log_config_error(void *userdata, const char *file, unsigned line, const cha
 
 int log_level_from_string(const char *s);
 const char *log_level_to_string(int level);
-
-/* At most burst events per interval; the rest are counted, and reported by
- * the first event of the next interval that passes. */
-struct ratelimit {
-        uint64_t interval_usec;
-        unsigned burst;
-        uint64_t begin;
-        unsigned n;
-        unsigned suppressed;
-};
-#define RATELIMIT_INIT(interval, b) { .interval_usec = (interval), .burst = (b) }
-/* true: log it. *ret_suppressed: how many were dropped before this one. */
-bool ratelimit_pass(struct ratelimit *r, uint64_t now_usec, unsigned *ret_suppressed);
-/* " (N earlier WHAT not logged)" in buf, or "" when n is 0: the tail of the
- * first line a rate limit lets through again. */
-const char *suppressed_note(char buf[static 64], unsigned n, const char *what);
 
 #endif

@@ -97,5 +97,7 @@ void config_free(struct config *c);
 
 const struct cfg_socket *config_find_socket(const struct config *c, const char *name);
 const char *dispatch_to_string(enum dispatch d);
+/* Is the variable name[0..len) one unixsockd sets itself, never environment=? */
+bool config_env_name_reserved(const char *name, size_t len);
 
 #endif
