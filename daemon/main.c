@@ -15,7 +15,7 @@
 #include "config/config.h"
 #include "log.h"
 #include "notify.h"
-#include "server.h"
+#include "daemon.h"
 
 #ifndef USD_VERSION
 #define USD_VERSION "unknown"
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
         int level = -1, c, r;
         bool check = false;
         struct config *cfg = NULL;
-        struct server *srv = NULL;
+        struct daemon *d = NULL;
         sd_event *e = NULL;
         sigset_t mask;
 
@@ -172,16 +172,16 @@ int main(int argc, char **argv)
                 sd_event_unref(e);
                 return EX_OSERR;
         }
-        r = server_new(e, cfg, &srv);
+        r = daemon_new(e, cfg, &d);
         if (r < 0) {
                 log_errno(LOG_ERR, r, "setting up");
                 sd_event_unref(e);
                 return EX_OSERR;
         }
-        r = server_start(srv);
+        r = daemon_start(d);
         if (r >= 0)
                 r = sd_event_loop(e);
-        server_free(srv);
+        daemon_free(d);
         notify_close();
         sd_event_unref(e);
         if (r < 0) {

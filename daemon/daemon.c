@@ -1,0 +1,559 @@
+/* The daemon: the tables of sockets and workers, the process table, signals,
+ * stop, STATUS=, the runtime directory, and reloads applied as planned. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include "daemon.h"
+#include "dispatch/dispatch.h"
+#include "listen/inherit.h"
+#include "listen/socket.h"
+#include "log.h"
+#include "notify.h"
+#include "reload.h"
+
+#define STATUS_INTERVAL_USEC (1000 * 1000)
+
+struct daemon {
+        sd_event *event;
+        struct config *cfg;
+        struct socket **socks;                  /* socks[i] is cfg->sockets[i]'s */
+        size_t n_socks;
+        struct worker **workers;                /* workers[i] is cfg->workers[i]'s */
+        size_t n_workers;
+        /* replaced by a reload, until their last process is gone, and the
+         * configurations they still point into */
+        struct worker **old_workers;
+        size_t n_old_workers;
+        struct config **old_cfgs;
+        size_t n_old_cfgs;
+        struct proctab procs;
+        struct counters counters;
+        bool stopping;
+        int stop_stage;                         /* 0 waiting, 1 SIGTERM sent, 2 SIGKILL sent */
+        sd_event_source *sigs[4];
+        sd_event_source *stop_timer, *status_timer;
+        uint64_t status_last;
+};
+
+static uint64_t now_usec(struct daemon *d)
+{
+        uint64_t t = 0;
+
+        sd_event_now(d->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static int push_ptr(void ***v, size_t *n, void *p)
+{
+        void **t = reallocarray(*v, *n + 1, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        t[(*n)++] = p;
+        *v = t;
+        return 0;
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+/* STATUS=, after state (READY=1 ...) if not NULL, in the same message. */
+static void status_send_with(struct daemon *d, const char *state)
+{
+        unsigned running = 0, queued = 0;
+        unsigned long restarts = 0;
+        char msg[512];
+
+        for (size_t i = 0; i < d->n_workers; i++) {
+                running += d->workers[i]->running + worker_members_up(d->workers[i]);
+                queued += d->workers[i]->n_queued;
+                restarts += worker_restarts(d->workers[i]);
+        }
+        snprintf(msg, sizeof(msg), "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused, "
+                 "%u queued, %lu restarts",
+                 state ? state : "", state ? "\n" : "",
+                 d->stopping ? "Stopping: " : "", d->n_socks, running,
+                 d->counters.accepted, d->counters.refused, queued, restarts);
+        (void)notify_send(msg, -1);
+        d->status_last = now_usec(d);
+}
+
+static int on_status_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        status_send_with(userdata, NULL);
+        return 0;
+}
+
+/* STATUS= follows every change, at most once a second. */
+static void status_changed(void *userdata)
+{
+        struct daemon *d = userdata;
+        uint64_t now = now_usec(d);
+        int on = SD_EVENT_OFF;
+
+        if (!d->status_timer)
+                return;
+        sd_event_source_get_enabled(d->status_timer, &on);
+        if (on != SD_EVENT_OFF)
+                return;
+        if (now - d->status_last >= STATUS_INTERVAL_USEC) {
+                status_send_with(d, NULL);
+                return;
+        }
+        sd_event_source_set_time(d->status_timer, d->status_last + STATUS_INTERVAL_USEC);
+        sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
+}
+
+/* An fd or a process slot came back (a child exited, a pool worker took a
+ * connection): a socket paused on EMFILE and friends tries again now rather
+ * than at the end of its pause. */
+static void resources_freed(void *userdata)
+{
+        struct daemon *d = userdata;
+
+        for (size_t i = 0; i < d->n_socks; i++)
+                socket_resources_freed(d->socks[i]);
+}
+
+/* The worker serving the socket called name now: where a replaced pool's queue goes. */
+static struct worker *successor(void *userdata, const char *name)
+{
+        struct daemon *d = userdata;
+
+        for (size_t i = 0; i < d->n_socks; i++)
+                if (strcmp(d->socks[i]->cfg->name, name) == 0)
+                        return d->socks[i]->w;
+        return NULL;
+}
+
+static struct worker *worker_new(struct daemon *d, const struct cfg_worker *cw, const struct config *c)
+{
+        struct worker_env env = {
+                .event = d->event,
+                .procs = &d->procs,
+                .counters = &d->counters,
+                .successor = successor,
+                .successor_userdata = d,
+                .stop_timeout_usec = c->stop_timeout_usec,
+        };
+
+        return dispatch_worker_new(cw, &env);
+}
+
+/* ---- what reloads left behind --------------------------------------------- */
+
+static bool cfg_holds(const struct config *c, const void *p)
+{
+        const char *b = p;
+
+        return c->n_workers && b >= (const char *)c->workers && b < (const char *)(c->workers + c->n_workers);
+}
+
+/* Frees the workers a reload replaced once their last process is gone, and
+ * the old configurations nothing points into any more: so reloads do not
+ * make the daemon grow. */
+static void gc(struct daemon *d)
+{
+        for (size_t i = 0; i < d->n_old_workers;) {
+                struct worker *w = d->old_workers[i];
+                if (dispatch_worker_idle(w)) {
+                        d->old_workers[i] = d->old_workers[--d->n_old_workers];
+                        dispatch_worker_free(w);
+                } else {
+                        i++;
+                }
+        }
+        for (size_t i = 0; i < d->n_old_cfgs;) {
+                struct config *c = d->old_cfgs[i];
+                bool used = false;
+                for (size_t j = 0; j < d->n_old_workers && !used; j++)
+                        used = cfg_holds(c, d->old_workers[j]->cfg);
+                if (used) {
+                        i++;
+                        continue;
+                }
+                d->old_cfgs[i] = d->old_cfgs[--d->n_old_cfgs];
+                config_free(c);
+        }
+}
+
+/* ---- stopping ---------------------------------------------------------- */
+
+static void stop_check_done(struct daemon *d)
+{
+        if (d->stopping && proctab_count(&d->procs) == 0 && proctab_groups(&d->procs) == 0)
+                sd_event_exit(d->event, 0);
+}
+
+static int on_sigchld(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        struct daemon *d = userdata;
+
+        proctab_reap(&d->procs);
+        (void)proctab_groups(&d->procs);
+        gc(d);
+        stop_check_done(d);
+        return 0;
+}
+
+static int on_stop_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct daemon *d = userdata;
+        size_t groups = proctab_groups(&d->procs);
+
+        d->stop_stage++;
+        log_msg(LOG_WARNING, "%zu worker processes and %zu process groups of exited workers still running after stop-timeout: sending %s",
+                proctab_count(&d->procs), groups, d->stop_stage == 1 ? "SIGTERM" : "SIGKILL");
+        proctab_signal_all(&d->procs, d->stop_stage == 1 ? SIGTERM : SIGKILL);
+        if (d->stop_stage == 1) {
+                sd_event_source_set_time(es, usec + d->cfg->stop_timeout_usec);
+                sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        struct daemon *d = userdata;
+        struct log_ctx c = LOG_CTX_INIT;
+
+        if (d->stopping)
+                return 0;
+        d->stopping = true;
+        c.msgid = MSGID_STOPPING;
+        log_ctx(LOG_INFO, &c, "stopping on %s: no new connections; %zu worker processes serve on",
+                sigabbrev_np((int)ssi->ssi_signo), proctab_count(&d->procs));
+        for (size_t i = 0; i < d->n_socks; i++)
+                socket_close(d->socks[i]);
+        for (size_t i = 0; i < d->n_workers; i++)
+                dispatch_worker_stop(d->workers[i]);
+        status_send_with(d, "STOPPING=1");
+        if (proctab_count(&d->procs) || proctab_groups(&d->procs))
+                sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC,
+                                           d->cfg->stop_timeout_usec, 0, on_stop_timer, d);
+        stop_check_done(d);
+        return 0;
+}
+
+/* ---- start --------------------------------------------------------------- */
+
+int daemon_new(sd_event *e, struct config *cfg, struct daemon **ret)
+{
+        struct daemon *d = calloc(1, sizeof(*d));
+
+        if (!d) {
+                config_free(cfg);
+                return -ENOMEM;
+        }
+        d->event = sd_event_ref(e);
+        d->cfg = cfg;
+        d->counters = (struct counters){
+                .changed = status_changed, .resources_freed = resources_freed, .userdata = d,
+        };
+        d->workers = calloc(cfg->n_workers, sizeof(*d->workers));
+        d->socks = calloc(cfg->n_sockets, sizeof(*d->socks));
+        if (!d->workers || !d->socks)
+                goto oom;
+        for (size_t i = 0; i < cfg->n_workers; i++, d->n_workers++)
+                if (!(d->workers[i] = worker_new(d, &cfg->workers[i], cfg)))
+                        goto oom;
+        for (size_t i = 0; i < cfg->n_sockets; i++, d->n_socks++) {
+                const struct cfg_socket *cs = &cfg->sockets[i];
+                d->socks[i] = socket_new(cs, d->workers[cs->worker - cfg->workers], e, &d->counters);
+                if (!d->socks[i])
+                        goto oom;
+        }
+        *ret = d;
+        return 0;
+oom:
+        daemon_free(d);
+        return -ENOMEM;
+}
+
+/* Listening fds from systemd: matched by FileDescriptorName, else by path. */
+static void adopt_inherited(struct daemon *d)
+{
+        struct inherited *v;
+        size_t n = inherit_listeners(&v);
+
+        for (size_t i = 0; i < n; i++) {
+                const char *name = v[i].name ? v[i].name : "", *path = us_listener_path(v[i].listener);
+                struct socket *match = NULL;
+                for (size_t j = 0; j < d->n_socks && !match; j++)
+                        if (strcmp(d->socks[j]->cfg->name, name) == 0)
+                                match = d->socks[j];
+                for (size_t j = 0; j < d->n_socks && !match; j++)
+                        if (strcmp(d->socks[j]->cfg->path, path) == 0)
+                                match = d->socks[j];
+                if (!match || match->l) {
+                        log_msg(LOG_WARNING, "inherited fd %d (name '%s', path %s) %s; closed",
+                                us_listener_fd(v[i].listener), name, path,
+                                match ? "duplicates one already matched" : "matches no [socket:]");
+                        continue;
+                }
+                socket_adopt(match, v[i].listener);
+                v[i].listener = NULL;
+        }
+        inherit_free(v, n);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+        char buf[4096];
+        size_t n = strlen(path);
+
+        if (n >= sizeof(buf))
+                return -ENAMETOOLONG;
+        memcpy(buf, path, n + 1);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static void runtime_directory(const struct config *c)
+{
+        int r = mkdir_p(c->runtime_directory, 0755);
+
+        if (r < 0)
+                log_errno(LOG_WARNING, r, "runtime directory %s", c->runtime_directory);
+}
+
+/* Watches the sockets, in file order, then starts what runs without a client. */
+static void open_all(struct daemon *d)
+{
+        for (size_t i = 0; i < d->n_socks; i++) {
+                (void)socket_open(d->socks[i]); /* listening already: only a watch can fail, logged */
+                (void)socket_attach(d->socks[i]);
+        }
+        for (size_t i = 0; i < d->n_workers; i++) {
+                int r = dispatch_worker_start(d->workers[i]);
+                if (r < 0)
+                        log_errno(LOG_ERR, r, "worker %s", d->workers[i]->cfg->name);
+        }
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+/* The objects of next: the kept ones from the running tables, new ones made.
+ * New sockets listen here, before any old one closes (a renamed section on
+ * the same path takes the old listener over later). 0, or a negative errno
+ * (logged): then nothing was changed and what was made is freed. */
+static int reload_make(struct daemon *d, struct config *next, const struct reload_plan *p,
+                       struct worker **workers, struct socket **socks)
+{
+        for (size_t i = 0; i < next->n_workers; i++) {
+                workers[i] = p->worker_from[i] ? d->workers[p->worker_from[i] - 1]
+                                               : worker_new(d, &next->workers[i], next);
+                if (!workers[i])
+                        return log_errno(LOG_ERR, -ENOMEM, "reload");
+        }
+        runtime_directory(next);
+        for (size_t i = 0; i < next->n_sockets; i++) {
+                const struct cfg_socket *cs = &next->sockets[i];
+                if (p->socket_from[i]) {
+                        socks[i] = d->socks[p->socket_from[i] - 1];
+                        continue;
+                }
+                socks[i] = socket_new(cs, workers[cs->worker - next->workers], d->event, &d->counters);
+                if (!socks[i])
+                        return log_errno(LOG_ERR, -ENOMEM, "reload");
+                if (p->socket_takes[i] && d->socks[p->socket_takes[i] - 1]->l)
+                        continue;
+                if (socket_listen(socks[i]) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+static void reload_undo(struct daemon *d, struct config *next, const struct reload_plan *p,
+                        struct worker **workers, struct socket **socks)
+{
+        for (size_t i = 0; i < next->n_sockets; i++)
+                if (!p->socket_from[i])
+                        socket_free(socks[i]); /* the file it made goes with it */
+        for (size_t i = 0; i < next->n_workers; i++)
+                if (!p->worker_from[i])
+                        dispatch_worker_free(workers[i]);
+}
+
+/* From here on nothing fails: next is the daemon's configuration. */
+static void reload_commit(struct daemon *d, struct config *next, const struct reload_plan *p,
+                          struct worker **workers, struct socket **socks)
+{
+        for (size_t i = 0; i < next->n_sockets; i++)
+                if (p->socket_takes[i] && !socks[i]->l)
+                        socket_take_over(socks[i], d->socks[p->socket_takes[i] - 1]);
+                else if (!p->socket_from[i])
+                        inherit_store(next->sockets[i].name, socks[i]->l); /* made by reload_make */
+        for (size_t j = 0; j < d->n_socks; j++)
+                if (!p->socket_kept[j])
+                        socket_retire(d->socks[j]);
+        for (size_t i = 0; i < next->n_sockets; i++)
+                if (p->socket_from[i])
+                        socket_update(socks[i], &next->sockets[i], workers[next->sockets[i].worker - next->workers]);
+        for (size_t i = 0; i < next->n_workers; i++)
+                if (p->worker_from[i])
+                        dispatch_worker_reloaded(workers[i], &next->workers[i], next->stop_timeout_usec);
+        if (push_ptr((void ***)&d->old_cfgs, &d->n_old_cfgs, d->cfg) < 0)
+                log_msg(LOG_ERR, "reload: out of memory keeping the old configuration");
+        for (size_t j = 0; j < d->n_workers; j++)
+                if (!p->worker_kept[j] && push_ptr((void ***)&d->old_workers, &d->n_old_workers, d->workers[j]) < 0)
+                        log_msg(LOG_ERR, "reload: out of memory; worker %s is forgotten", d->workers[j]->cfg->name);
+        struct worker **retired = d->workers;
+        size_t n_retired = d->n_workers;
+        free(d->socks);
+        d->cfg = next;
+        d->workers = workers;
+        d->n_workers = next->n_workers;
+        d->socks = socks;
+        d->n_socks = next->n_sockets;
+        log_set_level(next->log_level);
+        open_all(d);
+        /* retired once their sockets went to their successors, which take their queue */
+        for (size_t j = 0; j < n_retired; j++)
+                if (!p->worker_kept[j])
+                        dispatch_worker_retire(retired[j]);
+        free(retired);
+}
+
+/* Applies next in place: unchanged sockets keep their fds and their queued
+ * connections, unchanged workers keep their processes; a changed worker is
+ * replaced by a new one (its old processes finish what they have and are not
+ * restarted); removed sockets close. Takes ownership of next. */
+static int daemon_reload(struct daemon *d, struct config *next)
+{
+        struct worker **workers = calloc(next->n_workers + 1, sizeof(*workers));
+        struct socket **socks = calloc(next->n_sockets + 1, sizeof(*socks));
+        struct reload_plan p;
+        int r = reload_plan(d->cfg, next, &p);
+
+        if (r < 0 || !workers || !socks) {
+                r = -ENOMEM;
+        } else if ((r = reload_make(d, next, &p, workers, socks)) < 0) {
+                reload_undo(d, next, &p, workers, socks);
+        } else {
+                reload_commit(d, next, &p, workers, socks);
+                log_msg(LOG_INFO, "reload: %u sockets new, %u closed, %u workers replaced", p.sockets_new,
+                        p.sockets_closed, p.workers_replaced);
+                reload_plan_free(&p);
+                gc(d);
+                return 0;
+        }
+        reload_plan_free(&p);
+        free(workers);
+        free(socks);
+        config_free(next);
+        return r;
+}
+
+static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        struct daemon *d = userdata;
+        struct config *next = NULL;
+        struct log_ctx c = LOG_CTX_INIT;
+        int r;
+
+        (void)notify_send("RELOADING=1", -1);
+        /* Logged as at start, and as bounded: never raw on stderr. */
+        r = config_load_max(d->cfg->file, CONFIG_ERRORS_LOGGED, log_config_error, NULL, &next);
+        if (r < 0) {
+                log_msg(LOG_ERR, "reload: %s has errors; the running configuration stays", d->cfg->file);
+        } else if ((r = daemon_reload(d, next)) < 0) {
+                log_errno(LOG_ERR, r, "reload: the running configuration stays");
+        } else {
+                c.msgid = MSGID_RELOADED;
+                log_ctx(LOG_INFO, &c, "reloaded %s", d->cfg->file);
+        }
+        status_send_with(d, "READY=1");
+        return 0;
+}
+
+/* ---- start and free ------------------------------------------------------ */
+
+static int watch_signals(struct daemon *d)
+{
+        static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+        int r;
+
+        for (size_t i = 0; i < 4; i++) {
+                r = sd_event_add_signal(d->event, &d->sigs[i], sigs[i],
+                                        sigs[i] == SIGCHLD ? on_sigchld :
+                                        sigs[i] == SIGHUP ? on_sighup : on_stop_signal, d);
+                if (r < 0)
+                        return log_errno(LOG_ERR, r, "signal %s", sigabbrev_np(sigs[i]));
+                /* Exits first: a slot or a per-user count freed serves the next client. */
+                if (sigs[i] == SIGCHLD)
+                        sd_event_source_set_priority(d->sigs[i], SD_EVENT_PRIORITY_IMPORTANT);
+        }
+        return 0;
+}
+
+int daemon_start(struct daemon *d)
+{
+        struct log_ctx c = LOG_CTX_INIT;
+        int r = watch_signals(d);
+
+        if (r < 0)
+                return r;
+        /* What a worker forks and leaves comes to us, not to init: reaped here,
+         * and stop can wait for it (proctab_signal_all). */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                log_errno(LOG_WARNING, -errno, "PR_SET_CHILD_SUBREAPER");
+        r = sd_event_add_time(d->event, &d->status_timer, CLOCK_MONOTONIC, 0, 0, on_status_timer, d);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "timer");
+        sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
+
+        adopt_inherited(d);
+        runtime_directory(d->cfg);
+        for (size_t i = 0; i < d->n_socks; i++) {
+                r = socket_open(d->socks[i]);
+                if (r < 0)
+                        return r;
+        }
+        open_all(d);
+        c.msgid = MSGID_STARTED;
+        log_ctx(LOG_INFO, &c, "started: %zu sockets, %zu workers, from %s", d->n_socks, d->n_workers,
+                d->cfg->file);
+        status_send_with(d, "READY=1");
+        return 0;
+}
+
+struct daemon *daemon_free(struct daemon *d)
+{
+        if (!d)
+                return NULL;
+        proctab_free(&d->procs); /* first: its chains run through the workers' processes */
+        for (size_t i = 0; i < d->n_socks; i++)
+                socket_free(d->socks[i]);
+        for (size_t i = 0; i < d->n_workers; i++)
+                dispatch_worker_free(d->workers[i]);
+        for (size_t i = 0; i < d->n_old_workers; i++)
+                dispatch_worker_free(d->old_workers[i]);
+        for (size_t i = 0; i < 4; i++)
+                sd_event_source_disable_unref(d->sigs[i]);
+        sd_event_source_disable_unref(d->stop_timer);
+        sd_event_source_disable_unref(d->status_timer);
+        free(d->socks);
+        free(d->workers);
+        free(d->old_workers);
+        for (size_t i = 0; i < d->n_old_cfgs; i++)
+                config_free(d->old_cfgs[i]);
+        free(d->old_cfgs);
+        config_free(d->cfg);
+        sd_event_unref(d->event);
+        free(d);
+        return NULL;
+}

@@ -1,0 +1,117 @@
+/* Dispatch: admission, then the worker's mode; a worker's life by mode. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "dispatch.h"
+#include "listener.h"
+#include "pool.h"
+#include "spawn.h"
+
+int dispatch_connection(struct worker *w, struct accepted *a)
+{
+        enum admit verdict = admit_check(a->socket, w->cfg, &w->uids, &a->peer);
+
+        if (verdict == ADMIT_MAX_PER_USER) {
+                /* A client that saw its last connection end may be back before the
+                 * SIGCHLD of its worker is read: count what has exited already. */
+                proctab_reap(w->procs);
+                verdict = admit_check(a->socket, w->cfg, &w->uids, &a->peer);
+        }
+        if (verdict != ADMIT_OK) {
+                a->why = admit_to_string(verdict);
+                return DISPATCH_REFUSED;
+        }
+        switch (w->cfg->dispatch) {
+        case DISPATCH_POOL:
+                return pool_dispatch(w, a);
+        case DISPATCH_SPAWN:
+                return spawn_connection(w, a);
+        default:
+                a->why = "its worker takes the listening socket";
+                return DISPATCH_REFUSED;
+        }
+}
+
+bool dispatch_hands_listener(const struct worker *w)
+{
+        return w->cfg->dispatch == DISPATCH_LISTENER;
+}
+
+void dispatch_activate(struct worker *w)
+{
+        listener_activate(w);
+}
+
+struct worker *dispatch_worker_new(const struct cfg_worker *cw, const struct worker_env *env)
+{
+        struct worker *w = calloc(1, sizeof(*w));
+
+        if (!w)
+                return NULL;
+        if (worker_init(w, cw, env) < 0) {
+                worker_done(w);
+                free(w);
+                return NULL;
+        }
+        return w;
+}
+
+int dispatch_worker_start(struct worker *w)
+{
+        if (w->n_members)
+                return 0; /* running already (kept by a reload) */
+        switch (w->cfg->dispatch) {
+        case DISPATCH_POOL:
+                return pool_start(w);
+        case DISPATCH_LISTENER:
+                return listener_start(w);
+        default:
+                return 0;
+        }
+}
+
+static void stop(struct worker *w, enum ending why)
+{
+        w->launcher.ending = why;
+        if (w->cfg->dispatch == DISPATCH_POOL && w->mode)
+                pool_stop(w);
+        else if (w->cfg->dispatch == DISPATCH_LISTENER)
+                listener_stop(w);
+}
+
+void dispatch_worker_stop(struct worker *w)
+{
+        stop(w, ENDING_STOPPING);
+}
+
+void dispatch_worker_retire(struct worker *w)
+{
+        stop(w, ENDING_RETIRED);
+}
+
+void dispatch_worker_reloaded(struct worker *w, const struct cfg_worker *cw, uint64_t stop_timeout_usec)
+{
+        w->cfg = cw;
+        w->launcher.cfg = cw;
+        w->launcher.stop_timeout_usec = stop_timeout_usec;
+        /* a listener worker that failed under restart = never is watched again */
+        worker_set_gate(w, GATE_FAILED, false);
+}
+
+bool dispatch_worker_idle(const struct worker *w)
+{
+        return w->running == 0 && worker_members_up(w) == 0 &&
+               (w->cfg->dispatch != DISPATCH_POOL || pool_idle(w));
+}
+
+void dispatch_worker_free(struct worker *w)
+{
+        if (!w)
+                return;
+        if (w->cfg->dispatch == DISPATCH_POOL)
+                pool_free(w);
+        else if (w->cfg->dispatch == DISPATCH_LISTENER)
+                listener_free(w);
+        worker_done(w);
+        free(w);
+}

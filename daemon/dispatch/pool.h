@@ -1,0 +1,26 @@
+/* dispatch = pool: long-running processes fed accepted fds over a channel,
+ * with ACK/DONE accounting (lib/frame.c is the codec). */
+#ifndef USD_POOL_H
+#define USD_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dispatch/dispatch.h"
+
+#define POOL_UNACKED_MAX 32             /* connections sent to one process, not yet taken */
+#define POOL_QUEUE_MAX 64               /* accepted, held by the daemon, no process free */
+
+/* 0, or -ENOMEM: makes its processes and starts them. */
+int pool_start(struct worker *w);
+/* DISPATCH_TAKEN, or DISPATCH_REFUSED when no process runs nor will. */
+int pool_dispatch(struct worker *w, struct accepted *a);
+/* The daemon stops, or a reload replaced w: channels close once the queue is handed out. */
+void pool_stop(struct worker *w);
+/* Nothing queued, nothing sent and not DONE, no process. */
+bool pool_idle(const struct worker *w);
+void pool_free(struct worker *w);
+/* What the channel of process index said (revents as epoll gives them): the fuzzer's entry too. */
+void pool_channel_event(struct worker *w, unsigned index, uint32_t revents);
+
+#endif

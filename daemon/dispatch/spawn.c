@@ -1,0 +1,143 @@
+/* dispatch = spawn: a process per connection, with the connection on its
+ * stdin and stdout (and fd 3 with listen-fds), UCSPI variables, capacity. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+/* A process serving one connection. */
+struct spawned {
+        struct process proc;
+        struct worker *w;
+        struct us_peer peer;
+        char socket[];                  /* the socket it came from, for its exit's line */
+};
+
+static struct spawned *of(struct process *p)
+{
+        return (struct spawned *)((char *)p - offsetof(struct spawned, proc));
+}
+
+static void spawned_exit(struct process *p, const siginfo_t *si)
+{
+        struct spawned *sp = of(p);
+        struct worker *w = sp->w;
+        struct log_ctx c = worker_ctx(w, sp->socket, &sp->peer);
+        const char *how = launch_exit_ctx(&c, si);
+        unsigned suppressed;
+        char note[64];
+
+        if (launch_exit_failed(si) && ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
+                log_ctx(LOG_WARNING, &c, "worker %s: pid %d %s %d%s", w->cfg->name, (int)p->pid, how,
+                        si->si_status, suppressed_note(note, suppressed, "failures"));
+        else
+                log_ctx(LOG_DEBUG, &c, "worker %s: pid %d %s %d", w->cfg->name, (int)p->pid, how, si->si_status);
+        if (w->cfg->max_per_user)
+                uidtab_dec(&w->uids, sp->peer.uid);
+        if (w->running-- >= w->cfg->instances)
+                worker_set_gate(w, GATE_CAPACITY, false);
+        free(sp);
+        /* A process gone is an fd or a process slot back. */
+        counters_freed(w->counters);
+        counters_changed(w->counters);
+}
+
+static void release(struct process *p)
+{
+        free(of(p));
+}
+
+/* The environment and fds of a process for a: UCSPI-UNIX variables, and
+ * LISTEN_FDS= with listen-fds. */
+static void connection_args(struct worker *w, const struct accepted *a, struct launch *l, char buf[5][300])
+{
+        const struct cfg_worker *cw = w->cfg;
+
+        l->fds[0] = l->fds[1] = a->fd;
+        l->fds[2] = launcher_stderr(&w->launcher);
+        l->n_fds = 3;
+        snprintf(buf[0], 300, "UNIXLOCALPATH=%s", a->socket->path);
+        snprintf(buf[1], 300, "UNIXREMOTEPID=%d", (int)a->peer.pid);
+        snprintf(buf[2], 300, "UNIXREMOTEEUID=%u", (unsigned)a->peer.uid);
+        snprintf(buf[3], 300, "UNIXREMOTEEGID=%u", (unsigned)a->peer.gid);
+        snprintf(buf[4], 300, "UNIXSOCKD_SOCKET=%s", a->socket->name);
+        l->env[l->n_env++] = "PROTO=UNIX";
+        for (size_t i = 0; i < 5; i++)
+                l->env[l->n_env++] = buf[i];
+        if (cw->listen_fds) {
+                l->fds[l->n_fds++] = a->fd;
+                l->env[l->n_env++] = "LISTEN_FDS=1";
+                l->env[l->n_env++] = l->pid_slot - strlen("LISTEN_PID=");
+                l->env[l->n_env++] = "LISTEN_FDNAMES=connection";
+        } else {
+                l->pid_slot = NULL;
+        }
+}
+
+/* The process could not start for a reason a client cannot fix, and any
+ * client can make this happen: logged, rate-limited; the connection closes. */
+static void exec_failed(struct worker *w, const struct accepted *a, int r, const char *step)
+{
+        struct log_ctx c = worker_ctx(w, a->socket->name, &a->peer);
+        unsigned suppressed;
+        char note[64];
+
+        w->failed++;
+        if (ratelimit_pass(&w->launcher.exec_rl, worker_now(w), &suppressed))
+                launch_log_failure(&w->launcher, &c, LOG_ERR, r, step, suppressed_note(note, suppressed, "failures"));
+}
+
+static void started(struct worker *w, struct spawned *sp, const struct accepted *a)
+{
+        w->spawned++;
+        if (proctab_add(w->procs, &sp->proc) < 0) {
+                free(sp); /* cannot track it: it still runs and is reaped, just not counted */
+                return;
+        }
+        if (w->cfg->max_per_user)
+                (void)uidtab_inc(&w->uids, a->peer.uid);
+        if (++w->running >= w->cfg->instances)
+                worker_set_gate(w, GATE_CAPACITY, true);
+        if (log_enabled(LOG_DEBUG)) {
+                struct log_ctx c = worker_ctx(w, a->socket->name, &a->peer);
+                c.worker_pid = sp->proc.pid;
+                c.msgid = MSGID_WORKER_STARTED;
+                log_ctx(LOG_DEBUG, &c, "worker %s: started pid %d for uid %u", w->cfg->name,
+                        (int)sp->proc.pid, (unsigned)a->peer.uid);
+        }
+}
+
+int spawn_connection(struct worker *w, struct accepted *a)
+{
+        char buf[5][300], e_pid[48] = "LISTEN_PID=";
+        struct launch l = { .pid_slot = e_pid + strlen("LISTEN_PID=") };
+        size_t len = strlen(a->socket->name) + 1;
+        struct spawned *sp = calloc(1, sizeof(*sp) + len);
+        const char *step = NULL;
+        int r;
+
+        if (!sp)
+                return -ENOMEM;
+        connection_args(w, a, &l, buf);
+        r = launch_start(&w->launcher, &l, &sp->proc.pid, &step);
+        if (r < 0) {
+                free(sp);
+                if (strcmp(step, "clone") == 0)
+                        return r;
+                exec_failed(w, a, r, step);
+        } else {
+                sp->proc.on_exit = spawned_exit;
+                sp->proc.release = release;
+                sp->w = w;
+                sp->peer = a->peer;
+                memcpy(sp->socket, a->socket->name, len);
+                started(w, sp, a);
+        }
+        close(a->fd);
+        return DISPATCH_TAKEN;
+}

@@ -1,0 +1,414 @@
+/* A socket's life: open or adopt, the gate, the accept loop, pauses on
+ * resource errors and rate limits, refusal, update and retirement. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dispatch/dispatch.h"
+#include "inherit.h"
+#include "socket.h"
+
+#define ACCEPT_BUDGET 32                        /* connections per wakeup, then others get a turn */
+#define RESUME_AFTER_USEC (100 * 1000)          /* retry a socket paused on a resource error */
+
+enum {
+        PAUSE_RESOURCE = 1 << 0,                /* EMFILE and friends: retried on a timer */
+        PAUSE_RATE = 1 << 1,                    /* rate-limit: this interval's accepts are used up */
+};
+
+static uint64_t now_usec(const struct socket *s)
+{
+        uint64_t t = 0;
+
+        sd_event_now(s->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static struct log_ctx ctx(const struct socket *s, const struct us_peer *peer)
+{
+        return worker_ctx(s->w, s->cfg->name, peer);
+}
+
+/* The gate: its own pauses and its worker's. */
+static void update_io(void *userdata)
+{
+        struct socket *s = userdata;
+
+        if (s->io)
+                sd_event_source_set_enabled(s->io, s->pause || s->w->gate ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
+static bool retry_pending(struct socket *s);
+
+static int on_resume_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct socket *s = userdata;
+
+        s->pause &= ~(PAUSE_RESOURCE | PAUSE_RATE);
+        if (retry_pending(s))
+                update_io(s);
+        return 0;
+}
+
+/* Stops polling s for reason until usec (CLOCK_MONOTONIC). */
+static void pause_until(struct socket *s, unsigned reason, uint64_t usec)
+{
+        s->pause |= reason;
+        update_io(s);
+        if (!s->resume &&
+            sd_event_add_time(s->event, &s->resume, CLOCK_MONOTONIC, 0, 0, on_resume_timer, s) < 0) {
+                s->pause &= ~reason; /* no timer: better poll again than stay paused */
+                update_io(s);
+                return;
+        }
+        sd_event_source_set_time(s->resume, usec);
+        sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT);
+}
+
+/* Out of fds or memory: stop polling this socket for a while instead of
+ * spinning on an error that a client cannot fix. Clients wait in the backlog. */
+static void pause_resource(struct socket *s, int err, const char *what)
+{
+        uint64_t now = now_usec(s);
+        unsigned suppressed;
+        char note[64];
+
+        pause_until(s, PAUSE_RESOURCE, now + RESUME_AFTER_USEC);
+        if (ratelimit_pass(&s->pause_rl, now, &suppressed)) {
+                struct log_ctx c = ctx(s, NULL);
+                c.msgid = MSGID_ACCEPT_PAUSED;
+                log_ctx(LOG_WARNING, &c, "socket %s: %s: %s; accepting paused for %ums%s",
+                        s->cfg->name, what, strerror(err), RESUME_AFTER_USEC / 1000,
+                        suppressed_note(note, suppressed, "pauses"));
+        }
+}
+
+/* rate-limit = N/INTERVAL: true if one more may be accepted in this interval;
+ * else the socket pauses until the interval ends and clients wait in the
+ * backlog (nothing fails, unlike systemd's TriggerLimit). */
+static bool rate_ok(struct socket *s)
+{
+        const struct cfg_socket *cs = s->cfg;
+        uint64_t until;
+
+        if (!cs->rate_burst || window_take(&s->rate, cs->rate_burst, cs->rate_interval_usec, now_usec(s), &until))
+                return true;
+        if (log_enabled(LOG_DEBUG)) {
+                struct log_ctx c = ctx(s, NULL);
+                c.msgid = MSGID_ACCEPT_PAUSED;
+                log_ctx(LOG_DEBUG, &c, "socket %s: rate-limit %u per %llums reached; paused for the rest of it",
+                        cs->name, cs->rate_burst, (unsigned long long)(cs->rate_interval_usec / 1000));
+        }
+        pause_until(s, PAUSE_RATE, until);
+        return false;
+}
+
+/* Closes an accepted connection that will not be served, counted and logged
+ * (warning, rate-limited per socket) with why. */
+static void refuse(struct socket *s, int fd, const struct us_peer *peer, const char *why)
+{
+        struct log_ctx c = ctx(s, peer);
+        unsigned suppressed;
+        char note[64];
+
+        close(fd);
+        s->refused++;
+        s->counters->refused++;
+        counters_changed(s->counters);
+        c.msgid = MSGID_CONN_REFUSED;
+        if (ratelimit_pass(&s->refuse_rl, now_usec(s), &suppressed))
+                log_ctx(LOG_WARNING, &c, "socket %s: refused uid %u pid %d: %s%s", s->cfg->name,
+                        (unsigned)peer->uid, (int)peer->pid, why, suppressed_note(note, suppressed, "refusals"));
+        else
+                log_ctx(LOG_DEBUG, &c, "socket %s: refused uid %u pid %d: %s", s->cfg->name,
+                        (unsigned)peer->uid, (int)peer->pid, why);
+}
+
+/* Hands fd down. False if no process could be made: the fd is kept pending. */
+static bool hand_down(struct socket *s, int fd, const struct us_peer *peer)
+{
+        struct accepted a = { .fd = fd, .peer = *peer, .socket = s->cfg };
+        int r = dispatch_connection(s->w, &a);
+
+        if (r == DISPATCH_REFUSED) {
+                refuse(s, fd, peer, a.why);
+        } else if (r < 0) {
+                /* No process now (EAGAIN, ENOMEM): the client keeps its connection
+                 * and gets its worker when the socket resumes. */
+                s->pending_fd = fd;
+                s->pending_peer = *peer;
+                pause_resource(s, -r, "cannot start a worker");
+                return false;
+        }
+        return true;
+}
+
+/* Retries the connection that found no process; false if it still does not. */
+static bool retry_pending(struct socket *s)
+{
+        int fd = s->pending_fd;
+
+        if (fd < 0)
+                return true;
+        s->pending_fd = -1;
+        return hand_down(s, fd, &s->pending_peer);
+}
+
+static void accept_loop(struct socket *s)
+{
+        struct us_peer peer;
+
+        for (int i = 0; i < ACCEPT_BUDGET && !s->pause && !s->w->gate; i++) {
+                /* a slot of the rate is used only by a client that is there */
+                if (s->cfg->rate_burst && (!us_accept_ready(s->l) || !rate_ok(s)))
+                        break;
+                int c = us_accept_flags(s->l, &peer, US_ACCEPT_NOWAIT);
+                if (c < 0) {
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM)
+                                log_errno(LOG_ERR, -errno, "socket %s: accept", s->cfg->name);
+                        pause_resource(s, errno, "accept");
+                        break;
+                }
+                s->accepted++;
+                s->counters->accepted++;
+                counters_changed(s->counters);
+                if (!hand_down(s, c, &peer))
+                        break;
+        }
+}
+
+static int on_readable(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        struct socket *s = userdata;
+
+        if (dispatch_hands_listener(s->w))
+                dispatch_activate(s->w);
+        else if (retry_pending(s))
+                accept_loop(s);
+        return 0;
+}
+
+void socket_resources_freed(struct socket *s)
+{
+        if (!(s->pause & PAUSE_RESOURCE))
+                return;
+        s->pause &= ~PAUSE_RESOURCE; /* a rate-limit pause keeps its timer */
+        /* debug: tells a resume by a freed resource from one by the timer */
+        log_msg(LOG_DEBUG, "socket %s: a resource came back: accepting again before the pause ends", s->cfg->name);
+        if (retry_pending(s))
+                update_io(s);
+}
+
+struct socket *socket_new(const struct cfg_socket *cs, struct worker *w, sd_event *e, struct counters *c)
+{
+        struct socket *s = calloc(1, sizeof(*s));
+
+        if (!s)
+                return NULL;
+        s->cfg = cs;
+        s->w = w;
+        s->event = e;
+        s->counters = c;
+        s->refuse_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 5);
+        s->pause_rl = (struct ratelimit)RATELIMIT_INIT(10 * 1000000ULL, 1);
+        s->pending_fd = -1;
+        return s;
+}
+
+void socket_adopt(struct socket *s, struct us_listener *l)
+{
+        s->l = l;
+        s->inherited = true;
+        s->published_here = us_listener_published_at(l, s->cfg->path);
+        log_msg(LOG_DEBUG, "socket %s: inherited fd %d (%s)", s->cfg->name, us_listener_fd(l),
+                us_listener_path(l));
+}
+
+int socket_listen(struct socket *s)
+{
+        const struct cfg_socket *cs = s->cfg;
+        struct us_listen_options o = {
+                .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
+        };
+
+        s->l = us_listen_with(cs->path, &o);
+        if (!s->l)
+                return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+        return 0;
+}
+
+/* The daemon polls a listener non-blocking and accepts with NOWAIT; a
+ * listener worker gets it blocking, as systemd hands sockets over. */
+static void set_blocking_mode(struct socket *s)
+{
+        int fd = us_listener_fd(s->l), fl = fcntl(fd, F_GETFL);
+        bool nonblock = !dispatch_hands_listener(s->w);
+
+        if (fl >= 0 && !!(fl & O_NONBLOCK) != nonblock)
+                (void)fcntl(fd, F_SETFL, nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+int socket_open(struct socket *s)
+{
+        int r;
+
+        if (!s->l) {
+                r = socket_listen(s);
+                if (r < 0)
+                        return r;
+                inherit_store(s->cfg->name, s->l);
+        }
+        set_blocking_mode(s);
+        if (!s->io) {
+                r = sd_event_add_io(s->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_readable, s);
+                if (r < 0)
+                        return log_errno(LOG_ERR, r, "socket %s: watch", s->cfg->name);
+        }
+        update_io(s);
+        return 0;
+}
+
+int socket_attach(struct socket *s)
+{
+        struct port p = {
+                .name = s->cfg->name, .listener = s->l, .gate_changed = update_io, .userdata = s,
+        };
+        int r;
+
+        if (s->attached)
+                worker_detach(s->w, s);
+        r = worker_attach(s->w, &p);
+        s->attached = r >= 0;
+        if (r < 0)
+                log_errno(LOG_ERR, r, "socket %s", s->cfg->name);
+        return r;
+}
+
+static void detach(struct socket *s)
+{
+        if (s->attached)
+                worker_detach(s->w, s);
+        s->attached = false;
+}
+
+void socket_take_over(struct socket *s, struct socket *from)
+{
+        detach(from);
+        s->l = from->l;
+        from->l = NULL;
+        s->inherited = from->inherited;
+        s->published_here = from->published_here;
+        if (!s->inherited || s->published_here)
+                inherit_store(s->cfg->name, s->l); /* under its new name; retiring from removes the old */
+}
+
+/* The owner a socket file of cs gets: its own, else the daemon's, as at start. */
+static uid_t owner_of(const struct cfg_socket *cs)
+{
+        return cs->uid != (uid_t)-1 ? cs->uid : geteuid();
+}
+
+static gid_t group_of(const struct cfg_socket *cs)
+{
+        return cs->gid != (gid_t)-1 ? cs->gid : getegid();
+}
+
+/* A new mode, owner or group for the file of s: only on the socket file it is
+ * bound to (a path renamed away or swapped for a link is left alone), in steps
+ * that never grant what neither setting grants (us_listener_set_access). A
+ * socket unit's socket has the unit's SocketMode=, SocketUser=, SocketGroup=. */
+static void update_access(struct socket *s, const struct cfg_socket *old, const struct cfg_socket *cs)
+{
+        if (cs->path[0] == '@' || (old->mode == cs->mode && owner_of(old) == owner_of(cs) &&
+                                   group_of(old) == group_of(cs)))
+                return;
+        if (s->inherited && !s->published_here) {
+                log_msg(LOG_NOTICE, "socket %s: mode, owner and group of %s are its socket unit's; not changed",
+                        cs->name, cs->path);
+                return;
+        }
+        if (us_listener_set_access(s->l, cs->path, cs->mode, owner_of(cs), group_of(cs)) < 0)
+                log_errno(LOG_WARNING, -errno, "socket %s: mode and owner of %s not changed%s", cs->name,
+                          cs->path, errno == ESTALE ? ": the path is no longer this socket's file" : "");
+}
+
+void socket_update(struct socket *s, const struct cfg_socket *cs, struct worker *w)
+{
+        const struct cfg_socket *old = s->cfg;
+
+        detach(s);
+        s->cfg = cs;
+        s->w = w;
+        if (old->backlog != cs->backlog && listen(us_listener_fd(s->l), cs->backlog) < 0)
+                log_errno(LOG_WARNING, -errno, "socket %s: backlog %d", cs->name, cs->backlog);
+        update_access(s, old, cs);
+}
+
+/* Is path a socket file on which nobody accepts (connect says ECONNREFUSED)? */
+static bool socket_file_is_stale(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct stat st;
+        int fd, r;
+
+        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || strlen(path) >= sizeof(sa.sun_path))
+                return false;
+        memcpy(sa.sun_path, path, strlen(path));
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return false;
+        r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+        r = r < 0 && errno == ECONNREFUSED;
+        close(fd);
+        return r;
+}
+
+void socket_close(struct socket *s)
+{
+        if (s->pending_fd >= 0) {
+                /* accepted: one more try to serve it before the socket goes */
+                int fd = s->pending_fd;
+                struct accepted a = { .fd = fd, .peer = s->pending_peer, .socket = s->cfg };
+                s->pending_fd = -1;
+                if (dispatch_connection(s->w, &a) != DISPATCH_TAKEN) {
+                        log_msg(LOG_WARNING, "socket %s: a connection accepted while no process could be made is closed",
+                                s->cfg->name);
+                        close(fd);
+                }
+        }
+        s->io = sd_event_source_disable_unref(s->io);
+        s->resume = sd_event_source_disable_unref(s->resume);
+        us_close(s->l);
+        s->l = NULL;
+}
+
+void socket_retire(struct socket *s)
+{
+        detach(s);
+        inherit_unstore(s->cfg->name);
+        if (s->l)
+                us_listener_set_unlink(s->l, true); /* out of the store: a file it made goes */
+        socket_close(s);
+        /* one an earlier unixsockd made goes too, once nobody listens on it */
+        if (s->published_here && socket_file_is_stale(s->cfg->path))
+                (void)unlink(s->cfg->path);
+        free(s);
+}
+
+void socket_free(struct socket *s)
+{
+        if (!s)
+                return;
+        detach(s);
+        socket_close(s);
+        free(s);
+}

@@ -1,0 +1,57 @@
+/* One [socket:]: its listener (made, inherited or taken over), the gate
+ * that says whether it may accept now, the accept loop that hands each
+ * connection down to dispatch, update and retirement at reload. */
+#ifndef USD_SOCKET_H
+#define USD_SOCKET_H
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "config/config.h"
+#include "counters.h"
+#include "dispatch/worker.h"
+#include "ratelimit.h"
+#include "unixsock.h"
+
+struct socket {
+        const struct cfg_socket *cfg;
+        struct worker *w;
+        struct us_listener *l;
+        sd_event *event;
+        struct counters *counters;
+        sd_event_source *io, *resume;
+        unsigned pause;                 /* its own reasons: PAUSE_* in socket.c */
+        bool attached;                  /* one of w's ports */
+        bool inherited;
+        bool published_here;            /* inherited, but a unixsockd published it
+                                         * (fd store): its file is ours to remove */
+        unsigned long accepted, refused;
+        struct ratelimit refuse_rl, pause_rl;
+        struct window rate;
+        int pending_fd;                 /* accepted, no process could be made yet */
+        struct us_peer pending_peer;
+};
+
+/* NULL when out of memory. */
+struct socket *socket_new(const struct cfg_socket *cs, struct worker *w, sd_event *e, struct counters *c);
+/* l came from the service manager. */
+void socket_adopt(struct socket *s, struct us_listener *l);
+/* Makes its listener, not yet watched nor stored. 0, or a negative errno (logged). */
+int socket_listen(struct socket *s);
+/* Listens unless it does (and then gives the listener to the fd store), and watches it. */
+int socket_open(struct socket *s);
+/* Tells its worker about it (the worker's sockets in file order: attach in order). */
+int socket_attach(struct socket *s);
+/* from's listener, with its queue, goes to s (a section renamed on the same path). */
+void socket_take_over(struct socket *s, struct socket *from);
+/* A reload kept s: its new section cs and worker w. */
+void socket_update(struct socket *s, const struct cfg_socket *cs, struct worker *w);
+/* A reload removed it: closed, out of the fd store, its file removed if ours; freed. */
+void socket_retire(struct socket *s);
+/* The daemon stops: no more accepting. */
+void socket_close(struct socket *s);
+/* An fd or a process slot came back: a socket paused on EMFILE tries again now. */
+void socket_resources_freed(struct socket *s);
+void socket_free(struct socket *s);
+
+#endif
