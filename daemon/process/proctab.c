@@ -47,7 +47,7 @@ int proctab_add(struct proctab *t, struct process *p)
         return 0;
 }
 
-static struct process *take(struct proctab *t, pid_t pid)
+struct process *proctab_take(struct proctab *t, pid_t pid)
 {
         if (!t->size)
                 return NULL;
@@ -103,7 +103,7 @@ void proctab_reap(struct proctab *t)
                 siginfo_t si = { 0 };
                 if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                         break;
-                struct process *p = take(t, si.si_pid);
+                struct process *p = proctab_take(t, si.si_pid);
                 if (!p)
                         continue; /* not a worker: one of its descendants, reparented to us */
                 group_remember(t, p->pid);

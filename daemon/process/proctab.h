@@ -26,6 +26,8 @@ struct proctab {
 
 /* p->pid is set. 0, or -ENOMEM: then p is not tracked (its exit is reaped, unseen). */
 int proctab_add(struct proctab *t, struct process *p);
+/* Takes the process of pid out of the table, NULL if none: the caller reaped it. */
+struct process *proctab_take(struct proctab *t, pid_t pid);
 /* Reaps every child that exited; on_exit of those in the table. */
 void proctab_reap(struct proctab *t);
 /* Processes in the table, and groups of exited leaders still alive. */

@@ -1,0 +1,321 @@
+/* One pool process's channel: CONN out with the fd, ACK and DONE in, the ACK
+ * timeout, protocol errors, and a channel lost while its process runs. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pool-internal.h"
+
+static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata);
+
+static void ack_timer_arm(struct pool_member *pm)
+{
+        if (!pm->ack_timer)
+                return;
+        if (pm->unacked == 0) {
+                sd_event_source_set_enabled(pm->ack_timer, SD_EVENT_OFF);
+                return;
+        }
+        sd_event_source_set_time(pm->ack_timer, worker_now(pm->w) + ACK_TIMEOUT_USEC);
+        sd_event_source_set_enabled(pm->ack_timer, SD_EVENT_ONESHOT);
+}
+
+static void sent(struct pool_member *pm, struct conn *c)
+{
+        c->prev = NULL;
+        c->next = pm->conns;
+        if (pm->conns)
+                pm->conns->prev = c;
+        pm->conns = c;
+        pm->unacked++;
+        pm->inflight++;
+        if (pm->unacked == 1)
+                ack_timer_arm(pm);
+        if (log_enabled(LOG_DEBUG)) {
+                struct log_ctx lc = worker_ctx(pm->w, c->socket, &c->peer);
+                lc.worker_pid = pid_of(pm);
+                log_ctx(LOG_DEBUG, &lc, "worker %s: connection %llu to pid %d (%u in flight)",
+                        pm->w->cfg->name, (unsigned long long)c->id, (int)pid_of(pm), pm->inflight);
+        }
+}
+
+/* Sends c to pm. 1 sent, 0 the channel is full (try elsewhere), -1 pm is gone. */
+int pool_channel_send(struct pool_member *pm, struct conn *c)
+{
+        unsigned char buf[US_FRAME_MAX];
+        struct us_frame f = { .type = US_FRAME_CONN, .id = c->id, .peer = c->peer };
+        ssize_t n;
+
+        snprintf(f.socket, sizeof(f.socket), "%s", c->socket);
+        n = us_frame_encode(&f, buf, sizeof(buf));
+        if (n < 0 || us_send_fd(pm->chan, buf, (size_t)n, c->fd) < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                        pm->blocked = true;
+                        sd_event_source_set_io_events(pm->chan_io, EPOLLIN | EPOLLOUT);
+                        return 0;
+                }
+                return -1;
+        }
+        sent(pm, c);
+        return 1;
+}
+
+static struct conn *find_conn(struct pool_member *pm, uint64_t id)
+{
+        for (struct conn *c = pm->conns; c; c = c->next)
+                if (c->id == id)
+                        return c;
+        return NULL;
+}
+
+/* A worker that breaks the protocol is stopped; what it had not taken goes to another. */
+static void protocol_error(struct pool_member *pm, const char *what)
+{
+        struct worker *w = pm->w;
+        struct log_ctx c = member_ctx(&pm->base);
+        unsigned suppressed;
+        char note[64];
+
+        if (ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
+                log_ctx(LOG_ERR, &c, "worker %s: pid %d: %s on its channel; stopping it%s",
+                        w->cfg->name, (int)pid_of(pm), what, suppressed_note(note, suppressed, "failures"));
+        if (pid_of(pm) > 0)
+                (void)kill(-pid_of(pm), SIGKILL);
+        pool_channel_close(pm, NULL);
+}
+
+/* Handles one answer; true if it gave the daemon an fd back (an ACK: our
+ * copy of the connection is closed). */
+static bool handle_reply(struct pool_member *pm, const struct us_frame *f)
+{
+        struct worker *w = pm->w;
+        struct conn *c = find_conn(pm, f->id);
+        bool freed = false;
+
+        if (!c || f->type == US_FRAME_CONN || (f->type == US_FRAME_ACK && c->acked)) {
+                protocol_error(pm, f->type == US_FRAME_ACK ? "ACK for no connection waiting"
+                                                           : "DONE for no connection it holds");
+                return false;
+        }
+        if (!c->acked) {
+                close(c->fd);
+                c->fd = -1;
+                c->acked = true;
+                pm->unacked--;
+                freed = true;
+        }
+        if (f->type == US_FRAME_DONE) {
+                if (log_enabled(LOG_DEBUG))
+                        log_msg(LOG_DEBUG, "worker %s: connection %llu done by pid %d", w->cfg->name,
+                                (unsigned long long)c->id, (int)pid_of(pm));
+                pool_list_unlink(&pm->conns, NULL, c);
+                pm->inflight--;
+                pool_conn_free(w, c);
+                counters_changed(w->counters);
+        }
+        ack_timer_arm(pm);
+        return freed;
+}
+
+/* Reads and handles up to max messages from pm's channel, counting the fds
+ * that gave back in *freed. False if the worker's end is gone (EOF, or an
+ * error: *why says which, NULL for EOF); the caller decides what that means.
+ * A protocol error stops the process and closes the channel here. */
+bool pool_channel_read(struct pool_member *pm, int max, unsigned *freed, const char **why)
+{
+        unsigned char buf[US_FRAME_MAX + 1];
+        struct us_frame f;
+
+        for (int i = 0; i < max && pm->chan >= 0; i++) {
+                int passed = -1;
+                ssize_t n = us_recv_fd(pm->chan, buf, sizeof(buf), &passed);
+                if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        break;
+                if (passed >= 0) {
+                        close(passed);
+                        protocol_error(pm, "an fd sent back");
+                        break;
+                }
+                if (n < 0 && (errno == EBADMSG || errno == EMSGSIZE)) {
+                        protocol_error(pm, "a malformed message");
+                        break;
+                }
+                if (n <= 0) {
+                        *why = n == 0 ? NULL : strerror(errno);
+                        return false;
+                }
+                if (us_frame_decode(buf, (size_t)n, &f) < 0) {
+                        protocol_error(pm, errno == EPROTONOSUPPORT ? "another protocol version"
+                                                                    : "a malformed message");
+                        break;
+                }
+                *freed += handle_reply(pm, &f);
+        }
+        return true;
+}
+
+static void event(struct pool_member *pm, uint32_t revents)
+{
+        struct worker *w = pm->w;
+        unsigned freed = 0;
+        const char *why = NULL;
+
+        if (revents & EPOLLOUT) {
+                pm->blocked = false;
+                sd_event_source_set_io_events(pm->chan_io, EPOLLIN);
+        }
+        /* Bounded: a worker flooding its channel cannot keep the loop to itself. */
+        bool up = pool_channel_read(pm, 256, &freed, &why);
+        if (pm->chan >= 0 && (!up || ((revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))))
+                pool_channel_gone(pm, why);
+        pool_drain(w);
+        /* once per wakeup, not per ACK: it looks at every socket */
+        if (freed)
+                counters_freed(w->counters);
+}
+
+void pool_channel_event(struct worker *w, unsigned index, uint32_t revents)
+{
+        event(&pool_of(w)->pm[index], revents);
+}
+
+static int on_channel(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+{
+        event(userdata, revents);
+        return 0;
+}
+
+static int on_ack_timeout(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct pool_member *pm = userdata;
+
+        if (pm->unacked == 0)
+                return 0;
+        if (pm->inflight > pm->unacked) {
+                /* Busy serving what it took: not hung, just slow to take more. */
+                ack_timer_arm(pm);
+                return 0;
+        }
+        protocol_error(pm, "no ACK within 5s while idle");
+        pool_drain(pm->w);
+        return 0;
+}
+
+/* The channel is gone (EOF, error, the process died or was stopped): what it
+ * had not acknowledged is still ours and goes back to the queue's front;
+ * what it had taken is over. */
+void pool_channel_close(struct pool_member *pm, const char *why)
+{
+        struct worker *w = pm->w;
+        unsigned requeued = 0;
+
+        if (pm->chan < 0)
+                return;
+        pm->chan_io = sd_event_source_disable_unref(pm->chan_io);
+        pm->ack_timer = sd_event_source_disable_unref(pm->ack_timer);
+        close(pm->chan);
+        pm->chan = -1;
+        pm->blocked = false;
+        pm->shut = false;
+        /* pm->conns is newest first: push each to the front keeps the oldest first */
+        while (pm->conns) {
+                struct conn *c = pm->conns;
+                pool_list_unlink(&pm->conns, NULL, c);
+                if (c->acked) {
+                        pool_conn_free(w, c);
+                } else {
+                        pool_requeue(w, c);
+                        requeued++;
+                }
+        }
+        pm->unacked = pm->inflight = 0;
+        if (why || requeued) {
+                struct log_ctx c = member_ctx(&pm->base);
+                log_ctx(requeued ? LOG_WARNING : LOG_DEBUG, &c,
+                        "worker %s: pid %d: channel closed%s%s; %u connections it had not taken go to another",
+                        w->cfg->name, (int)pid_of(pm), why ? ": " : "", why ? why : "", requeued);
+        }
+        counters_freed(w->counters); /* its channel's fd, at least */
+}
+
+static void lost_timer_arm(struct pool_member *pm, uint64_t after)
+{
+        if (!pm->lost_timer &&
+            sd_event_add_time(pm->w->event, &pm->lost_timer, CLOCK_MONOTONIC, 0, 0, on_lost_timer, pm) < 0) {
+                /* no timer to wait with: stop it now rather than never */
+                log_msg(LOG_ERR, "worker %s: pid %d: no timer to stop it gracefully: sending SIGKILL",
+                        pm->w->cfg->name, (int)pid_of(pm));
+                pm->lost = LOST_KILL;
+                (void)kill(-pid_of(pm), SIGKILL);
+                return;
+        }
+        sd_event_source_set_time(pm->lost_timer, worker_now(pm->w) + after);
+        sd_event_source_set_enabled(pm->lost_timer, SD_EVENT_ONESHOT);
+}
+
+/* A process that runs on without its channel serves nobody and never will:
+ * it is stopped as systemd stops a service, SIGTERM to its process group
+ * (what it had ACKed is its own: it may finish those), then SIGKILL after
+ * stop-timeout. Its exit counts as a failure and is logged then, once. */
+static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct pool_member *pm = userdata;
+        struct worker *w = pm->w;
+        unsigned long long timeout_ms = w->launcher.stop_timeout_usec / 1000;
+        struct log_ctx c = member_ctx(&pm->base);
+        unsigned suppressed;
+        char note[64];
+
+        if (pid_of(pm) <= 0 || pm->lost == LOST_NO || pm->lost == LOST_KILL)
+                return 0;
+        if (pm->lost == LOST_GRACE) {
+                if (ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
+                        log_ctx(LOG_WARNING, &c,
+                                "worker %s: pid %d: closed its channel; still running %llums later: "
+                                "stopping it (SIGTERM, SIGKILL after %llums)%s",
+                                w->cfg->name, (int)pid_of(pm), CHANNEL_GRACE_USEC / 1000ULL, timeout_ms,
+                                suppressed_note(note, suppressed, "failures"));
+                pm->lost = LOST_TERM;
+                (void)kill(-pid_of(pm), SIGTERM);
+                lost_timer_arm(pm, w->launcher.stop_timeout_usec);
+                return 0;
+        }
+        log_ctx(LOG_WARNING, &c, "worker %s: pid %d: still running %llums after SIGTERM: sending SIGKILL",
+                w->cfg->name, (int)pid_of(pm), timeout_ms);
+        pm->lost = LOST_KILL;
+        (void)kill(-pid_of(pm), SIGKILL);
+        return 0;
+}
+
+/* The worker's end of the channel is gone (EOF, an error) while its process
+ * runs: the process is lost, like one that died. What it had not taken goes
+ * to another now. Then it gets CHANNEL_GRACE_USEC to exit: one that closes
+ * its channel on its way out (us_worker_close(), exit) is no loss, and its
+ * exit is judged as any other. One still running then is stopped.
+ * At stop or after a reload we half-closed the channel first (pm->shut): the
+ * worker closing its end after that is the expected end, not a loss. */
+void pool_channel_gone(struct pool_member *pm, const char *why)
+{
+        bool expected = pm->shut;
+
+        pm->dropped += pm->unacked; /* sent to it, never taken: a failure at its exit */
+        pool_channel_close(pm, why);
+        if (expected || pid_of(pm) <= 0 || pm->lost != LOST_NO)
+                return;
+        pm->lost = LOST_GRACE;
+        lost_timer_arm(pm, CHANNEL_GRACE_USEC);
+}
+
+int pool_channel_watch(struct pool_member *pm)
+{
+        int r = sd_event_add_io(pm->w->event, &pm->chan_io, pm->chan, EPOLLIN, on_channel, pm);
+
+        if (r >= 0)
+                r = sd_event_add_time(pm->w->event, &pm->ack_timer, CLOCK_MONOTONIC, 0, 0, on_ack_timeout, pm);
+        if (pm->ack_timer)
+                sd_event_source_set_enabled(pm->ack_timer, SD_EVENT_OFF);
+        return r;
+}

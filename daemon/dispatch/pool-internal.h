@@ -1,0 +1,92 @@
+/* The pool's state, shared by pool.c (queue, processes) and pool-channel.c
+ * (one process's channel), and read by the channel fuzzer's invariant checks. */
+#ifndef USD_POOL_INTERNAL_H
+#define USD_POOL_INTERNAL_H
+
+#include <stddef.h>
+
+#include "dispatch/pool.h"
+
+#define ACK_TIMEOUT_USEC (5 * 1000000ULL)       /* an idle process that takes nothing for this long is hung */
+#define CHANNEL_GRACE_USEC (1000000ULL)         /* one that closes its channel on its way out is gone by then */
+
+/* pm.lost: its channel closed while the process runs */
+enum {
+        LOST_NO,
+        LOST_GRACE,                             /* it may be exiting: wait CHANNEL_GRACE_USEC */
+        LOST_TERM,                              /* it ran on: SIGTERM sent, SIGKILL after stop-timeout */
+        LOST_KILL,
+};
+
+struct pool_member;
+
+/* A connection on its way to a process: queued, sent (its fd held until
+ * ACK), or acknowledged (until DONE). */
+struct conn {
+        uint64_t id;
+        int fd;                                 /* ours until ACK, then -1 */
+        struct us_peer peer;
+        bool acked;
+        struct conn *prev, *next;
+        char socket[];                          /* the socket it came through */
+};
+
+struct pool_member {
+        struct member base;
+        struct worker *w;
+        int chan;                               /* our end of its channel, or -1 */
+        int chan_child;                         /* its end, while it starts */
+        sd_event_source *chan_io, *ack_timer, *lost_timer;
+        unsigned unacked, inflight;             /* inflight counts unacked too */
+        bool blocked;                           /* channel full: waiting for EPOLLOUT */
+        bool shut;                              /* stopping: we shut our writing side */
+        struct conn *conns;                     /* sent to it, newest first */
+        int lost;
+        unsigned dropped;                       /* sent to it and left untaken */
+};
+
+struct pool {
+        struct pool_member *pm;
+        size_t n;
+        struct conn *queue, *queue_tail;        /* accepted, no process could take them yet */
+        uint64_t next_id;
+        bool closing;                           /* stopping: close channels once queue is empty */
+};
+
+static inline struct pool *pool_of(const struct worker *w)
+{
+        return w->mode;
+}
+
+static inline struct pool_member *pm_of(struct member *m)
+{
+        return (struct pool_member *)((char *)m - offsetof(struct pool_member, base));
+}
+
+static inline pid_t pid_of(const struct pool_member *pm)
+{
+        return pm->base.proc.pid;
+}
+
+/* pool.c */
+void pool_list_unlink(struct conn **head, struct conn **tail, struct conn *c);
+/* A connection is over for the daemon. True if that gave an fd back (it was not ACKed). */
+bool pool_conn_free(struct worker *w, struct conn *c);
+/* A connection a process did not take goes back to the front of a queue. */
+void pool_requeue(struct worker *w, struct conn *c);
+/* Hands queued connections to processes while any can take one. */
+void pool_drain(struct worker *w);
+
+/* pool-channel.c */
+/* Sends c to pm. 1 sent, 0 the channel is full (try elsewhere), -1 pm is gone. */
+int pool_channel_send(struct pool_member *pm, struct conn *c);
+/* Reads up to max answers; false if the worker's end is gone (*why: NULL for EOF). */
+bool pool_channel_read(struct pool_member *pm, int max, unsigned *freed, const char **why);
+/* Watches pm's new channel. 0, or a negative errno. */
+int pool_channel_watch(struct pool_member *pm);
+/* Closes pm's channel: what it had not taken goes back to a queue. */
+void pool_channel_close(struct pool_member *pm, const char *why);
+/* The worker's end went away while its process runs. */
+void pool_channel_gone(struct pool_member *pm, const char *why);
+
+#endif
