@@ -63,7 +63,29 @@ static void reset_signals(void)
                         (void)sigaction(sig, &sa, NULL);
 }
 
-int main(int argc, char **argv)
+struct args {
+        const char *file;
+        enum log_target target;
+        int level;                      /* -1: the config's */
+        bool check;
+};
+
+static int parse_log_target(const char *s, enum log_target *ret)
+{
+        static const char *const names[] = { "auto", "journal", "console" };
+        static const enum log_target targets[] = { LOG_TARGET_AUTO, LOG_TARGET_JOURNAL, LOG_TARGET_CONSOLE };
+
+        for (size_t i = 0; i < 3; i++)
+                if (strcmp(s, names[i]) == 0) {
+                        *ret = targets[i];
+                        return 0;
+                }
+        fprintf(stderr, "unixsockd: --log-target: '%s' is not auto, journal or console\n", s);
+        return -EINVAL;
+}
+
+/* -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct args *a)
 {
         enum { OPT_LOG_TARGET = 0x100, OPT_LOG_LEVEL };
         static const struct option opts[] = {
@@ -75,38 +97,23 @@ int main(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
-        const char *file = CONFIG_DEFAULT_FILE;
-        enum log_target target = LOG_TARGET_AUTO;
-        int level = -1, c, r;
-        bool check = false;
-        struct config *cfg = NULL;
-        struct daemon *d = NULL;
-        sd_event *e = NULL;
-        sigset_t mask;
+        int c;
 
         while ((c = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c':
-                        file = optarg;
+                        a->file = optarg;
                         break;
                 case 't':
-                        check = true;
+                        a->check = true;
                         break;
                 case OPT_LOG_TARGET:
-                        if (strcmp(optarg, "auto") == 0)
-                                target = LOG_TARGET_AUTO;
-                        else if (strcmp(optarg, "journal") == 0)
-                                target = LOG_TARGET_JOURNAL;
-                        else if (strcmp(optarg, "console") == 0)
-                                target = LOG_TARGET_CONSOLE;
-                        else {
-                                fprintf(stderr, "unixsockd: --log-target: '%s' is not auto, journal or console\n", optarg);
+                        if (parse_log_target(optarg, &a->target) < 0)
                                 return EX_USAGE;
-                        }
                         break;
                 case OPT_LOG_LEVEL:
-                        level = log_level_from_string(optarg);
-                        if (level < 0) {
+                        a->level = log_level_from_string(optarg);
+                        if (a->level < 0) {
                                 fprintf(stderr, "unixsockd: --log-level: '%s' is not debug, info, notice, warning or err\n", optarg);
                                 return EX_USAGE;
                         }
@@ -127,30 +134,25 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return EX_USAGE;
         }
+        return -1;
+}
 
-        if (check) {
-                /* The operator asked, on a terminal: every error, on stderr. */
-                r = config_load(file, NULL, NULL, &cfg);
-                config_free(cfg);
-                if (r < 0)
-                        return EX_CONFIG;
-                printf("%s: ok\n", file);
-                return EX_OK;
-        }
+/* --check: the operator asked, on a terminal: every error, on stderr. */
+static int check(const char *file)
+{
+        struct config *cfg = NULL;
+        int r = config_load(file, NULL, NULL, &cfg);
 
-        log_open(target);
-        if (level >= 0)
-                log_pin_level(level);
-        if (ensure_std_fds() < 0) {
-                log_msg(LOG_ERR, "cannot open /dev/null for fds 0-2");
-                return EX_OSERR;
-        }
-        r = config_load_max(file, CONFIG_ERRORS_LOGGED, log_config_error, NULL, &cfg);
-        if (r < 0) {
-                sd_notifyf(0, "STATUS=Configuration %s has errors\nERRNO=%d", file, -r);
+        config_free(cfg);
+        if (r < 0)
                 return EX_CONFIG;
-        }
-        log_set_level(cfg->log_level);
+        printf("%s: ok\n", file);
+        return EX_OK;
+}
+
+static void block_signals(void)
+{
+        sigset_t mask;
 
         reset_signals();
         sigemptyset(&mask);
@@ -159,7 +161,16 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, NULL);
+}
 
+/* The daemon on cfg (taken) until it stops. */
+static int run(struct config *cfg)
+{
+        struct daemon *d = NULL;
+        sd_event *e = NULL;
+        int r;
+
+        block_signals();
         r = sd_event_default(&e);
         if (r < 0) {
                 log_errno(LOG_ERR, r, "sd_event_default");
@@ -189,4 +200,30 @@ int main(int argc, char **argv)
                 return EX_OSERR;
         }
         return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+        struct args a = { .file = CONFIG_DEFAULT_FILE, .target = LOG_TARGET_AUTO, .level = -1 };
+        struct config *cfg = NULL;
+        int r = parse_args(argc, argv, &a);
+
+        if (r >= 0)
+                return r;
+        if (a.check)
+                return check(a.file);
+        log_open(a.target);
+        if (a.level >= 0)
+                log_pin_level(a.level);
+        if (ensure_std_fds() < 0) {
+                log_msg(LOG_ERR, "cannot open /dev/null for fds 0-2");
+                return EX_OSERR;
+        }
+        r = config_load_max(a.file, CONFIG_ERRORS_LOGGED, log_config_error, NULL, &cfg);
+        if (r < 0) {
+                sd_notifyf(0, "STATUS=Configuration %s has errors\nERRNO=%d", a.file, -r);
+                return EX_CONFIG;
+        }
+        log_set_level(cfg->log_level);
+        return run(cfg);
 }

@@ -7,7 +7,38 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pool-internal.h"
+#include "pool-channel.h"
+
+/* ---- connections ------------------------------------------------------------ */
+
+void pool_list_unlink(struct conn **head, struct conn **tail, struct conn *c)
+{
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                *head = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        else if (tail)
+                *tail = c->prev;
+        c->prev = c->next = NULL;
+}
+
+/* A connection is over for the daemon: served (DONE), or gone with its
+ * worker. True if that gave the daemon an fd back (it was not ACKed). */
+bool pool_conn_free(struct worker *w, struct conn *c)
+{
+        bool had_fd = c->fd >= 0;
+
+        if (had_fd)
+                close(c->fd);
+        if (w->cfg->max_per_user)
+                uidtab_dec(&w->uids, c->peer.uid);
+        free(c);
+        return had_fd;
+}
+
+/* ---- the channel -------------------------------------------------------------- */
 
 static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata);
 
@@ -171,7 +202,7 @@ static void event(struct pool_member *pm, uint32_t revents)
         bool up = pool_channel_read(pm, 256, &freed, &why);
         if (pm->chan >= 0 && (!up || ((revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))))
                 pool_channel_gone(pm, why);
-        pool_drain(w);
+        pool_of(w)->drain(w);
         /* once per wakeup, not per ACK: it looks at every socket */
         if (freed)
                 counters_freed(w->counters);
@@ -200,7 +231,7 @@ static int on_ack_timeout(sd_event_source *es, uint64_t usec, void *userdata)
                 return 0;
         }
         protocol_error(pm, "no ACK within 5s while idle");
-        pool_drain(pm->w);
+        pool_of(pm->w)->drain(pm->w);
         return 0;
 }
 
@@ -227,7 +258,7 @@ void pool_channel_close(struct pool_member *pm, const char *why)
                 if (c->acked) {
                         pool_conn_free(w, c);
                 } else {
-                        pool_requeue(w, c);
+                        pool_of(w)->requeue(w, c);
                         requeued++;
                 }
         }

@@ -10,22 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pool-internal.h"
+#include "pool-channel.h"
+
+static void drain(struct worker *w);
 
 /* ---- connection lists ---------------------------------------------------- */
-
-void pool_list_unlink(struct conn **head, struct conn **tail, struct conn *c)
-{
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                *head = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        else if (tail)
-                *tail = c->prev;
-        c->prev = c->next = NULL;
-}
 
 static void queue_push(struct worker *w, struct conn *c, bool front)
 {
@@ -58,20 +47,6 @@ static struct conn *queue_pop(struct worker *w)
         return c;
 }
 
-/* A connection is over for the daemon: served (DONE), or gone with its
- * worker. True if that gave the daemon an fd back (it was not ACKed). */
-bool pool_conn_free(struct worker *w, struct conn *c)
-{
-        bool had_fd = c->fd >= 0;
-
-        if (had_fd)
-                close(c->fd);
-        if (w->cfg->max_per_user)
-                uidtab_dec(&w->uids, c->peer.uid);
-        free(c);
-        return had_fd;
-}
-
 /* Frees what is queued; true if that gave fds back. */
 static bool queue_free(struct worker *w)
 {
@@ -98,7 +73,7 @@ static struct worker *successor(struct worker *w, const struct conn *c)
 /* A connection a process did not take goes back to the front of the queue:
  * its worker's, or after a reload replaced that worker, the queue of the pool
  * worker its socket has now (the old one starts no process again). */
-void pool_requeue(struct worker *w, struct conn *c)
+static void requeue(struct worker *w, struct conn *c)
 {
         struct worker *to = successor(w, c);
 
@@ -111,7 +86,7 @@ void pool_requeue(struct worker *w, struct conn *c)
         if (to->cfg->max_per_user)
                 (void)uidtab_inc(&to->uids, c->peer.uid);
         queue_push(to, c, true);
-        pool_drain(to);
+        drain(to);
 }
 
 /* ---- sending ------------------------------------------------------------- */
@@ -138,7 +113,7 @@ static struct pool_member *pick(struct worker *w)
 }
 
 /* Hands queued connections to processes while any can take one. */
-void pool_drain(struct worker *w)
+static void drain(struct worker *w)
 {
         struct pool *p = pool_of(w);
         struct pool_member *pm;
@@ -197,7 +172,7 @@ int pool_dispatch(struct worker *w, struct accepted *a)
         if (w->cfg->max_per_user)
                 (void)uidtab_inc(&w->uids, a->peer.uid);
         queue_push(w, c, false);
-        pool_drain(w);
+        drain(w);
         return DISPATCH_TAKEN;
 }
 
@@ -249,7 +224,7 @@ static void started(struct member *m, bool ok)
                 (void)kill(-pid_of(pm), SIGKILL);
                 pool_channel_close(pm, NULL);
         }
-        pool_drain(w);
+        drain(w);
 }
 
 /* Another process of w can take a queued connection. */
@@ -327,7 +302,7 @@ static void hand_over(struct worker *w)
         while (p->queue) {
                 struct conn *q = queue_pop(w);
                 if (successor(w, q))
-                        pool_requeue(w, q);
+                        requeue(w, q);
                 else
                         gave_back |= pool_conn_free(w, q);
         }
@@ -343,7 +318,7 @@ static void exited(struct member *m, const struct member_exit *e)
                 hand_over(w);
         if (pool_dead(w))
                 pool_died(w);
-        pool_drain(w);
+        drain(w);
 }
 
 static const struct member_ops pool_ops = {
@@ -364,6 +339,8 @@ int pool_start(struct worker *w)
         p->n = w->cfg->instances;
         p->pm = calloc(p->n, sizeof(*p->pm));
         w->members = calloc(p->n, sizeof(*w->members));
+        p->drain = drain;
+        p->requeue = requeue;
         w->mode = p;
         if (!p->pm || !w->members)
                 return -ENOMEM;

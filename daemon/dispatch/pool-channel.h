@@ -1,7 +1,7 @@
-/* The pool's state, shared by pool.c (queue, processes) and pool-channel.c
- * (one process's channel), and read by the channel fuzzer's invariant checks. */
-#ifndef USD_POOL_INTERNAL_H
-#define USD_POOL_INTERNAL_H
+/* A pool's state (its queue, its processes and what each holds) and the
+ * channel of each process (pool-channel.c); read by the channel fuzzer too. */
+#ifndef USD_POOL_CHANNEL_H
+#define USD_POOL_CHANNEL_H
 
 #include <stddef.h>
 
@@ -51,6 +51,9 @@ struct pool {
         struct conn *queue, *queue_tail;        /* accepted, no process could take them yet */
         uint64_t next_id;
         bool closing;                           /* stopping: close channels once queue is empty */
+        /* pool.c's, for pool-channel.c: hand out the queue; put back what a process did not take */
+        void (*drain)(struct worker *w);
+        void (*requeue)(struct worker *w, struct conn *c);
 };
 
 static inline struct pool *pool_of(const struct worker *w)
@@ -68,16 +71,10 @@ static inline pid_t pid_of(const struct pool_member *pm)
         return pm->base.proc.pid;
 }
 
-/* pool.c */
+/* pool-channel.c */
 void pool_list_unlink(struct conn **head, struct conn **tail, struct conn *c);
 /* A connection is over for the daemon. True if that gave an fd back (it was not ACKed). */
 bool pool_conn_free(struct worker *w, struct conn *c);
-/* A connection a process did not take goes back to the front of a queue. */
-void pool_requeue(struct worker *w, struct conn *c);
-/* Hands queued connections to processes while any can take one. */
-void pool_drain(struct worker *w);
-
-/* pool-channel.c */
 /* Sends c to pm. 1 sent, 0 the channel is full (try elsewhere), -1 pm is gone. */
 int pool_channel_send(struct pool_member *pm, struct conn *c);
 /* Reads up to max answers; false if the worker's end is gone (*why: NULL for EOF). */
