@@ -64,11 +64,7 @@ int us_worker_fd(const struct us_worker *w)
 
 int us_worker_set_nonblock(struct us_worker *w, bool nonblock)
 {
-        int fl = fcntl(w->fd, F_GETFL);
-
-        if (fl < 0)
-                return -1;
-        return fcntl(w->fd, F_SETFL, nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+        return usi_set_nonblock(w->fd, nonblock);
 }
 
 static int reply(struct us_worker *w, unsigned type, uint64_t id)
