@@ -47,6 +47,27 @@ static void make_dead_socket(const char *path)
         close(fd);
 }
 
+/* Connects non-blocking clients to path, at most max, until one fails: their
+ * fds go in fds. Returns how many connected; errno is the failed connect's. */
+static int fill_queue(const char *path, int fds[], int max)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int n;
+
+        strcpy(sa.sun_path, path);
+        for (n = 0; n < max; n++) {
+                fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                cr_assert(fds[n] >= 0);
+                if (connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                        int e = errno;
+                        close(fds[n]);
+                        errno = e;
+                        break;
+                }
+        }
+        return n;
+}
+
 static void expect_round_trip(struct us_listener *l, const char *path)
 {
         char buf[8];
@@ -62,6 +83,18 @@ static void expect_round_trip(struct us_listener *l, const char *path)
         cr_assert(memcmp(buf, "pong", 4) == 0);
         close(c);
         close(s);
+}
+
+/* The liveness probe shows up as a client that left at once; the server goes on. */
+static void expect_probe_then_round_trip(struct us_listener *l, const char *path)
+{
+        char b;
+        int s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
+
+        cr_assert(s >= 0, "the probe was queued");
+        cr_assert_eq(read(s, &b, 1), 0);
+        close(s);
+        expect_round_trip(l, path);
 }
 
 Test(listen, round_trip_both_ways)
@@ -330,13 +363,7 @@ Test(listen, live_socket_is_refused_and_keeps_working)
         cr_assert_not_null(a);
         cr_assert_null(us_listen(p, 0));
         cr_assert_eq(errno, EADDRINUSE);
-        /* The liveness probe shows up as a client that left at once. */
-        char b;
-        int s = us_accept_flags(a, NULL, US_ACCEPT_NOWAIT);
-        cr_assert(s >= 0, "the probe was queued");
-        cr_assert_eq(read(s, &b, 1), 0);
-        close(s);
-        expect_round_trip(a, p);
+        expect_probe_then_round_trip(a, p);
         us_close(a);
 }
 
@@ -344,19 +371,13 @@ Test(listen, live_socket_with_full_backlog_is_refused)
 {
         const char *p = join(dir, "full.sock");
         struct us_listener *a = us_listen(p, 1);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int c[4], n;
 
-        strcpy(sa.sun_path, p);
-        for (n = 0; n < 4; n++) {
-                c[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-                if (connect(c[n], (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                        break;
-        }
+        n = fill_queue(p, c, 4);
         cr_assert_lt(n, 4, "the backlog filled up");
         cr_assert_null(us_listen(p, 0));
         cr_assert_eq(errno, EADDRINUSE);
-        for (int i = 0; i <= n && i < 4; i++)
+        for (int i = 0; i < n; i++)
                 close(c[i]);
         us_close(a);
 }
@@ -904,16 +925,10 @@ Test(listen, socket_a_server_accepts_on_is_not_stale)
 {
         const char *p = join(dir, "live.sock");
         struct us_listener *l = us_listen(p, 0);
-        char b;
 
         cr_assert_not_null(l);
         cr_assert_not(us_path_is_stale(p));
-        /* The probe was a client that left at once; the server goes on. */
-        int s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
-        cr_assert(s >= 0, "the probe was queued");
-        cr_assert_eq(read(s, &b, 1), 0);
-        close(s);
-        expect_round_trip(l, p);
+        expect_probe_then_round_trip(l, p);
         us_close(l);
 }
 
@@ -921,19 +936,14 @@ Test(listen, socket_with_a_full_queue_is_not_stale)
 {
         const char *p = join(dir, "full.sock");
         struct us_listener *l = us_listen(p, 1);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int c[8], n;
 
         cr_assert_not_null(l);
-        strcpy(sa.sun_path, p);
-        for (n = 0; n < 8; n++) {
-                c[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-                if (connect(c[n], (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                        break;
-        }
+        n = fill_queue(p, c, 8);
         cr_assert_lt(n, 8, "the queue filled up");
+        cr_assert_eq(errno, EAGAIN);
         cr_assert_not(us_path_is_stale(p), "EAGAIN: somebody is there, just busy");
-        for (int i = 0; i <= n && i < 8; i++)
+        for (int i = 0; i < n; i++)
                 close(c[i]);
         us_close(l);
 }
@@ -1014,19 +1024,11 @@ Test(listen, socket_the_caller_may_not_connect_to_is_not_stale)
  * says EAGAIN; the queue is emptied again after. */
 static int queued_until_full(struct us_listener *l, const char *path)
 {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int fds[64], n, s;
 
-        strcpy(sa.sun_path, path);
-        for (n = 0; n < 64; n++) {
-                fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-                cr_assert(fds[n] >= 0);
-                if (connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-                        cr_assert_eq(errno, EAGAIN);
-                        close(fds[n]);
-                        break;
-                }
-        }
+        n = fill_queue(path, fds, 64);
+        cr_assert_lt(n, 64);
+        cr_assert_eq(errno, EAGAIN);
         for (int i = 0; i < n; i++) {
                 s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
                 cr_assert(s >= 0, "queued client %d: %s", i, strerror(errno));
