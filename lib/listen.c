@@ -1,4 +1,5 @@
-/* Listeners: creation with atomic publication, adoption, accept, close. */
+/* Listeners: creation with atomic publication, adoption, settings (access, backlog,
+ * blocking), accept, close. Whether a path is free or stale is path.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
