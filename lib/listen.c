@@ -1,4 +1,5 @@
-/* Listeners: creation with atomic publication, adoption, accept, close. */
+/* Listeners: creation with atomic publication, adoption, settings (access, backlog,
+ * blocking), accept, close. Whether a path is free or stale is path.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,16 +30,6 @@ struct us_listener {
         char path[];
 };
 
-int usi_close(int fd)
-{
-        int saved = errno;
-
-        if (fd >= 0)
-                (void)close(fd);
-        errno = saved;
-        return -1;
-}
-
 static struct us_listener *listener_new(int fd, const char *path)
 {
         size_t n = strlen(path) + 1;
@@ -55,49 +46,23 @@ static struct us_listener *listener_new(int fd, const char *path)
         return l;
 }
 
-/* Is somebody accepting on the socket file at path? 1 yes, 0 no (stale), -1 error. */
-static int socket_is_live(const char *path)
-{
-        struct sockaddr_un sa;
-        socklen_t len;
-        int fd, r;
-
-        if (usi_addr(path, &sa, &len) < 0)
-                return -1;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -1;
-        r = connect(fd, (struct sockaddr *)&sa, len);
-        if (r < 0 && errno == ECONNREFUSED)
-                r = 0;
-        else if (r < 0 && errno == ENOENT)
-                r = -1;
-        else
-                r = 1; /* accepted, queue full (EAGAIN), or we may not know (EACCES): hands off */
-        usi_close(fd);
-        return r;
-}
-
 /* What may we do at path? 0: create, 1: replace a stale socket, -1: errno says why not. */
 static int check_path(const char *path)
 {
-        struct stat st;
-        int r;
-
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : -1;
-        if (!S_ISSOCK(st.st_mode)) {
-                errno = EEXIST;
-                return -1;
-        }
-        r = socket_is_live(path);
-        if (r < 0)
-                return errno == ENOENT ? 0 : -1;
-        if (r > 0) {
+        switch (usi_path_probe(path)) {
+        case USI_PATH_FREE:
+                return 0;
+        case USI_PATH_STALE:
+                return 1;
+        case USI_PATH_LIVE:
                 errno = EADDRINUSE;
                 return -1;
+        case USI_PATH_OTHER:
+                errno = EEXIST;
+                return -1;
+        default:
+                return -1;
         }
-        return 1;
 }
 
 /* ".us-XXXXXXXX": the private directory a socket is bound in before it is
@@ -414,7 +379,6 @@ struct us_listener *us_listener_adopt(int fd)
         socklen_t salen = sizeof(sa);
         char path[sizeof(sa.sun_path) + 2];
         struct us_listener *l;
-        int fl;
 
         if (!us_is_listener_fd(fd)) {
                 if (fcntl(fd, F_GETFD) >= 0)
@@ -424,9 +388,7 @@ struct us_listener *us_listener_adopt(int fd)
         if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0 ||
             usi_addr_to_path(&sa, salen, path, sizeof(path)) < 0)
                 return NULL;
-        fl = fcntl(fd, F_GETFL);
-        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-            fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        if (usi_set_nonblock(fd, true) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
                 return NULL;
         l = listener_new(fd, path);
         if (l)
@@ -459,6 +421,18 @@ bool us_listener_published_at(const struct us_listener *l, const char *path)
 void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close)
 {
         l->unlink = unlink_on_close;
+}
+
+/* listen(2) again on a listening socket changes only its backlog: the
+ * connections already queued stay. */
+int us_listener_set_backlog(struct us_listener *l, int backlog)
+{
+        return listen(l->fd, backlog > 0 ? backlog : US_DEFAULT_BACKLOG);
+}
+
+int us_listener_set_nonblock(struct us_listener *l, bool nonblock)
+{
+        return usi_set_nonblock(l->fd, nonblock);
 }
 
 /* chmod(2) of the file an O_PATH fd holds, never of a path: fchmodat2 where

@@ -109,6 +109,25 @@ void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close);
  * then the owner and group, then the new mode. */
 int us_listener_set_access(struct us_listener *l, const char *path, mode_t mode, uid_t uid, gid_t gid);
 
+/* Changes the listen(2) backlog of l (<= 0: US_DEFAULT_BACKLOG), as a daemon
+ * whose configuration changed does; the clients already queued stay queued. */
+int us_listener_set_backlog(struct us_listener *l, int backlog);
+
+/* Sets or clears O_NONBLOCK on the listening fd (us_listen() and
+ * us_listener_adopt() make it non-blocking). A daemon that polls its listener
+ * keeps it non-blocking; one that hands it to a program expecting a blocking
+ * socket (as systemd's Accept=no does) clears it first. While it is blocking,
+ * us_accept_flags() with US_ACCEPT_NOWAIT may wait. */
+int us_listener_set_nonblock(struct us_listener *l, bool nonblock);
+
+/* Is path a socket file on which nobody accepts: lstat(2) says it is a socket
+ * (a symlink is never followed, whatever it points to) and a non-blocking
+ * connect(2) to that very file gives ECONNREFUSED? What a server that crashed
+ * leaves behind, and what us_listen() replaces. False for a missing path, a
+ * live socket (or one whose queue is full, or that we may not connect to), any
+ * other kind of file, an abstract name, and on any error. */
+bool us_path_is_stale(const char *path);
+
 /* Flags of us_accept_flags(). */
 #define US_ACCEPT_NOWAIT   0x1  /* no client waiting: fail with EAGAIN at once */
 #define US_ACCEPT_NONBLOCK 0x2  /* the returned connection is O_NONBLOCK */

@@ -1,4 +1,4 @@
-/* libFuzzer target of the pool channel's framing (lib/worker.c). Every input
+/* libFuzzer target of the pool channel's framing (lib/frame.c). Every input
  * is used two ways:
  *   - as a message: us_frame_decode() must refuse it with EBADMSG or
  *     EPROTONOSUPPORT and leave its output alone, or accept it, and then

@@ -47,6 +47,27 @@ static void make_dead_socket(const char *path)
         close(fd);
 }
 
+/* Connects non-blocking clients to path, at most max, until one fails: their
+ * fds go in fds. Returns how many connected; errno is the failed connect's. */
+static int fill_queue(const char *path, int fds[], int max)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int n;
+
+        strcpy(sa.sun_path, path);
+        for (n = 0; n < max; n++) {
+                fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+                cr_assert(fds[n] >= 0);
+                if (connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                        int e = errno;
+                        close(fds[n]);
+                        errno = e;
+                        break;
+                }
+        }
+        return n;
+}
+
 static void expect_round_trip(struct us_listener *l, const char *path)
 {
         char buf[8];
@@ -62,6 +83,18 @@ static void expect_round_trip(struct us_listener *l, const char *path)
         cr_assert(memcmp(buf, "pong", 4) == 0);
         close(c);
         close(s);
+}
+
+/* The liveness probe shows up as a client that left at once; the server goes on. */
+static void expect_probe_then_round_trip(struct us_listener *l, const char *path)
+{
+        char b;
+        int s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
+
+        cr_assert(s >= 0, "the probe was queued");
+        cr_assert_eq(read(s, &b, 1), 0);
+        close(s);
+        expect_round_trip(l, path);
 }
 
 Test(listen, round_trip_both_ways)
@@ -330,13 +363,7 @@ Test(listen, live_socket_is_refused_and_keeps_working)
         cr_assert_not_null(a);
         cr_assert_null(us_listen(p, 0));
         cr_assert_eq(errno, EADDRINUSE);
-        /* The liveness probe shows up as a client that left at once. */
-        char b;
-        int s = us_accept_flags(a, NULL, US_ACCEPT_NOWAIT);
-        cr_assert(s >= 0, "the probe was queued");
-        cr_assert_eq(read(s, &b, 1), 0);
-        close(s);
-        expect_round_trip(a, p);
+        expect_probe_then_round_trip(a, p);
         us_close(a);
 }
 
@@ -344,19 +371,13 @@ Test(listen, live_socket_with_full_backlog_is_refused)
 {
         const char *p = join(dir, "full.sock");
         struct us_listener *a = us_listen(p, 1);
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int c[4], n;
 
-        strcpy(sa.sun_path, p);
-        for (n = 0; n < 4; n++) {
-                c[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-                if (connect(c[n], (struct sockaddr *)&sa, sizeof(sa)) < 0)
-                        break;
-        }
+        n = fill_queue(p, c, 4);
         cr_assert_lt(n, 4, "the backlog filled up");
         cr_assert_null(us_listen(p, 0));
         cr_assert_eq(errno, EADDRINUSE);
-        for (int i = 0; i <= n && i < 4; i++)
+        for (int i = 0; i < n; i++)
                 close(c[i]);
         us_close(a);
 }
@@ -885,5 +906,208 @@ Test(listen, set_access_opens_no_window_between_old_and_new, .timeout = 120)
         cr_assert_eq(counts[0], 0, "a client neither setting admits got through %ld times in %ld tries",
                      counts[0], counts[2]);
         cr_assert_gt(counts[1], 0, "the client never reached the socket");
+        us_close(l);
+}
+
+/* ---- us_path_is_stale: what a daemon asks before removing a path ------- */
+
+Test(listen, socket_file_nobody_accepts_on_is_stale_and_stays)
+{
+        const char *p = join(dir, "dead.sock");
+        struct stat st;
+
+        make_dead_socket(p);
+        cr_assert(us_path_is_stale(p));
+        cr_assert(lstat(p, &st) == 0 && S_ISSOCK(st.st_mode), "asking removes nothing");
+}
+
+Test(listen, socket_a_server_accepts_on_is_not_stale)
+{
+        const char *p = join(dir, "live.sock");
+        struct us_listener *l = us_listen(p, 0);
+
+        cr_assert_not_null(l);
+        cr_assert_not(us_path_is_stale(p));
+        expect_probe_then_round_trip(l, p);
+        us_close(l);
+}
+
+Test(listen, socket_with_a_full_queue_is_not_stale)
+{
+        const char *p = join(dir, "full.sock");
+        struct us_listener *l = us_listen(p, 1);
+        int c[8], n;
+
+        cr_assert_not_null(l);
+        n = fill_queue(p, c, 8);
+        cr_assert_lt(n, 8, "the queue filled up");
+        cr_assert_eq(errno, EAGAIN);
+        cr_assert_not(us_path_is_stale(p), "EAGAIN: somebody is there, just busy");
+        for (int i = 0; i < n; i++)
+                close(c[i]);
+        us_close(l);
+}
+
+Test(listen, missing_path_file_directory_and_abstract_name_are_not_stale)
+{
+        const char *p = join(dir, "file");
+        char name[64];
+        FILE *f = fopen(p, "w");
+
+        cr_assert_not_null(f);
+        fclose(f);
+        cr_assert_not(us_path_is_stale(p), "a regular file");
+        cr_assert_not(us_path_is_stale(dir), "a directory");
+        cr_assert_not(us_path_is_stale(join(dir, "missing.sock")), "nothing there");
+        cr_assert_not(us_path_is_stale(join(dir, "nodir/x.sock")), "not even its directory");
+        cr_assert_not(us_path_is_stale(""));
+        snprintf(name, sizeof(name), "@unixsock-test-stale-%d", (int)getpid());
+        cr_assert_not(us_path_is_stale(name), "an abstract name has no file");
+        cr_assert(mkfifo(join(dir, "fifo"), 0600) == 0);
+        cr_assert_not(us_path_is_stale(join(dir, "fifo")), "a fifo");
+}
+
+Test(listen, symlink_to_a_stale_socket_is_not_stale)
+{
+        const char *target = strdup(join(dir, "dead.sock"));
+        const char *p = strdup(join(dir, "link.sock"));
+        const char *dangling = strdup(join(dir, "dangling.sock"));
+
+        make_dead_socket(target);
+        cr_assert(symlink(target, p) == 0);
+        cr_assert(symlink(join(dir, "nothing"), dangling) == 0);
+        cr_assert(us_path_is_stale(target));
+        cr_assert_not(us_path_is_stale(p), "a symlink is never followed");
+        cr_assert_not(us_path_is_stale(dangling));
+        free((void *)target);
+        free((void *)p);
+        free((void *)dangling);
+}
+
+Test(listen, path_is_stale_leaves_errno_alone)
+{
+        const char *p = join(dir, "dead.sock");
+
+        make_dead_socket(p);
+        errno = ENOTTY;
+        cr_assert(us_path_is_stale(p));
+        cr_assert_eq(errno, ENOTTY);
+        cr_assert_not(us_path_is_stale(join(dir, "missing")));
+        cr_assert_eq(errno, ENOTTY);
+}
+
+Test(listen, socket_the_caller_may_not_connect_to_is_not_stale)
+{
+        const char *p = join(dir, "private.sock");
+        int status;
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to setuid");
+        make_dead_socket(p);
+        cr_assert(chmod(p, 0600) == 0);
+        cr_assert(chmod(dir, 0755) == 0);
+        pid_t pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                /* EACCES: nobody cannot tell, so it must not call it stale */
+                drop_to_nobody();
+                _exit(us_path_is_stale(p) ? 1 : 0);
+        }
+        cr_assert(waitpid(pid, &status, 0) == pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+        cr_assert(us_path_is_stale(p), "root may connect: stale");
+}
+
+/* ---- us_listener_set_backlog, us_listener_set_nonblock ------------------ */
+
+/* How many clients the listener at path queues before a non-blocking connect
+ * says EAGAIN; the queue is emptied again after. */
+static int queued_until_full(struct us_listener *l, const char *path)
+{
+        int fds[64], n, s;
+
+        n = fill_queue(path, fds, 64);
+        cr_assert_lt(n, 64);
+        cr_assert_eq(errno, EAGAIN);
+        for (int i = 0; i < n; i++) {
+                s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
+                cr_assert(s >= 0, "queued client %d: %s", i, strerror(errno));
+                close(s);
+                close(fds[i]);
+        }
+        return n;
+}
+
+Test(listen, set_backlog_changes_how_many_clients_queue)
+{
+        const char *p = join(dir, "bl.sock");
+        struct us_listener *l = us_listen(p, 2);
+
+        cr_assert_not_null(l);
+        /* Linux queues backlog + 1 connections. */
+        cr_assert_eq(queued_until_full(l, p), 3);
+        cr_assert_eq(us_listener_set_backlog(l, 5), 0);
+        cr_assert_eq(queued_until_full(l, p), 6);
+        cr_assert_eq(us_listener_set_backlog(l, 1), 0);
+        cr_assert_eq(queued_until_full(l, p), 2);
+        cr_assert_eq(us_listener_set_backlog(l, 0), 0);
+        cr_assert_eq(queued_until_full(l, p), US_DEFAULT_BACKLOG + 1, "<= 0 is the default");
+        cr_assert(us_is_listener_fd(us_listener_fd(l)));
+        us_close(l);
+}
+
+Test(listen, set_backlog_keeps_the_clients_already_queued)
+{
+        const char *p = join(dir, "keep.sock");
+        struct us_listener *l = us_listen(p, 4);
+        char b[2];
+        int c[3], s;
+
+        cr_assert_not_null(l);
+        for (int i = 0; i < 3; i++) {
+                c[i] = us_connect(p);
+                cr_assert(c[i] >= 0);
+                cr_assert_eq(us_send(c[i], (char[]){ (char)('a' + i) }, 1), 1);
+        }
+        cr_assert_eq(us_listener_set_backlog(l, 1), 0, "smaller than the queue already is");
+        for (int i = 0; i < 3; i++) {
+                s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
+                cr_assert(s >= 0, "client %d still queued: %s", i, strerror(errno));
+                cr_assert_eq(read_full(s, b, 1), 1);
+                cr_assert_eq(b[0], 'a' + i, "in the order they came");
+                close(s);
+                close(c[i]);
+        }
+        expect_round_trip(l, p);
+        us_close(l);
+}
+
+static bool fd_is_nonblocking(int fd)
+{
+        int fl = fcntl(fd, F_GETFL);
+
+        cr_assert(fl >= 0);
+        return fl & O_NONBLOCK;
+}
+
+Test(listen, set_nonblock_toggles_o_nonblock_on_the_listener)
+{
+        const char *p = join(dir, "nb.sock");
+        struct us_listener *l = us_listen(p, 0);
+
+        cr_assert_not_null(l);
+        cr_assert(fd_is_nonblocking(us_listener_fd(l)), "us_listen makes it non-blocking");
+        cr_assert_eq(us_listener_set_nonblock(l, false), 0);
+        cr_assert_not(fd_is_nonblocking(us_listener_fd(l)));
+        cr_assert(fd_is_cloexec(us_listener_fd(l)), "only O_NONBLOCK changed");
+        cr_assert_eq(us_listener_set_nonblock(l, false), 0, "twice is fine");
+        cr_assert_not(fd_is_nonblocking(us_listener_fd(l)));
+        /* blocking, as a worker that gets the listener expects: accept still works */
+        expect_round_trip(l, p);
+        cr_assert_eq(us_listener_set_nonblock(l, true), 0);
+        cr_assert(fd_is_nonblocking(us_listener_fd(l)));
+        errno = 0;
+        cr_assert_eq(us_accept_flags(l, NULL, US_ACCEPT_NOWAIT), -1);
+        cr_assert(errno == EAGAIN || errno == EWOULDBLOCK);
         us_close(l);
 }

@@ -1,4 +1,4 @@
-/* libunixsock's pool channel: frame encoding and the worker's side. */
+/* libunixsock's pool channel, the worker's side (the frames: test-lib-frame.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
@@ -15,99 +15,6 @@ TestSuite(worker, .timeout = 30);
 static ssize_t encode(const struct us_frame *f, unsigned char *buf)
 {
         return us_frame_encode(f, buf, US_FRAME_MAX);
-}
-
-Test(worker, conn_frame_round_trips_with_its_fixed_layout)
-{
-        struct us_frame f = { .type = US_FRAME_CONN, .id = 0x0102030405060708ULL,
-                              .peer = { 1234, 1000, 100 } }, g;
-        unsigned char buf[US_FRAME_MAX];
-        uint16_t v16;
-        uint32_t v32;
-
-        strcpy(f.socket, "echo");
-        cr_assert_eq(encode(&f, buf), US_FRAME_HEADER_SIZE + 4);
-        memcpy(&v16, buf, 2);
-        cr_assert_eq(v16, US_PROTO_VERSION);
-        memcpy(&v16, buf + 2, 2);
-        cr_assert_eq(v16, US_FRAME_CONN);
-        memcpy(&v32, buf + 4, 4);
-        cr_assert_eq(v32, US_FRAME_HEADER_SIZE + 4);
-        memcpy(&v32, buf + 20, 4);
-        cr_assert_eq(v32, 1000);
-        cr_assert(memcmp(buf + 32, "echo", 4) == 0);
-        cr_assert_eq(us_frame_decode(buf, US_FRAME_HEADER_SIZE + 4, &g), 0);
-        cr_assert_eq(g.type, US_FRAME_CONN);
-        cr_assert_eq(g.id, f.id);
-        cr_assert_eq(g.peer.pid, 1234);
-        cr_assert_eq(g.peer.uid, 1000);
-        cr_assert_eq(g.peer.gid, 100);
-        cr_assert_str_eq(g.socket, "echo");
-}
-
-Test(worker, ack_and_done_are_header_only)
-{
-        struct us_frame f = { .type = US_FRAME_ACK, .id = 9 }, g;
-        unsigned char buf[US_FRAME_MAX];
-
-        cr_assert_eq(encode(&f, buf), US_FRAME_HEADER_SIZE);
-        cr_assert_eq(us_frame_decode(buf, US_FRAME_HEADER_SIZE, &g), 0);
-        cr_assert_eq(g.type, US_FRAME_ACK);
-        cr_assert_str_eq(g.socket, "");
-        f.type = US_FRAME_DONE;
-        cr_assert_eq(encode(&f, buf), US_FRAME_HEADER_SIZE);
-}
-
-Test(worker, encode_refuses_what_cannot_be_sent)
-{
-        struct us_frame f = { .type = US_FRAME_CONN };
-        unsigned char buf[US_FRAME_MAX];
-
-        cr_assert_eq(encode(&f, buf), -1, "CONN without a socket name");
-        cr_assert_eq(errno, EINVAL);
-        memset(f.socket, 'n', US_FRAME_NAME_MAX);
-        cr_assert_eq(encode(&f, buf), US_FRAME_MAX);
-        cr_assert_eq(us_frame_encode(&f, buf, US_FRAME_MAX - 1), -1);
-        cr_assert_eq(errno, ENOBUFS);
-        f.type = 7;
-        cr_assert_eq(encode(&f, buf), -1);
-        cr_assert_eq(errno, EINVAL);
-}
-
-Test(worker, decode_refuses_malformed_messages)
-{
-        struct us_frame f = { .type = US_FRAME_CONN, .id = 1 }, g;
-        unsigned char buf[US_FRAME_MAX], bad[US_FRAME_MAX];
-        uint16_t v16;
-        uint32_t v32;
-
-        strcpy(f.socket, "s");
-        ssize_t n = encode(&f, buf);
-        cr_assert_eq(us_frame_decode(buf, 10, &g), -1, "too short");
-        cr_assert_eq(errno, EBADMSG);
-        cr_assert_eq(us_frame_decode(buf, (size_t)n - 1, &g), -1, "length field disagrees");
-        cr_assert_eq(errno, EBADMSG);
-        memcpy(bad, buf, (size_t)n);
-        v16 = 2;
-        memcpy(bad, &v16, 2);
-        cr_assert_eq(us_frame_decode(bad, (size_t)n, &g), -1);
-        cr_assert_eq(errno, EPROTONOSUPPORT);
-        memcpy(bad, buf, (size_t)n);
-        v16 = 9;
-        memcpy(bad + 2, &v16, 2);
-        cr_assert_eq(us_frame_decode(bad, (size_t)n, &g), -1, "unknown type");
-        memcpy(bad, buf, (size_t)n);
-        v32 = 1;
-        memcpy(bad + 28, &v32, 4);
-        cr_assert_eq(us_frame_decode(bad, (size_t)n, &g), -1, "reserved not 0");
-        memcpy(bad, buf, (size_t)n);
-        bad[32] = '\0';
-        cr_assert_eq(us_frame_decode(bad, (size_t)n, &g), -1, "NUL in the name");
-        memcpy(bad, buf, (size_t)n);
-        v16 = US_FRAME_ACK;
-        memcpy(bad + 2, &v16, 2);
-        cr_assert_eq(us_frame_decode(bad, (size_t)n, &g), -1, "ACK with a name");
-        cr_assert_eq(errno, EBADMSG);
 }
 
 Test(worker, open_checks_the_channel)
