@@ -1,14 +1,10 @@
 /* A socket's life: open or adopt, the gate, the accept loop, pauses on
  * resource errors and rate limits, refusal, update and retirement. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "dispatch/dispatch.h"
@@ -246,17 +242,6 @@ int socket_listen(struct socket *s)
         return 0;
 }
 
-/* The daemon polls a listener non-blocking and accepts with NOWAIT; a
- * listener worker gets it blocking, as systemd hands sockets over. */
-static void set_blocking_mode(struct socket *s)
-{
-        int fd = us_listener_fd(s->l), fl = fcntl(fd, F_GETFL);
-        bool nonblock = !dispatch_hands_listener(s->w);
-
-        if (fl >= 0 && !!(fl & O_NONBLOCK) != nonblock)
-                (void)fcntl(fd, F_SETFL, nonblock ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
-}
-
 int socket_open(struct socket *s)
 {
         int r;
@@ -267,7 +252,10 @@ int socket_open(struct socket *s)
                         return r;
                 inherit_store(s->cfg->name, s->l);
         }
-        set_blocking_mode(s);
+        /* The daemon polls a listener non-blocking and accepts with NOWAIT; a
+         * listener worker gets it blocking, as systemd hands sockets over. */
+        if (us_listener_set_nonblock(s->l, !dispatch_hands_listener(s->w)) < 0)
+                log_errno(LOG_WARNING, -errno, "socket %s: O_NONBLOCK", s->cfg->name);
         if (!s->io) {
                 r = sd_event_add_io(s->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_readable, s);
                 if (r < 0)
@@ -348,28 +336,9 @@ void socket_update(struct socket *s, const struct cfg_socket *cs, struct worker 
         detach(s);
         s->cfg = cs;
         s->w = w;
-        if (old->backlog != cs->backlog && listen(us_listener_fd(s->l), cs->backlog) < 0)
+        if (old->backlog != cs->backlog && us_listener_set_backlog(s->l, cs->backlog) < 0)
                 log_errno(LOG_WARNING, -errno, "socket %s: backlog %d", cs->name, cs->backlog);
         update_access(s, old, cs);
-}
-
-/* Is path a socket file on which nobody accepts (connect says ECONNREFUSED)? */
-static bool socket_file_is_stale(const char *path)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct stat st;
-        int fd, r;
-
-        if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode) || strlen(path) >= sizeof(sa.sun_path))
-                return false;
-        memcpy(sa.sun_path, path, strlen(path));
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return false;
-        r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-        r = r < 0 && errno == ECONNREFUSED;
-        close(fd);
-        return r;
 }
 
 void socket_close(struct socket *s)
@@ -399,7 +368,7 @@ void socket_retire(struct socket *s)
                 us_listener_set_unlink(s->l, true); /* out of the store: a file it made goes */
         socket_close(s);
         /* one an earlier unixsockd made goes too, once nobody listens on it */
-        if (s->published_here && socket_file_is_stale(s->cfg->path))
+        if (s->published_here && us_path_is_stale(s->cfg->path))
                 (void)unlink(s->cfg->path);
         free(s);
 }
