@@ -93,6 +93,12 @@ int config_load_max(const char *file, size_t max, config_error_fn err, void *use
 /* The same on text in memory; name is used in messages. For tests and fuzzing. */
 int config_load_string(const char *name, const char *text, size_t len,
                        config_error_fn err, void *userdata, struct config **ret);
+/* config_load_string, with users, groups and programs looked up by res
+ * (config/resolve.h) instead of the system: tests and the fuzzer give a fixed
+ * table. The three functions above use resolve_system. */
+struct resolver;
+int config_load_string_with(const char *name, const char *text, size_t len, const struct resolver *res,
+                            config_error_fn err, void *userdata, struct config **ret);
 void config_free(struct config *c);
 
 const struct cfg_socket *config_find_socket(const struct config *c, const char *name);
