@@ -390,17 +390,19 @@ static int find_program(struct parser *p, const char *name, char **ret)
         return r;
 }
 
-static bool env_name_is_reserved(const char *s, size_t n)
+bool config_env_name_reserved(const char *name, size_t len)
 {
         static const char *const names[] = {
-                "PROTO", "UNIXLOCALPATH", "UNIXREMOTEPID", "UNIXREMOTEEUID", "UNIXREMOTEEGID",
-                "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+                "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_PID",
+                "WATCHDOG_USEC", "JOURNAL_STREAM", "PROTO", "UNIXLOCALPATH", "UNIXREMOTEPID",
+                "UNIXREMOTEEUID", "UNIXREMOTEEGID",
         };
+        static const char prefix[] = "UNIXSOCKD_";
 
-        if (n >= 10 && memcmp(s, "UNIXSOCKD_", 10) == 0)
+        if (len >= sizeof(prefix) - 1 && memcmp(name, prefix, sizeof(prefix) - 1) == 0)
                 return true;
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-                if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+                if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
                         return true;
         return false;
 }
@@ -426,7 +428,7 @@ static int parse_environment(struct parser *p, const char *value, char ***ret)
                         fail(p, p->line, "environment: '%s' is not a valid variable name", Q(w[i]));
                         w[i][nl] = '=';
                         r = -EINVAL;
-                } else if (env_name_is_reserved(w[i], nl)) {
+                } else if (config_env_name_reserved(w[i], nl)) {
                         fail(p, p->line, "environment: '%.*s' is set by unixsockd itself", (int)nl, w[i]);
                         r = -EINVAL;
                 }
