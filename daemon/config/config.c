@@ -500,6 +500,7 @@ struct key {
 };
 
 #define FIELD(obj, k, type) ((type *)(void *)((char *)(obj) + (k)->offset))
+#define KEY(n, fn) .name = (n), .parse = (fn)
 
 static int key_absolute_path(struct parser *p, const struct key *k, void *obj, const char *v)
 {
@@ -575,11 +576,11 @@ static const struct choice log_levels[] = {
 
 #define GLOBAL_FIELD(f) .offset = offsetof(struct config, f)
 static const struct key global_keys[G_MAX] = {
-        [G_RUNTIME_DIRECTORY] = { "runtime-directory", key_absolute_path, GLOBAL_FIELD(runtime_directory) },
-        [G_LOG_LEVEL] = { "log-level", key_choice, GLOBAL_FIELD(log_level), .choices = log_levels },
-        [G_STOP_TIMEOUT] = { "stop-timeout", key_duration, GLOBAL_FIELD(stop_timeout_usec),
+        [G_RUNTIME_DIRECTORY] = { KEY("runtime-directory", key_absolute_path), GLOBAL_FIELD(runtime_directory) },
+        [G_LOG_LEVEL] = { KEY("log-level", key_choice), GLOBAL_FIELD(log_level), .choices = log_levels },
+        [G_STOP_TIMEOUT] = { KEY("stop-timeout", key_duration), GLOBAL_FIELD(stop_timeout_usec),
                              .why = "is not a duration (e.g. 10s, 500ms, 1min)" },
-        [G_CONTROL] = { "control", global_control },
+        [G_CONTROL] = { KEY("control", global_control) },
 };
 
 static int socket_path_key(struct parser *p, const struct key *k, void *obj, const char *v)
@@ -639,15 +640,15 @@ static int socket_rate_limit(struct parser *p, const struct key *k, void *obj, c
 
 #define SOCKET_FIELD(f) .offset = offsetof(struct cfg_socket, f)
 static const struct key socket_keys[S_MAX] = {
-        [S_PATH] = { "path", socket_path_key },
-        [S_BACKLOG] = { "backlog", key_number, SOCKET_FIELD(backlog), .min = 1, .max = 65535 },
-        [S_MODE] = { "mode", socket_mode },
-        [S_OWNER] = { "owner", key_user, SOCKET_FIELD(uid) },
-        [S_GROUP] = { "group", key_group, SOCKET_FIELD(gid) },
-        [S_ALLOW_USERS] = { "allow-users", socket_allow_users },
-        [S_ALLOW_GROUPS] = { "allow-groups", socket_allow_groups },
-        [S_WORKER] = { "worker", socket_worker },
-        [S_RATE_LIMIT] = { "rate-limit", socket_rate_limit },
+        [S_PATH] = { KEY("path", socket_path_key) },
+        [S_BACKLOG] = { KEY("backlog", key_number), SOCKET_FIELD(backlog), .min = 1, .max = 65535 },
+        [S_MODE] = { KEY("mode", socket_mode) },
+        [S_OWNER] = { KEY("owner", key_user), SOCKET_FIELD(uid) },
+        [S_GROUP] = { KEY("group", key_group), SOCKET_FIELD(gid) },
+        [S_ALLOW_USERS] = { KEY("allow-users", socket_allow_users) },
+        [S_ALLOW_GROUPS] = { KEY("allow-groups", socket_allow_groups) },
+        [S_WORKER] = { KEY("worker", socket_worker) },
+        [S_RATE_LIMIT] = { KEY("rate-limit", socket_rate_limit) },
 };
 
 static int worker_command(struct parser *p, const struct key *k, void *obj, const char *v)
@@ -752,19 +753,19 @@ static const struct choice restart_policies[] = {
 #define RESTART_DELAY .min = 1, .why = "is not a duration (e.g. 100ms, 2s, 1min)"
 #define WORKER_FIELD(f) .offset = offsetof(struct cfg_worker, f)
 static const struct key worker_keys[W_MAX] = {
-        [W_COMMAND] = { "command", worker_command },
-        [W_DISPATCH] = { "dispatch", key_choice, WORKER_FIELD(dispatch), .choices = dispatches },
-        [W_INSTANCES] = { "instances", key_number, WORKER_FIELD(instances), .min = 1, .max = COUNT_MAX },
-        [W_MAX_PER_USER] = { "max-per-user", key_number, WORKER_FIELD(max_per_user), .min = 1, .max = COUNT_MAX },
-        [W_USER] = { "user", worker_user },
-        [W_GROUP] = { "group", worker_group },
-        [W_ENVIRONMENT] = { "environment", worker_environment },
-        [W_WORKING_DIRECTORY] = { "working-directory", key_absolute_path, WORKER_FIELD(working_directory) },
-        [W_RESTART] = { "restart", key_choice, WORKER_FIELD(restart), .choices = restart_policies },
-        [W_RESTART_DELAY] = { "restart-delay", key_duration, WORKER_FIELD(restart_delay_usec), RESTART_DELAY },
-        [W_RESTART_DELAY_MAX] = { "restart-delay-max", key_duration, WORKER_FIELD(restart_delay_max_usec),
+        [W_COMMAND] = { KEY("command", worker_command) },
+        [W_DISPATCH] = { KEY("dispatch", key_choice), WORKER_FIELD(dispatch), .choices = dispatches },
+        [W_INSTANCES] = { KEY("instances", key_number), WORKER_FIELD(instances), .min = 1, .max = COUNT_MAX },
+        [W_MAX_PER_USER] = { KEY("max-per-user", key_number), WORKER_FIELD(max_per_user), .min = 1, .max = COUNT_MAX },
+        [W_USER] = { KEY("user", worker_user) },
+        [W_GROUP] = { KEY("group", worker_group) },
+        [W_ENVIRONMENT] = { KEY("environment", worker_environment) },
+        [W_WORKING_DIRECTORY] = { KEY("working-directory", key_absolute_path), WORKER_FIELD(working_directory) },
+        [W_RESTART] = { KEY("restart", key_choice), WORKER_FIELD(restart), .choices = restart_policies },
+        [W_RESTART_DELAY] = { KEY("restart-delay", key_duration), WORKER_FIELD(restart_delay_usec), RESTART_DELAY },
+        [W_RESTART_DELAY_MAX] = { KEY("restart-delay-max", key_duration), WORKER_FIELD(restart_delay_max_usec),
                                   RESTART_DELAY },
-        [W_LISTEN_FDS] = { "listen-fds", worker_listen_fds },
+        [W_LISTEN_FDS] = { KEY("listen-fds", worker_listen_fds) },
 };
 
 /* The keys of the current section, where their lines are kept, and the struct
