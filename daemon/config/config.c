@@ -16,7 +16,6 @@
  * in a database or the file system. */
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -24,16 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "diag.h"
+#include "file.h"
 #include "parse.h"
 #include "resolve.h"
 
 #define SUN_PATH_MAX 107                /* bytes of sun_path, the NUL excluded */
-#define FILE_SIZE_MAX (16u << 20)
 #define COUNT_MAX 1000000               /* instances, max-per-user */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define USEC_PER_MSEC UINT64_C(1000)
@@ -74,12 +73,6 @@ enum section {
         SEC_SKIP_SOCKET,                /* ... but a socket's worker= still counts as a use */
 };
 
-struct error {
-        unsigned line;
-        size_t seq;
-        char *msg;
-};
-
 struct parser {
         struct config *c;
         const struct resolver *res;
@@ -102,12 +95,7 @@ struct parser {
         size_t n_refs;
         bool lost_ref;                  /* some socket's worker= could not be read */
 
-        struct error *errors;
-        size_t n_errors, cap_errors;
-        size_t keep;                    /* errors reported (config_load_max): only the */
-        size_t n_dropped;               /* first ones by line are kept, the rest counted */
-        unsigned min_dropped_line;
-        size_t seq;
+        struct diag errors;
         bool oom;
 };
 
@@ -125,51 +113,15 @@ static const char *quote(char *buf, const char *s)
         return buf;
 }
 
-static int error_cmp(const void *a, const void *b);
-
-/* With a bound on what is reported, a file of millions of bad lines must not
- * cost a message each in memory: keep the first ones by line, count the rest. */
-static void drop_errors(struct parser *p)
-{
-        qsort(p->errors, p->n_errors, sizeof(*p->errors), error_cmp);
-        for (size_t i = p->keep; i < p->n_errors; i++) {
-                if (!p->min_dropped_line || p->errors[i].line < p->min_dropped_line)
-                        p->min_dropped_line = p->errors[i].line;
-                free(p->errors[i].msg);
-        }
-        p->n_dropped += p->n_errors - p->keep;
-        p->n_errors = p->keep;
-}
-
 __attribute__((format(printf, 3, 4)))
 static void fail(struct parser *p, unsigned line, const char *fmt, ...)
 {
         va_list ap;
-        char *msg;
 
-        if (p->n_errors == p->cap_errors) {
-                size_t cap = p->cap_errors ? p->cap_errors * 2 : 16;
-                struct error *e = reallocarray(p->errors, cap, sizeof(*e));
-
-                if (!e) {
-                        p->oom = true;
-                        return;
-                }
-                p->errors = e;
-                p->cap_errors = cap;
-        }
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0) {
+        if (diag_addv(&p->errors, line, fmt, ap) < 0)
                 p->oom = true;
-                msg = NULL;
-        }
         va_end(ap);
-        if (!msg)
-                return;
-        p->errors[p->n_errors] = (struct error){ line, p->seq++, msg };
-        p->n_errors++;
-        if (p->keep != SIZE_MAX && p->n_errors >= 2 * p->keep + 16)
-                drop_errors(p);
 }
 
 static void *xstrdup(struct parser *p, const char *s)
@@ -217,44 +169,13 @@ static void unknown_key(struct parser *p, const char *key)
                 fail(p, p->line, "unknown key '%s' in %s", Q(key), section_label(p, b));
 }
 
-/* Paths: "//" and "/./" collapsed, no trailing '/'; ".." kept (it may cross a
- * symlink). rel is joined to dir unless it is absolute. */
 static char *path_make(struct parser *p, const char *dir, const char *rel)
 {
-        size_t n = (rel[0] == '/' ? 0 : strlen(dir) + 1) + strlen(rel) + 1;
-        char *in = malloc(n), *out = malloc(n + 1), *o = out;
-        const char *s;
+        char *path = parse_path_join(dir, rel);
 
-        if (!in || !out) {
-                free(in);
-                free(out);
+        if (!path)
                 p->oom = true;
-                return NULL;
-        }
-        if (rel[0] == '/')
-                strcpy(in, rel);
-        else
-                snprintf(in, n, "%s/%s", dir, rel);
-        for (s = in; *s;) {
-                const char *e;
-
-                while (*s == '/')
-                        s++;
-                e = strchrnul(s, '/');
-                if (e == s || (e - s == 1 && *s == '.')) {
-                        s = e;
-                        continue;
-                }
-                *o++ = '/';
-                memcpy(o, s, (size_t)(e - s));
-                o += e - s;
-                s = e;
-        }
-        if (o == out)
-                *o++ = '/';
-        *o = '\0';
-        free(in);
-        return out;
+        return path;
 }
 
 /* A uid or gid as a number: 0 with *ret; -EINVAL if s is no number (then it
@@ -1076,17 +997,6 @@ static char *reader(char *str, int num, void *stream)
         return str;
 }
 
-static bool has_error_at(const struct parser *p, unsigned line)
-{
-        /* (an error past those kept may have been there: counted already) */
-        if (p->n_dropped && line >= p->min_dropped_line)
-                return true;
-        for (size_t i = 0; i < p->n_errors; i++)
-                if (p->errors[i].line == line)
-                        return true;
-        return false;
-}
-
 static char *default_runtime_directory(struct parser *p)
 {
         const char *rd = getenv("RUNTIME_DIRECTORY"), *x;
@@ -1321,15 +1231,6 @@ static void finish(struct parser *p)
                 fail(p, 0, "no [socket:NAME] section: nothing to listen on");
 }
 
-static int error_cmp(const void *a, const void *b)
-{
-        const struct error *x = a, *y = b;
-
-        if (x->line != y->line)
-                return x->line < y->line ? -1 : 1;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 static void report_stderr(void *userdata, const char *file, unsigned line, const char *msg)
 {
         (void)userdata;
@@ -1339,20 +1240,10 @@ static void report_stderr(void *userdata, const char *file, unsigned line, const
                 fprintf(stderr, "%s: %s\n", file, msg);
 }
 
-/* One report for the errors past max, not max lines and then some. */
-static void report_more(config_error_fn err, void *userdata, const char *name, size_t n)
-{
-        char msg[64];
-
-        snprintf(msg, sizeof(msg), "%zu more error%s not shown", n, n == 1 ? "" : "s");
-        err(userdata, name, 0, msg);
-}
-
 static int load_string(const char *name, const char *text, size_t len, size_t max,
                        const struct resolver *res, config_error_fn err, void *userdata, struct config **ret)
 {
-        struct parser p = { .file = name, .buf = text, .len = len, .keep = max, .res = res };
-        size_t total;
+        struct parser p = { .file = name, .buf = text, .len = len, .errors = DIAG_INIT(max), .res = res };
         int r;
 
         if (!err)
@@ -1369,28 +1260,18 @@ static int load_string(const char *name, const char *text, size_t len, size_t ma
         r = ini_parse_stream(reader, &p, handler, &p);
         if (r < 0)
                 p.oom = true;
-        else if (r > 0 && !has_error_at(&p, (unsigned)r))
+        else if (r > 0 && !diag_has_line(&p.errors, (unsigned)r))
                 fail(&p, (unsigned)r, "syntax error");  /* a line inih refused but the reader passed */
         if (!p.oom)
                 finish(&p);
 
-        total = p.n_errors + p.n_dropped;
         if (p.oom)
                 r = -ENOMEM;
         else
-                r = total ? -EINVAL : 0;
-        if (p.n_errors)
-                qsort(p.errors, p.n_errors, sizeof(*p.errors), error_cmp);
-        for (size_t i = 0; i < p.n_errors; i++) {
-                if (i < max)
-                        err(userdata, name, p.errors[i].line, p.errors[i].msg);
-                free(p.errors[i].msg);
-        }
-        if (total > max)
-                report_more(err, userdata, name, total - max);
+                r = diag_count(&p.errors) ? -EINVAL : 0;
+        diag_report(&p.errors, name, err, userdata);
         if (p.oom)
                 err(userdata, name, 0, "out of memory");
-        free(p.errors);
         for (size_t i = 0; i < p.c->n_sockets; i++)
                 free(p.ss[i].worker);
         free(p.ss);
@@ -1419,69 +1300,6 @@ int config_load_string_with(const char *name, const char *text, size_t len, cons
         return load_string(name, text, len, SIZE_MAX, res, err, userdata, ret);
 }
 
-/* The whole file, up to FILE_SIZE_MAX. Only a regular file: a reload reads
- * it in the event loop, where a FIFO would block in open(2) until a writer
- * came (O_NONBLOCK opens it at once, and reads of a regular file ignore the
- * flag) and a device could be endless. -EISDIR or -EBADFD for anything else,
- * as systemd's stat_verify_regular(). Symlinks are followed: a link such as
- * /etc/alternatives makes is a fine configuration path. */
-static int read_file(const char *file, char **ret, size_t *ret_len)
-{
-        size_t len = 0, cap = 0;
-        char *buf = NULL;
-        struct stat st;
-        int fd, r;
-
-        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                r = S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
-                goto fail;
-        }
-        for (;;) {
-                ssize_t k;
-
-                if (len == cap) {
-                        char *nb;
-
-                        if (cap >= FILE_SIZE_MAX) {
-                                r = -EFBIG;
-                                goto fail;
-                        }
-                        cap = cap ? cap * 2 : 8192;
-                        nb = realloc(buf, cap + 1);
-                        if (!nb) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        buf = nb;
-                }
-                k = read(fd, buf + len, cap - len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t)k;
-        }
-        close(fd);
-        *ret = buf;
-        *ret_len = len;
-        return 0;
-fail:
-        free(buf);
-        close(fd);
-        return r;
-}
-
 int config_load_max(const char *file, size_t max, config_error_fn err, void *userdata,
                     struct config **ret)
 {
@@ -1489,14 +1307,14 @@ int config_load_max(const char *file, size_t max, config_error_fn err, void *use
         size_t len = 0;
         int r;
 
-        r = read_file(file, &buf, &len);
+        r = file_read_regular(file, &buf, &len);
         if (r < 0) {
                 if (!err)
                         err = report_stderr;
-                if (r == -EISDIR || r == -EBADFD)       /* only read_file()'s own check gives these */
+                if (r == -EISDIR || r == -EBADFD)       /* only file_read_regular()'s own check gives these */
                         r = (msg = strdup("not a regular file")) ? r : -ENOMEM;
                 else if (r == -EFBIG)
-                        r = asprintf(&msg, "cannot read: file of %u MiB or more", FILE_SIZE_MAX >> 20) < 0 ? -ENOMEM : r;
+                        r = asprintf(&msg, "cannot read: file of %u MiB or more", FILE_READ_MAX >> 20) < 0 ? -ENOMEM : r;
                 else if (asprintf(&msg, "cannot read: %s", strerror(-r)) < 0)
                         r = -ENOMEM;
                 err(userdata, file, 0, msg ? msg : "out of memory");
