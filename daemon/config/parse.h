@@ -66,7 +66,8 @@ bool parse_is_control(uint32_t cp);
 
 /* s into buf (size > 0) with every byte that is not valid UTF-8, and every
  * control character, as \xNN; cut between characters when it does not fit.
- * Returns the length written. For what reaches a terminal or the journal. */
+ * Returns how many bytes of s it took: strlen(s) unless it was cut. For what
+ * reaches a terminal or the journal. */
 size_t parse_escape(char *buf, size_t size, const char *s);
 
 #endif
