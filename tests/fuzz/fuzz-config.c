@@ -205,6 +205,7 @@ static void check_config(const struct config *c)
                 check(s->mode <= 07777);
                 check(s->worker >= c->workers && s->worker < c->workers + c->n_workers);
                 check(s->rate_burst == 0 || s->rate_interval_usec > 0);
+                check(config_find_socket(c, s->name) == s);
         }
         for (size_t i = 0; i < c->n_workers; i++) {
                 const struct cfg_worker *w = &c->workers[i];
@@ -213,6 +214,12 @@ static void check_config(const struct config *c)
                 check(w->argv && w->argv[0]);
                 check(is_abs(w->exec_path));
                 check(w->env);
+                /* No variable the daemon sets itself gets past the parser. */
+                for (char **e = w->env; *e; e++) {
+                        size_t n = strcspn(*e, "=");
+
+                        check((*e)[n] == '=' && parse_env_name_is_valid(*e, n) && !config_env_name_reserved(*e, n));
+                }
                 check(w->instances >= 1);
                 check(w->dispatch != DISPATCH_LISTENER || w->instances == 1);
                 check(w->restart_delay_usec > 0 && w->restart_delay_usec <= w->restart_delay_max_usec);
