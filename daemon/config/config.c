@@ -1,5 +1,6 @@
-/* The configuration file: text to typed structs. Owns the line reader that
- * feeds inih, the key handlers, and the checks across keys and sections.
+/* The configuration file: INI text to typed structs. Owns the line reader
+ * that feeds inih, the table of keys of each section, and the checks across
+ * keys and sections; users, groups and programs it asks of a resolver.
  *
  * inih alone reports only the first error and cannot see empty sections,
  * long section names (it truncates them at 49 bytes) or over-long lines (it
@@ -7,28 +8,32 @@
  * lines, refuses over-long ones, strips leading blanks (no multi-line values),
  * takes section headers and syntax errors, and hands inih only comment lines
  * and "key = value" lines. Every error is collected with its line, and all of
- * them are reported in line order at the end. */
+ * them are reported in line order at the end.
+ *
+ * What the resolver does not cover, it reads here: the daemon's environment
+ * (PATH, RUNTIME_DIRECTORY, XDG_RUNTIME_DIR) and its euid. Those are the
+ * process's own state, which a test or the fuzzer sets directly, not a look-up
+ * in a database or the file system. */
+#include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <ini.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "diag.h"
+#include "file.h"
 #include "parse.h"
+#include "resolve.h"
 
 #define SUN_PATH_MAX 107                /* bytes of sun_path, the NUL excluded */
-#define FILE_SIZE_MAX (16u << 20)
 #define COUNT_MAX 1000000               /* instances, max-per-user */
-#define GROUPS_MAX 65536
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -39,19 +44,6 @@ enum skey { S_PATH, S_BACKLOG, S_MODE, S_OWNER, S_GROUP, S_ALLOW_USERS, S_ALLOW_
 enum wkey { W_COMMAND, W_DISPATCH, W_INSTANCES, W_MAX_PER_USER, W_USER, W_GROUP,
             W_ENVIRONMENT, W_WORKING_DIRECTORY, W_RESTART, W_RESTART_DELAY,
             W_RESTART_DELAY_MAX, W_LISTEN_FDS, W_MAX };
-
-static const char *const gkey_names[G_MAX] = {
-        "runtime-directory", "log-level", "stop-timeout", "control",
-};
-static const char *const skey_names[S_MAX] = {
-        "path", "backlog", "mode", "owner", "group", "allow-users", "allow-groups",
-        "worker", "rate-limit",
-};
-static const char *const wkey_names[W_MAX] = {
-        "command", "dispatch", "instances", "max-per-user", "user", "group",
-        "environment", "working-directory", "restart", "restart-delay",
-        "restart-delay-max", "listen-fds",
-};
 
 /* Where a key was set (line 0: not set), and whether its value was refused, so
  * that checks across keys neither trust a refused value nor repeat its error. */
@@ -81,14 +73,9 @@ enum section {
         SEC_SKIP_SOCKET,                /* ... but a socket's worker= still counts as a use */
 };
 
-struct error {
-        unsigned line;
-        size_t seq;
-        char *msg;
-};
-
 struct parser {
         struct config *c;
+        const struct resolver *res;
         const char *file;
         const char *buf;
         size_t len, pos;
@@ -108,12 +95,7 @@ struct parser {
         size_t n_refs;
         bool lost_ref;                  /* some socket's worker= could not be read */
 
-        struct error *errors;
-        size_t n_errors, cap_errors;
-        size_t keep;                    /* errors reported (config_load_max): only the */
-        size_t n_dropped;               /* first ones by line are kept, the rest counted */
-        unsigned min_dropped_line;
-        size_t seq;
+        struct diag errors;
         bool oom;
 };
 
@@ -131,51 +113,15 @@ static const char *quote(char *buf, const char *s)
         return buf;
 }
 
-static int error_cmp(const void *a, const void *b);
-
-/* With a bound on what is reported, a file of millions of bad lines must not
- * cost a message each in memory: keep the first ones by line, count the rest. */
-static void drop_errors(struct parser *p)
-{
-        qsort(p->errors, p->n_errors, sizeof(*p->errors), error_cmp);
-        for (size_t i = p->keep; i < p->n_errors; i++) {
-                if (!p->min_dropped_line || p->errors[i].line < p->min_dropped_line)
-                        p->min_dropped_line = p->errors[i].line;
-                free(p->errors[i].msg);
-        }
-        p->n_dropped += p->n_errors - p->keep;
-        p->n_errors = p->keep;
-}
-
 __attribute__((format(printf, 3, 4)))
 static void fail(struct parser *p, unsigned line, const char *fmt, ...)
 {
         va_list ap;
-        char *msg;
 
-        if (p->n_errors == p->cap_errors) {
-                size_t cap = p->cap_errors ? p->cap_errors * 2 : 16;
-                struct error *e = reallocarray(p->errors, cap, sizeof(*e));
-
-                if (!e) {
-                        p->oom = true;
-                        return;
-                }
-                p->errors = e;
-                p->cap_errors = cap;
-        }
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0) {
+        if (diag_addv(&p->errors, line, fmt, ap) < 0)
                 p->oom = true;
-                msg = NULL;
-        }
         va_end(ap);
-        if (!msg)
-                return;
-        p->errors[p->n_errors] = (struct error){ line, p->seq++, msg };
-        p->n_errors++;
-        if (p->keep != SIZE_MAX && p->n_errors >= 2 * p->keep + 16)
-                drop_errors(p);
 }
 
 static void *xstrdup(struct parser *p, const char *s)
@@ -223,92 +169,13 @@ static void unknown_key(struct parser *p, const char *key)
                 fail(p, p->line, "unknown key '%s' in %s", Q(key), section_label(p, b));
 }
 
-/* Paths: "//" and "/./" collapsed, no trailing '/'; ".." kept (it may cross a
- * symlink). rel is joined to dir unless it is absolute. */
 static char *path_make(struct parser *p, const char *dir, const char *rel)
 {
-        size_t n = (rel[0] == '/' ? 0 : strlen(dir) + 1) + strlen(rel) + 1;
-        char *in = malloc(n), *out = malloc(n + 1), *o = out;
-        const char *s;
+        char *path = parse_path_join(dir, rel);
 
-        if (!in || !out) {
-                free(in);
-                free(out);
+        if (!path)
                 p->oom = true;
-                return NULL;
-        }
-        if (rel[0] == '/')
-                strcpy(in, rel);
-        else
-                snprintf(in, n, "%s/%s", dir, rel);
-        for (s = in; *s;) {
-                const char *e;
-
-                while (*s == '/')
-                        s++;
-                e = strchrnul(s, '/');
-                if (e == s || (e - s == 1 && *s == '.')) {
-                        s = e;
-                        continue;
-                }
-                *o++ = '/';
-                memcpy(o, s, (size_t)(e - s));
-                o += e - s;
-                s = e;
-        }
-        if (o == out)
-                *o++ = '/';
-        *o = '\0';
-        free(in);
-        return out;
-}
-
-/* User and group database lookups with buffers that grow. 0, -ENOENT when
- * there is no such entry, another negative errno when the lookup failed. */
-static int lookup_user(const char *name, uid_t uid, struct passwd *pw, char **ret_buf)
-{
-        for (size_t size = 1024;; size *= 2) {
-                struct passwd *res = NULL;
-                char *buf = malloc(size);
-                int r;
-
-                if (!buf)
-                        return -ENOMEM;
-                r = name ? getpwnam_r(name, pw, buf, size, &res) : getpwuid_r(uid, pw, buf, size, &res);
-                if (r == 0 && res) {
-                        *ret_buf = buf;
-                        return 0;
-                }
-                free(buf);
-                if (r == ERANGE && size < (1u << 20))
-                        continue;
-                if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
-                        return -ENOENT;
-                return -r;
-        }
-}
-
-static int lookup_group(const char *name, struct group *gr, char **ret_buf)
-{
-        for (size_t size = 1024;; size *= 2) {
-                struct group *res = NULL;
-                char *buf = malloc(size);
-                int r;
-
-                if (!buf)
-                        return -ENOMEM;
-                r = getgrnam_r(name, gr, buf, size, &res);
-                if (r == 0 && res) {
-                        *ret_buf = buf;
-                        return 0;
-                }
-                free(buf);
-                if (r == ERANGE && size < (1u << 20))
-                        continue;
-                if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF || r == EPERM)
-                        return -ENOENT;
-                return -r;
-        }
+        return path;
 }
 
 /* A uid or gid as a number: 0 with *ret; -EINVAL if s is no number (then it
@@ -329,60 +196,45 @@ static int parse_id(struct parser *p, const char *key, const char *s, uint64_t *
         return 0;
 }
 
-/* A number (taken as it is: it need not exist) or a name that must. */
-static int resolve_uid(struct parser *p, const char *key, const char *s, uid_t *ret)
+/* A look-up of the resolver that failed, reported; returns r. */
+static int lookup_failed(struct parser *p, const char *key, const char *what, const char *s, int r)
 {
-        struct passwd pw;
-        uint64_t v;
-        char *buf = NULL;
-        int r;
-
-        r = parse_id(p, key, s, &v);
-        if (r == 0) {
-                *ret = (uid_t)v;
-                return 0;
-        }
-        if (r == -ERANGE)
-                return r;
-        r = lookup_user(s, 0, &pw, &buf);
         if (r == -ENOMEM)
                 p->oom = true;
         else if (r == -ENOENT)
-                fail(p, p->line, "%s: unknown user '%s'", key, Q(s));
-        else if (r < 0)
-                fail(p, p->line, "%s: cannot look up user '%s': %s", key, Q(s), strerror(-r));
-        if (r < 0)
-                return r;
-        *ret = pw.pw_uid;
-        free(buf);
-        return 0;
+                fail(p, p->line, "%s: unknown %s '%s'", key, what, Q(s));
+        else
+                fail(p, p->line, "%s: cannot look up %s '%s': %s", key, what, Q(s), strerror(-r));
+        return r;
 }
 
-static int resolve_gid(struct parser *p, const char *key, const char *s, gid_t *ret)
+/* A uid (or a gid if group): a number, taken as it is (it need not exist),
+ * or a name that must. */
+static int resolve_id(struct parser *p, const char *key, const char *s, bool group, uint32_t *ret)
 {
-        struct group gr;
+        const struct resolver *res = p->res;
+        struct resolve_user u;
         uint64_t v;
-        char *buf = NULL;
+        gid_t g;
         int r;
 
         r = parse_id(p, key, s, &v);
-        if (r == 0) {
-                *ret = (gid_t)v;
-                return 0;
+        if (r != -EINVAL) {
+                if (r == 0)
+                        *ret = (uint32_t)v;
+                return r;
         }
-        if (r == -ERANGE)
-                return r;
-        r = lookup_group(s, &gr, &buf);
-        if (r == -ENOMEM)
-                p->oom = true;
-        else if (r == -ENOENT)
-                fail(p, p->line, "%s: unknown group '%s'", key, Q(s));
-        else if (r < 0)
-                fail(p, p->line, "%s: cannot look up group '%s': %s", key, Q(s), strerror(-r));
+        if (group)
+                r = res->group_by_name(res->userdata, s, &g);
+        else
+                r = res->user_by_name(res->userdata, s, &u);
         if (r < 0)
-                return r;
-        *ret = gr.gr_gid;
-        free(buf);
+                return lookup_failed(p, key, group ? "group" : "user", s, r);
+        if (!group) {
+                g = u.uid;
+                free(u.name);
+        }
+        *ret = g;
         return 0;
 }
 
@@ -416,7 +268,7 @@ static int resolve_id_list(struct parser *p, const char *key, const char *value,
                 return -ENOMEM;
         }
         for (int i = 0; i < n; i++) {
-                int k = groups ? resolve_gid(p, key, w[i], &ids[i]) : resolve_uid(p, key, w[i], &ids[i]);
+                int k = resolve_id(p, key, w[i], groups, &ids[i]);
 
                 if (k < 0)
                         r = k;
@@ -431,89 +283,47 @@ static int resolve_id_list(struct parser *p, const char *key, const char *value,
         return 0;
 }
 
-static bool is_executable(const char *path, int *ret_errno)
-{
-        struct stat st;
-
-        if (stat(path, &st) < 0) {
-                *ret_errno = errno;
-                return false;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                *ret_errno = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
-                return false;
-        }
-        if (access(path, X_OK) < 0) {
-                *ret_errno = errno;
-                return false;
-        }
-        return true;
-}
-
 /* The program of command=: an absolute path as it is, a bare name searched in
- * $PATH (the daemon's), as execvp(3) would. */
-static int find_executable(struct parser *p, const char *name, char **ret)
+ * $PATH (the daemon's, as the worker's is unknown here), as execvp(3) would. */
+static int find_program(struct parser *p, const char *name, char **ret)
 {
         const char *path = getenv("PATH");
-        int e = 0;
+        int r;
 
-        if (!*name) {
-                fail(p, p->line, "command: empty program name");
-                return -EINVAL;
-        }
-        if (strchr(name, '/')) {
-                if (name[0] != '/') {
-                        fail(p, p->line, "command: '%s' is neither an absolute path nor a name to look up in PATH",
-                             Q(name));
-                        return -EINVAL;
-                }
-                if (!is_executable(name, &e)) {
-                        if (e == ENOENT)
-                                fail(p, p->line, "command: '%s' does not exist", Q(name));
-                        else if (e == EACCES || e == EISDIR)
-                                fail(p, p->line, "command: '%s' is not an executable file", Q(name));
-                        else
-                                fail(p, p->line, "command: '%s': %s", Q(name), strerror(e));
-                        return -EINVAL;
-                }
-                *ret = xstrdup(p, name);
-                return *ret ? 0 : -ENOMEM;
-        }
         if (!path || !*path)
                 path = DEFAULT_PATH;
-        for (const char *s = path; *s;) {
-                const char *end = strchrnul(s, ':');
-                char *cand;
-
-                /* Relative entries would depend on the daemon's directory. */
-                if (*s == '/') {
-                        if (asprintf(&cand, "%.*s/%s", (int)(end - s), s, name) < 0) {
-                                p->oom = true;
-                                return -ENOMEM;
-                        }
-                        if (is_executable(cand, &e)) {
-                                *ret = cand;
-                                return 0;
-                        }
-                        free(cand);
-                }
-                s = *end ? end + 1 : end;
-        }
-        fail(p, p->line, "command: '%s' not found in PATH (%s)", Q(name), Q(path));
-        return -ENOENT;
+        r = resolve_program(p->res, name, path, ret);
+        if (r == -ENOMEM)
+                p->oom = true;
+        else if (r == -EINVAL && !*name)
+                fail(p, p->line, "command: empty program name");
+        else if (r == -EINVAL)
+                fail(p, p->line, "command: '%s' is neither an absolute path nor a name to look up in PATH",
+                     Q(name));
+        else if (r < 0 && name[0] != '/')
+                fail(p, p->line, "command: '%s' not found in PATH (%s)", Q(name), Q(path));
+        else if (r == -ENOENT)
+                fail(p, p->line, "command: '%s' does not exist", Q(name));
+        else if (r == -EACCES || r == -EISDIR)
+                fail(p, p->line, "command: '%s' is not an executable file", Q(name));
+        else if (r < 0)
+                fail(p, p->line, "command: '%s': %s", Q(name), strerror(-r));
+        return r;
 }
 
-static bool env_name_is_reserved(const char *s, size_t n)
+bool config_env_name_reserved(const char *name, size_t len)
 {
         static const char *const names[] = {
-                "PROTO", "UNIXLOCALPATH", "UNIXREMOTEPID", "UNIXREMOTEEUID", "UNIXREMOTEEGID",
-                "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
+                "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_PID",
+                "WATCHDOG_USEC", "JOURNAL_STREAM", "PROTO", "UNIXLOCALPATH", "UNIXREMOTEPID",
+                "UNIXREMOTEEUID", "UNIXREMOTEEGID",
         };
+        static const char prefix[] = "UNIXSOCKD_";
 
-        if (n >= 10 && memcmp(s, "UNIXSOCKD_", 10) == 0)
+        if (len >= sizeof(prefix) - 1 && memcmp(name, prefix, sizeof(prefix) - 1) == 0)
                 return true;
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-                if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+                if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
                         return true;
         return false;
 }
@@ -539,7 +349,7 @@ static int parse_environment(struct parser *p, const char *value, char ***ret)
                         fail(p, p->line, "environment: '%s' is not a valid variable name", Q(w[i]));
                         w[i][nl] = '=';
                         r = -EINVAL;
-                } else if (env_name_is_reserved(w[i], nl)) {
+                } else if (config_env_name_reserved(w[i], nl)) {
                         fail(p, p->line, "environment: '%.*s' is set by unixsockd itself", (int)nl, w[i]);
                         r = -EINVAL;
                 }
@@ -564,300 +374,365 @@ static int parse_environment(struct parser *p, const char *value, char ***ret)
         return 0;
 }
 
-
-/* One of a fixed set of words: *ret gets its value; else the error lists them. */
+/* One of a fixed set of words: its value (>= 0); else the error lists them. */
 struct choice {
         const char *name;
         int value;
 };
 
-static bool choose(struct parser *p, const char *key, const char *v, const struct choice *ch, int *ret)
+static int choose(struct parser *p, const char *key, const char *v, const struct choice *ch)
 {
         char list[256];
         size_t n = 0;
 
         for (const struct choice *c = ch; c->name; c++)
-                if (strcmp(v, c->name) == 0) {
-                        *ret = c->value;
-                        return true;
-                }
+                if (strcmp(v, c->name) == 0)
+                        return c->value;
         list[0] = '\0';
         for (const struct choice *c = ch; c->name && n < sizeof(list); c++)
                 n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", c->name);
         fail(p, p->line, "%s: '%s' is not one of %s", key, Q(v), list);
-        return false;
+        return -EINVAL;
 }
 
-static void global_key(struct parser *p, enum gkey k, const char *key, const char *v)
+/* "KEY: 'VALUE' why", the form of most errors about one value. */
+static int refuse(struct parser *p, const char *key, const char *v, const char *why)
 {
-        struct config *c = p->c;
-        uint64_t u;
-
-        switch (k) {
-        case G_RUNTIME_DIRECTORY:
-                if (v[0] != '/') {
-                        fail(p, p->line, "%s: '%s' is not an absolute path", key, Q(v));
-                        break;
-                }
-                c->runtime_directory = path_make(p, "", v);
-                return;
-        case G_LOG_LEVEL: {
-                static const struct choice levels[] = {
-                        { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
-                        { "warning", LOG_WARNING }, { "err", LOG_ERR }, { NULL, 0 },
-                };
-
-                if (choose(p, key, v, levels, &c->log_level))
-                        return;
-                break;
-        }
-        case G_STOP_TIMEOUT:
-                if (parse_duration(v, &u) == 0) {
-                        c->stop_timeout_usec = u;
-                        return;
-                }
-                fail(p, p->line, "%s: '%s' is not a duration (e.g. 10s, 500ms, 1min)", key, Q(v));
-                break;
-        case G_CONTROL:
-                if (v[0] == '@') {
-                        fail(p, p->line, "%s: '%s' is abstract: the control socket needs a file and its permissions",
-                             key, Q(v));
-                        break;
-                }
-                p->control = xstrdup(p, v);
-                return;
-        case G_MAX:
-                return;
-        }
-        p->gkeys[k].bad = true;
+        fail(p, p->line, "%s: '%s' %s", key, Q(v), why);
+        return -EINVAL;
 }
 
-static void socket_key(struct parser *p, enum skey k, const char *key, const char *v)
-{
-        struct cfg_socket *s = &p->c->sockets[p->idx];
-        struct socket_state *st = &p->ss[p->idx];
-        uint64_t u;
+/* ---- the keys of each section: a table of names and handlers ---- */
 
-        switch (k) {
-        case S_PATH:
-                if (v[0] == '@' && !v[1]) {
-                        fail(p, p->line, "%s: '@' with no abstract name after it", key);
-                        break;
-                }
-                if (v[0] != '@' && v[strlen(v) - 1] == '/') {
-                        fail(p, p->line, "%s: '%s' ends with '/': it names a directory", key, Q(v));
-                        break;
-                }
-                s->path = xstrdup(p, v);
-                return;
-        case S_BACKLOG:
-                if (parse_uint(v, 1, 65535, &u) == 0) {
-                        s->backlog = (int)u;
-                        return;
-                }
-                fail(p, p->line, "%s: '%s' is not a number from 1 to 65535", key, Q(v));
-                break;
-        case S_MODE:
-                if (parse_mode(v, &s->mode) == 0)
-                        return;
-                fail(p, p->line, "%s: '%s' is not an octal mode from 0 to 07777", key, Q(v));
-                break;
-        case S_OWNER:
-                if (resolve_uid(p, key, v, &s->uid) == 0)
-                        return;
-                break;
-        case S_GROUP:
-                if (resolve_gid(p, key, v, &s->gid) == 0)
-                        return;
-                break;
-        case S_ALLOW_USERS:
-                if (resolve_id_list(p, key, v, false, &s->allow_uids, &s->n_allow_uids) == 0)
-                        return;
-                break;
-        case S_ALLOW_GROUPS:
-                if (resolve_id_list(p, key, v, true, &s->allow_gids, &s->n_allow_gids) == 0)
-                        return;
-                break;
-        case S_WORKER:
-                if (parse_name_is_valid(v)) {
-                        st->worker = xstrdup(p, v);
-                        return;
-                }
-                fail(p, p->line, "%s: '%s' is not a valid worker name (1 to 255 of A-Z a-z 0-9 _ . -)",
-                     key, Q(v));
-                p->lost_ref = true;
-                break;
-        case S_RATE_LIMIT:
-                if (parse_rate(v, &s->rate_burst, &s->rate_interval_usec) == 0)
-                        return;
-                fail(p, p->line, "%s: '%s' is not N/DURATION with N from 1 to %" PRIu32
-                     " and a DURATION more than 0 (e.g. 500/1s)", key, Q(v), UINT32_MAX);
-                break;
-        case S_MAX:
-                return;
-        }
-        st->keys[k].bad = true;
+/* A handler parses value v of key k into obj, the struct of the section being
+ * read (struct config, cfg_socket or cfg_worker). The handlers shared by
+ * several keys write the field at k->offset, within the bounds of k. Returns
+ * 0, or a negative errno with the error reported. */
+struct key;
+typedef int key_fn(struct parser *p, const struct key *k, void *obj, const char *v);
+
+struct key {
+        const char *name;
+        key_fn *parse;
+        size_t offset;
+        const struct choice *choices;   /* key_choice */
+        uint64_t min, max;              /* key_number; key_duration: min only */
+        const char *why;                /* key_duration: what a value that is no duration is told */
+};
+
+#define FIELD(obj, k, type) ((type *)(void *)((char *)(obj) + (k)->offset))
+#define KEY(n, fn) .name = (n), .parse = (fn)
+
+static int key_absolute_path(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        if (v[0] != '/')
+                return refuse(p, k->name, v, "is not an absolute path");
+        *FIELD(obj, k, char *) = path_make(p, "", v);
+        return 0;
 }
 
-static void worker_key(struct parser *p, enum wkey k, const char *key, const char *v)
+static_assert(sizeof(enum dispatch) == sizeof(int) && sizeof(enum restart_policy) == sizeof(int),
+              "key_choice() writes an int");
+
+static int key_choice(struct parser *p, const struct key *k, void *obj, const char *v)
 {
-        struct cfg_worker *w = &p->c->workers[p->idx];
-        struct worker_state *st = &p->ws[p->idx];
+        int r = choose(p, k->name, v, k->choices);
+
+        if (r >= 0)
+                *FIELD(obj, k, int) = r;
+        return r;
+}
+
+/* An int or an unsigned field: k->max fits either. */
+static int key_number(struct parser *p, const struct key *k, void *obj, const char *v)
+{
         uint64_t u;
+
+        if (parse_uint(v, k->min, k->max, &u) < 0) {
+                fail(p, p->line, "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64, k->name, Q(v), k->min,
+                     k->max);
+                return -EINVAL;
+        }
+        *FIELD(obj, k, unsigned) = (unsigned)u;
+        return 0;
+}
+
+static int key_duration(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        uint64_t u;
+
+        if (parse_duration(v, &u) < 0)
+                return refuse(p, k->name, v, k->why);
+        if (u < k->min) {
+                fail(p, p->line, "%s: must be more than 0", k->name);
+                return -EINVAL;
+        }
+        *FIELD(obj, k, uint64_t) = u;
+        return 0;
+}
+
+static int key_user(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        return resolve_id(p, k->name, v, false, FIELD(obj, k, uint32_t));
+}
+
+static int key_group(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        return resolve_id(p, k->name, v, true, FIELD(obj, k, uint32_t));
+}
+
+static int global_control(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        (void)obj;
+        if (v[0] == '@')
+                return refuse(p, k->name, v, "is abstract: the control socket needs a file and its permissions");
+        p->control = xstrdup(p, v);
+        return 0;
+}
+
+static const struct choice log_levels[] = {
+        { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
+        { "warning", LOG_WARNING }, { "err", LOG_ERR }, { NULL, 0 },
+};
+
+#define GLOBAL_FIELD(f) .offset = offsetof(struct config, f)
+static const struct key global_keys[G_MAX] = {
+        [G_RUNTIME_DIRECTORY] = { KEY("runtime-directory", key_absolute_path), GLOBAL_FIELD(runtime_directory) },
+        [G_LOG_LEVEL] = { KEY("log-level", key_choice), GLOBAL_FIELD(log_level), .choices = log_levels },
+        [G_STOP_TIMEOUT] = { KEY("stop-timeout", key_duration), GLOBAL_FIELD(stop_timeout_usec),
+                             .why = "is not a duration (e.g. 10s, 500ms, 1min)" },
+        [G_CONTROL] = { KEY("control", global_control) },
+};
+
+static int socket_path_key(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_socket *s = obj;
+
+        if (v[0] == '@' && !v[1]) {
+                fail(p, p->line, "%s: '@' with no abstract name after it", k->name);
+                return -EINVAL;
+        }
+        if (v[0] != '@' && v[strlen(v) - 1] == '/')
+                return refuse(p, k->name, v, "ends with '/': it names a directory");
+        s->path = xstrdup(p, v);
+        return 0;
+}
+
+static int socket_mode(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_socket *s = obj;
+
+        return parse_mode(v, &s->mode) < 0 ? refuse(p, k->name, v, "is not an octal mode from 0 to 07777") : 0;
+}
+
+static int socket_allow_users(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_socket *s = obj;
+
+        return resolve_id_list(p, k->name, v, false, &s->allow_uids, &s->n_allow_uids);
+}
+
+static int socket_allow_groups(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_socket *s = obj;
+
+        return resolve_id_list(p, k->name, v, true, &s->allow_gids, &s->n_allow_gids);
+}
+
+static int socket_worker(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        (void)obj;
+        if (!parse_name_is_valid(v))
+                return refuse(p, k->name, v, "is not a valid worker name (1 to 255 of A-Z a-z 0-9 _ . -)");
+        p->ss[p->idx].worker = xstrdup(p, v);
+        return 0;
+}
+
+static int socket_rate_limit(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_socket *s = obj;
+
+        if (parse_rate(v, &s->rate_burst, &s->rate_interval_usec) == 0)
+                return 0;
+        fail(p, p->line, "%s: '%s' is not N/DURATION with N from 1 to %" PRIu32
+             " and a DURATION more than 0 (e.g. 500/1s)", k->name, Q(v), UINT32_MAX);
+        return -EINVAL;
+}
+
+#define SOCKET_FIELD(f) .offset = offsetof(struct cfg_socket, f)
+static const struct key socket_keys[S_MAX] = {
+        [S_PATH] = { KEY("path", socket_path_key) },
+        [S_BACKLOG] = { KEY("backlog", key_number), SOCKET_FIELD(backlog), .min = 1, .max = 65535 },
+        [S_MODE] = { KEY("mode", socket_mode) },
+        [S_OWNER] = { KEY("owner", key_user), SOCKET_FIELD(uid) },
+        [S_GROUP] = { KEY("group", key_group), SOCKET_FIELD(gid) },
+        [S_ALLOW_USERS] = { KEY("allow-users", socket_allow_users) },
+        [S_ALLOW_GROUPS] = { KEY("allow-groups", socket_allow_groups) },
+        [S_WORKER] = { KEY("worker", socket_worker) },
+        [S_RATE_LIMIT] = { KEY("rate-limit", socket_rate_limit) },
+};
+
+static int worker_command(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        char **argv = NULL;
         int r;
 
-        switch (k) {
-        case W_COMMAND: {
-                char **argv = NULL;
-
-                r = split(p, key, v, &argv);
-                if (r == 0) {
-                        fail(p, p->line, "%s: no program in '%s'", key, Q(v));
-                        parse_strv_free(argv);
-                        break;
-                }
-                if (r < 0)
-                        break;
-                if (find_executable(p, argv[0], &w->exec_path) < 0) {
-                        parse_strv_free(argv);
-                        break;
-                }
-                w->argv = argv;
-                return;
+        r = split(p, k->name, v, &argv);
+        if (r == 0) {
+                fail(p, p->line, "%s: no program in '%s'", k->name, Q(v));
+                r = -EINVAL;
         }
-        case W_DISPATCH: {
-                static const struct choice how[] = {
-                        { "spawn", DISPATCH_SPAWN }, { "pool", DISPATCH_POOL },
-                        { "listener", DISPATCH_LISTENER }, { NULL, 0 },
-                };
-                int d = 0;
-
-                if (!choose(p, key, v, how, &d))
-                        break;
-                w->dispatch = (enum dispatch)d;
-                return;
+        if (r > 0)
+                r = find_program(p, argv[0], &w->exec_path);
+        if (r < 0) {
+                parse_strv_free(argv);
+                return r;
         }
-        case W_INSTANCES:
-        case W_MAX_PER_USER:
-                if (parse_uint(v, 1, COUNT_MAX, &u) == 0) {
-                        *(k == W_INSTANCES ? &w->instances : &w->max_per_user) = (unsigned)u;
-                        return;
-                }
-                fail(p, p->line, "%s: '%s' is not a number from 1 to %u", key, Q(v), COUNT_MAX);
-                break;
-        case W_USER: {
-                struct passwd pw;
-                uint64_t id = 0;
-                char *buf = NULL;
-                bool numeric;
-
-                r = parse_id(p, key, v, &id);
-                if (r == -ERANGE)
-                        break;
-                numeric = r == 0;
-                /* A number with no passwd entry is taken as it is, with the
-                 * same number as its group and no supplementary groups. */
-                r = lookup_user(numeric ? NULL : v, (uid_t)id, &pw, &buf);
-                if (r == 0) {
-                        w->uid = pw.pw_uid;
-                        w->gid = pw.pw_gid;
-                        w->user_name = xstrdup(p, pw.pw_name);
-                        st->user_known = true;
-                        free(buf);
-                } else if (r == -ENOENT && numeric) {
-                        w->uid = (uid_t)id;
-                        w->gid = (gid_t)id;
-                        w->user_name = xstrdup(p, v);
-                } else {
-                        if (r == -ENOMEM)
-                                p->oom = true;
-                        else if (r == -ENOENT)
-                                fail(p, p->line, "%s: unknown user '%s'", key, Q(v));
-                        else
-                                fail(p, p->line, "%s: cannot look up user '%s': %s", key, Q(v),
-                                     strerror(-r));
-                        break;
-                }
-                w->set_user = true;
-                return;
-        }
-        case W_GROUP:
-                if (resolve_gid(p, key, v, &st->group_gid) == 0) {
-                        w->set_group = true;
-                        return;
-                }
-                break;
-        case W_ENVIRONMENT: {
-                char **env = NULL;
-
-                if (parse_environment(p, v, &env) == 0) {
-                        parse_strv_free(w->env);
-                        w->env = env;
-                        return;
-                }
-                break;
-        }
-        case W_WORKING_DIRECTORY:
-                if (v[0] == '/') {
-                        w->working_directory = path_make(p, "", v);
-                        return;
-                }
-                fail(p, p->line, "%s: '%s' is not an absolute path", key, Q(v));
-                break;
-        case W_RESTART: {
-                static const struct choice policies[] = {
-                        { "always", RESTART_ALWAYS }, { "on-failure", RESTART_ON_FAILURE },
-                        { "never", RESTART_NEVER }, { NULL, 0 },
-                };
-                int r2 = 0;
-
-                if (!choose(p, key, v, policies, &r2))
-                        break;
-                w->restart = (enum restart_policy)r2;
-                return;
-        }
-        case W_RESTART_DELAY:
-        case W_RESTART_DELAY_MAX:
-                r = parse_duration(v, &u);
-                if (r == 0 && u == 0) {
-                        /* Doubling zero stays zero: a crashing worker would be restarted in a busy loop. */
-                        fail(p, p->line, "%s: must be more than 0", key);
-                        break;
-                }
-                if (r < 0) {
-                        fail(p, p->line, "%s: '%s' is not a duration (e.g. 100ms, 2s, 1min)", key, Q(v));
-                        break;
-                }
-                *(k == W_RESTART_DELAY ? &w->restart_delay_usec : &w->restart_delay_max_usec) = u;
-                return;
-        case W_LISTEN_FDS:
-                r = parse_bool(v);
-                if (r >= 0) {
-                        w->listen_fds = r;
-                        return;
-                }
-                fail(p, p->line, "%s: '%s' is not one of yes, no, true, false, on, off, 1, 0", key, Q(v));
-                break;
-        case W_MAX:
-                return;
-        }
-        st->keys[k].bad = true;
+        w->argv = argv;
+        return 0;
 }
 
-static int key_index(const char *const *names, int n, const char *key)
+static int worker_user(struct parser *p, const struct key *k, void *obj, const char *v)
 {
-        for (int i = 0; i < n; i++)
-                if (strcmp(names[i], key) == 0)
-                        return i;
-        return -1;
+        const struct resolver *res = p->res;
+        struct cfg_worker *w = obj;
+        struct resolve_user u;
+        uint64_t id = 0;
+        bool numeric;
+        int r;
+
+        r = parse_id(p, k->name, v, &id);
+        if (r == -ERANGE)
+                return r;
+        numeric = r == 0;
+        if (numeric)
+                r = res->user_by_uid(res->userdata, (uid_t)id, &u);
+        else
+                r = res->user_by_name(res->userdata, v, &u);
+        if (r == 0)
+                p->ws[p->idx].user_known = true;
+        else if (r == -ENOENT && numeric)
+                /* A number with no passwd entry is taken as it is, with the
+                 * same number as its group and no supplementary groups. */
+                u = (struct resolve_user){ .uid = (uid_t)id, .gid = (gid_t)id, .name = xstrdup(p, v) };
+        else
+                return lookup_failed(p, k->name, "user", v, r);
+        w->uid = u.uid;
+        w->gid = u.gid;
+        w->user_name = u.name;
+        w->set_user = true;
+        return 0;
+}
+
+static int worker_group(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        int r = resolve_id(p, k->name, v, true, &p->ws[p->idx].group_gid);
+
+        if (r == 0)
+                w->set_group = true;
+        return r;
+}
+
+static int worker_environment(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        char **env = NULL;
+        int r;
+
+        (void)k;
+        r = parse_environment(p, v, &env);
+        if (r < 0)
+                return r;
+        parse_strv_free(w->env);
+        w->env = env;
+        return 0;
+}
+
+static int worker_listen_fds(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        int r = parse_bool(v);
+
+        if (r < 0)
+                return refuse(p, k->name, v, "is not one of yes, no, true, false, on, off, 1, 0");
+        w->listen_fds = r;
+        return 0;
+}
+
+static const struct choice dispatches[] = {
+        { "spawn", DISPATCH_SPAWN }, { "pool", DISPATCH_POOL }, { "listener", DISPATCH_LISTENER }, { NULL, 0 },
+};
+
+static const struct choice restart_policies[] = {
+        { "always", RESTART_ALWAYS }, { "on-failure", RESTART_ON_FAILURE }, { "never", RESTART_NEVER },
+        { NULL, 0 },
+};
+
+/* Doubling zero stays zero: a crashing worker would be restarted in a busy loop. */
+#define RESTART_DELAY .min = 1, .why = "is not a duration (e.g. 100ms, 2s, 1min)"
+#define WORKER_FIELD(f) .offset = offsetof(struct cfg_worker, f)
+static const struct key worker_keys[W_MAX] = {
+        [W_COMMAND] = { KEY("command", worker_command) },
+        [W_DISPATCH] = { KEY("dispatch", key_choice), WORKER_FIELD(dispatch), .choices = dispatches },
+        [W_INSTANCES] = { KEY("instances", key_number), WORKER_FIELD(instances), .min = 1, .max = COUNT_MAX },
+        [W_MAX_PER_USER] = { KEY("max-per-user", key_number), WORKER_FIELD(max_per_user), .min = 1, .max = COUNT_MAX },
+        [W_USER] = { KEY("user", worker_user) },
+        [W_GROUP] = { KEY("group", worker_group) },
+        [W_ENVIRONMENT] = { KEY("environment", worker_environment) },
+        [W_WORKING_DIRECTORY] = { KEY("working-directory", key_absolute_path), WORKER_FIELD(working_directory) },
+        [W_RESTART] = { KEY("restart", key_choice), WORKER_FIELD(restart), .choices = restart_policies },
+        [W_RESTART_DELAY] = { KEY("restart-delay", key_duration), WORKER_FIELD(restart_delay_usec), RESTART_DELAY },
+        [W_RESTART_DELAY_MAX] = { KEY("restart-delay-max", key_duration), WORKER_FIELD(restart_delay_max_usec),
+                                  RESTART_DELAY },
+        [W_LISTEN_FDS] = { KEY("listen-fds", worker_listen_fds) },
+};
+
+/* The keys of the current section, where their lines are kept, and the struct
+ * they fill; NULL outside a section whose keys are read. */
+static const struct key *section_keys(struct parser *p, size_t *ret_n, struct seen **ret_seen, void **ret_obj)
+{
+        switch (p->sec) {
+        case SEC_GLOBAL:
+                *ret_n = G_MAX, *ret_seen = p->gkeys, *ret_obj = p->c;
+                return global_keys;
+        case SEC_SOCKET:
+                *ret_n = S_MAX, *ret_seen = p->ss[p->idx].keys, *ret_obj = &p->c->sockets[p->idx];
+                return socket_keys;
+        case SEC_WORKER:
+                *ret_n = W_MAX, *ret_seen = p->ws[p->idx].keys, *ret_obj = &p->c->workers[p->idx];
+                return worker_keys;
+        default:
+                return NULL;
+        }
+}
+
+/* A refused [socket:] header's worker= still counts as a use of that worker. */
+static void skipped_socket_key(struct parser *p, const char *name, const char *value)
+{
+        char **r;
+
+        if (strcmp(name, "worker") != 0)
+                return;
+        r = reallocarray(p->refs, p->n_refs + 1, sizeof(*r));
+        if (!r) {
+                p->oom = true;
+                return;
+        }
+        p->refs = r;
+        p->refs[p->n_refs] = xstrdup(p, value);
+        if (p->refs[p->n_refs])
+                p->n_refs++;
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
         struct parser *p = user;
-        const char *const *names;
-        struct seen *keys;
-        int n, k;
+        const struct key *keys;
+        struct seen *seen = NULL;
+        void *obj = NULL;
+        size_t n = 0, k = 0;
         char b[300];
 
         /* inih truncates long section names: the reader keeps the section. */
@@ -866,59 +741,32 @@ static int handler(void *user, const char *section, const char *name, const char
                 fail(p, p->line, "syntax error: no key before '='");
                 return 1;
         }
-        switch (p->sec) {
-        case SEC_GLOBAL:
-                names = gkey_names, n = G_MAX, keys = p->gkeys;
-                break;
-        case SEC_SOCKET:
-                names = skey_names, n = S_MAX, keys = p->ss[p->idx].keys;
-                break;
-        case SEC_WORKER:
-                names = wkey_names, n = W_MAX, keys = p->ws[p->idx].keys;
-                break;
-        case SEC_SKIP_SOCKET:
-                if (strcmp(name, "worker") == 0) {
-                        char **r = reallocarray(p->refs, p->n_refs + 1, sizeof(*r));
-
-                        if (!r) {
-                                p->oom = true;
-                                return 1;
-                        }
-                        p->refs = r;
-                        p->refs[p->n_refs] = xstrdup(p, value);
-                        if (p->refs[p->n_refs])
-                                p->n_refs++;
-                }
+        if (p->sec == SEC_SKIP_SOCKET) {
+                skipped_socket_key(p, name, value);
                 return 1;
-        default:
+        }
+        keys = section_keys(p, &n, &seen, &obj);
+        while (k < n && strcmp(keys[k].name, name) != 0)
+                k++;
+        if (k == n) {
                 unknown_key(p, name);
                 return 1;
         }
-        k = key_index(names, n, name);
-        if (k < 0) {
-                unknown_key(p, name);
-                return 1;
-        }
-        if (keys[k].line) {
+        if (seen[k].line) {
                 fail(p, p->line, "duplicate key '%s' in %s (first at line %u)", name, section_label(p, b),
-                     keys[k].line);
+                     seen[k].line);
                 return 1;
         }
-        keys[k].line = p->line;
-        if (!*value) {
+        seen[k].line = p->line;
+        seen[k].bad = true;
+        if (!*value)
                 fail(p, p->line, "%s: missing value", name);
-                keys[k].bad = true;
-        } else if (parse_has_hash_comment(value)) {
+        else if (parse_has_hash_comment(value))
                 fail(p, p->line, "%s: '#' does not start a comment after a value (use ';', or quote the '#')",
                      name);
-                keys[k].bad = true;
-        } else if (p->sec == SEC_GLOBAL)
-                global_key(p, (enum gkey)k, name, value);
-        else if (p->sec == SEC_SOCKET)
-                socket_key(p, (enum skey)k, name, value);
         else
-                worker_key(p, (enum wkey)k, name, value);
-        if (p->sec == SEC_SOCKET && k == S_WORKER && keys[k].bad)
+                seen[k].bad = keys[k].parse(p, &keys[k], obj, value) < 0;
+        if (p->sec == SEC_SOCKET && k == S_WORKER && seen[k].bad)
                 p->lost_ref = true;
         return 1;
 }
@@ -1149,17 +997,6 @@ static char *reader(char *str, int num, void *stream)
         return str;
 }
 
-static bool has_error_at(const struct parser *p, unsigned line)
-{
-        /* (an error past those kept may have been there: counted already) */
-        if (p->n_dropped && line >= p->min_dropped_line)
-                return true;
-        for (size_t i = 0; i < p->n_errors; i++)
-                if (p->errors[i].line == line)
-                        return true;
-        return false;
-}
-
 static char *default_runtime_directory(struct parser *p)
 {
         const char *rd = getenv("RUNTIME_DIRECTORY"), *x;
@@ -1281,7 +1118,7 @@ static void finish_sockets(struct parser *p)
                                                 fail(p, st->keys[file_keys[j]].line,
                                                      "%s: an abstract socket has no file to give it to "
                                                      "(use allow-users or allow-groups)",
-                                                     skey_names[file_keys[j]]);
+                                                     socket_keys[file_keys[j]].name);
                         }
                 }
 
@@ -1306,7 +1143,7 @@ static void finish_sockets(struct parser *p)
                                 if (st->keys[accept_keys[j]].line && !st->keys[accept_keys[j]].bad)
                                         fail(p, st->keys[accept_keys[j]].line,
                                              "%s: has no effect with [worker:%s], whose dispatch = listener "
-                                             "accepts connections itself", skey_names[accept_keys[j]],
+                                             "accepts connections itself", socket_keys[accept_keys[j]].name,
                                              s->worker->name);
                 }
         }
@@ -1331,7 +1168,7 @@ static void finish_worker(struct parser *p, struct cfg_worker *w, struct worker_
                 for (size_t i = 0; i < 3 && w->dispatch == DISPATCH_SPAWN; i++)
                         if (k[not_spawn[i]].line && !k[not_spawn[i]].bad)
                                 fail(p, k[not_spawn[i]].line, "%s: only for dispatch = pool or listener",
-                                     wkey_names[not_spawn[i]]);
+                                     worker_keys[not_spawn[i]].name);
                 if (w->dispatch == DISPATCH_LISTENER) {
                         if (k[W_INSTANCES].line && !k[W_INSTANCES].bad && w->instances != 1)
                                 fail(p, k[W_INSTANCES].line, "instances: must be 1 with dispatch = listener");
@@ -1358,28 +1195,15 @@ static void finish_worker(struct parser *p, struct cfg_worker *w, struct worker_
                 w->gid = st->group_gid;
         if (w->set_user && st->user_known) {
                 /* As initgroups(3) with the final group, as systemd does with User= and Group=. */
-                int n = 32;
+                int r = p->res->group_list(p->res->userdata, w->user_name, w->gid, &w->groups, &w->n_groups);
 
-                for (;;) {
-                        gid_t *g = reallocarray(w->groups, (size_t)n, sizeof(*g));
-                        int want = n;
-
-                        if (!g) {
-                                p->oom = true;
-                                return;
-                        }
-                        w->groups = g;
-                        if (getgrouplist(w->user_name, w->gid, g, &n) >= 0) {
-                                w->n_groups = (size_t)n;
-                                break;
-                        }
-                        if (n <= want)
-                                n = want * 2;
-                        if (n > GROUPS_MAX) {
-                                fail(p, k[W_USER].line, "user: '%s' is in too many groups", Q(w->user_name));
-                                break;
-                        }
-                }
+                if (r == -ENOMEM)
+                        p->oom = true;
+                else if (r == -E2BIG)
+                        fail(p, k[W_USER].line, "user: '%s' is in too many groups", Q(w->user_name));
+                else if (r < 0)
+                        fail(p, k[W_USER].line, "user: cannot look up the groups of '%s': %s", Q(w->user_name),
+                             strerror(-r));
         }
 }
 
@@ -1407,15 +1231,6 @@ static void finish(struct parser *p)
                 fail(p, 0, "no [socket:NAME] section: nothing to listen on");
 }
 
-static int error_cmp(const void *a, const void *b)
-{
-        const struct error *x = a, *y = b;
-
-        if (x->line != y->line)
-                return x->line < y->line ? -1 : 1;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 static void report_stderr(void *userdata, const char *file, unsigned line, const char *msg)
 {
         (void)userdata;
@@ -1425,20 +1240,10 @@ static void report_stderr(void *userdata, const char *file, unsigned line, const
                 fprintf(stderr, "%s: %s\n", file, msg);
 }
 
-/* One report for the errors past max, not max lines and then some. */
-static void report_more(config_error_fn err, void *userdata, const char *name, size_t n)
-{
-        char msg[64];
-
-        snprintf(msg, sizeof(msg), "%zu more error%s not shown", n, n == 1 ? "" : "s");
-        err(userdata, name, 0, msg);
-}
-
 static int load_string(const char *name, const char *text, size_t len, size_t max,
-                       config_error_fn err, void *userdata, struct config **ret)
+                       const struct resolver *res, config_error_fn err, void *userdata, struct config **ret)
 {
-        struct parser p = { .file = name, .buf = text, .len = len, .keep = max };
-        size_t total;
+        struct parser p = { .file = name, .buf = text, .len = len, .errors = DIAG_INIT(max), .res = res };
         int r;
 
         if (!err)
@@ -1455,28 +1260,18 @@ static int load_string(const char *name, const char *text, size_t len, size_t ma
         r = ini_parse_stream(reader, &p, handler, &p);
         if (r < 0)
                 p.oom = true;
-        else if (r > 0 && !has_error_at(&p, (unsigned)r))
+        else if (r > 0 && !diag_has_line(&p.errors, (unsigned)r))
                 fail(&p, (unsigned)r, "syntax error");  /* a line inih refused but the reader passed */
         if (!p.oom)
                 finish(&p);
 
-        total = p.n_errors + p.n_dropped;
         if (p.oom)
                 r = -ENOMEM;
         else
-                r = total ? -EINVAL : 0;
-        if (p.n_errors)
-                qsort(p.errors, p.n_errors, sizeof(*p.errors), error_cmp);
-        for (size_t i = 0; i < p.n_errors; i++) {
-                if (i < max)
-                        err(userdata, name, p.errors[i].line, p.errors[i].msg);
-                free(p.errors[i].msg);
-        }
-        if (total > max)
-                report_more(err, userdata, name, total - max);
+                r = diag_count(&p.errors) ? -EINVAL : 0;
+        diag_report(&p.errors, name, err, userdata);
         if (p.oom)
                 err(userdata, name, 0, "out of memory");
-        free(p.errors);
         for (size_t i = 0; i < p.c->n_sockets; i++)
                 free(p.ss[i].worker);
         free(p.ss);
@@ -1496,70 +1291,13 @@ static int load_string(const char *name, const char *text, size_t len, size_t ma
 int config_load_string(const char *name, const char *text, size_t len,
                        config_error_fn err, void *userdata, struct config **ret)
 {
-        return load_string(name, text, len, SIZE_MAX, err, userdata, ret);
+        return load_string(name, text, len, SIZE_MAX, &resolve_system, err, userdata, ret);
 }
 
-/* The whole file, up to FILE_SIZE_MAX. Only a regular file: a reload reads
- * it in the event loop, where a FIFO would block in open(2) until a writer
- * came (O_NONBLOCK opens it at once, and reads of a regular file ignore the
- * flag) and a device could be endless. -EISDIR or -EBADFD for anything else,
- * as systemd's stat_verify_regular(). Symlinks are followed: a link such as
- * /etc/alternatives makes is a fine configuration path. */
-static int read_file(const char *file, char **ret, size_t *ret_len)
+int config_load_string_with(const char *name, const char *text, size_t len, const struct resolver *res,
+                            config_error_fn err, void *userdata, struct config **ret)
 {
-        size_t len = 0, cap = 0;
-        char *buf = NULL;
-        struct stat st;
-        int fd, r;
-
-        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                r = S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
-                goto fail;
-        }
-        for (;;) {
-                ssize_t k;
-
-                if (len == cap) {
-                        char *nb;
-
-                        if (cap >= FILE_SIZE_MAX) {
-                                r = -EFBIG;
-                                goto fail;
-                        }
-                        cap = cap ? cap * 2 : 8192;
-                        nb = realloc(buf, cap + 1);
-                        if (!nb) {
-                                r = -ENOMEM;
-                                goto fail;
-                        }
-                        buf = nb;
-                }
-                k = read(fd, buf + len, cap - len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        r = -errno;
-                        goto fail;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t)k;
-        }
-        close(fd);
-        *ret = buf;
-        *ret_len = len;
-        return 0;
-fail:
-        free(buf);
-        close(fd);
-        return r;
+        return load_string(name, text, len, SIZE_MAX, res, err, userdata, ret);
 }
 
 int config_load_max(const char *file, size_t max, config_error_fn err, void *userdata,
@@ -1569,21 +1307,21 @@ int config_load_max(const char *file, size_t max, config_error_fn err, void *use
         size_t len = 0;
         int r;
 
-        r = read_file(file, &buf, &len);
+        r = file_read_regular(file, &buf, &len);
         if (r < 0) {
                 if (!err)
                         err = report_stderr;
-                if (r == -EISDIR || r == -EBADFD)       /* only read_file()'s own check gives these */
+                if (r == -EISDIR || r == -EBADFD)       /* only file_read_regular()'s own check gives these */
                         r = (msg = strdup("not a regular file")) ? r : -ENOMEM;
                 else if (r == -EFBIG)
-                        r = asprintf(&msg, "cannot read: file of %u MiB or more", FILE_SIZE_MAX >> 20) < 0 ? -ENOMEM : r;
+                        r = asprintf(&msg, "cannot read: file of %u MiB or more", FILE_READ_MAX >> 20) < 0 ? -ENOMEM : r;
                 else if (asprintf(&msg, "cannot read: %s", strerror(-r)) < 0)
                         r = -ENOMEM;
                 err(userdata, file, 0, msg ? msg : "out of memory");
                 free(msg);
                 return r;
         }
-        r = load_string(file, buf, len, max, err, userdata, ret);
+        r = load_string(file, buf, len, max, &resolve_system, err, userdata, ret);
         free(buf);
         return r;
 }

@@ -93,11 +93,25 @@ int config_load_max(const char *file, size_t max, config_error_fn err, void *use
 /* The same on text in memory; name is used in messages. For tests and fuzzing. */
 int config_load_string(const char *name, const char *text, size_t len,
                        config_error_fn err, void *userdata, struct config **ret);
+/* config_load_string, with users, groups and programs looked up by res
+ * (config/resolve.h) instead of the system: tests and the fuzzer give a fixed
+ * table. The three functions above use resolve_system. */
+struct resolver;
+int config_load_string_with(const char *name, const char *text, size_t len, const struct resolver *res,
+                            config_error_fn err, void *userdata, struct config **ret);
 void config_free(struct config *c);
+
+/* The environment variables a worker gets from unixsockd itself, or that are
+ * the daemon's own and must not leak to a worker: NOTIFY_SOCKET, LISTEN_FDS,
+ * LISTEN_PID, LISTEN_FDNAMES, WATCHDOG_PID, WATCHDOG_USEC, JOURNAL_STREAM,
+ * PROTO, UNIXLOCALPATH, UNIXREMOTEPID, UNIXREMOTEEUID, UNIXREMOTEEGID and
+ * every name that starts with UNIXSOCKD_. The one list: environment= refuses
+ * them (FILE:LINE), and the launch code drops them from the environment the
+ * daemon passes on. Reads len bytes of name, which need not end there (of an
+ * entry "NAME=VALUE" of environ: len = strcspn(entry, "=")). */
+bool config_env_name_reserved(const char *name, size_t len);
 
 const struct cfg_socket *config_find_socket(const struct config *c, const char *name);
 const char *dispatch_to_string(enum dispatch d);
-/* Is the variable name[0..len) one unixsockd sets itself, never environment=? */
-bool config_env_name_reserved(const char *name, size_t len);
 
 #endif

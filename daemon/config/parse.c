@@ -1,5 +1,5 @@
 /* Value parsers of the configuration: numbers, modes, durations, rates,
- * booleans, names and shell-like words. */
+ * booleans, names, shell-like words and paths. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,4 +403,41 @@ size_t parse_escape(char *buf, size_t size, const char *s)
         }
         buf[o] = '\0';
         return (size_t)((const char *)u - s);
+}
+
+char *parse_path_join(const char *dir, const char *rel)
+{
+        size_t n = (rel[0] == '/' ? 0 : strlen(dir) + 1) + strlen(rel) + 1;
+        char *in = malloc(n), *out = malloc(n + 1), *o = out;
+        const char *s;
+
+        if (!in || !out) {
+                free(in);
+                free(out);
+                return NULL;
+        }
+        if (rel[0] == '/')
+                strcpy(in, rel);
+        else
+                snprintf(in, n, "%s/%s", dir, rel);
+        for (s = in; *s;) {
+                const char *e;
+
+                while (*s == '/')
+                        s++;
+                e = strchrnul(s, '/');
+                if (e == s || (e - s == 1 && *s == '.')) {
+                        s = e;
+                        continue;
+                }
+                *o++ = '/';
+                memcpy(o, s, (size_t)(e - s));
+                o += e - s;
+                s = e;
+        }
+        if (o == out)
+                *o++ = '/';
+        *o = '\0';
+        free(in);
+        return out;
 }

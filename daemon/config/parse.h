@@ -1,5 +1,5 @@
 /* Value parsers of the configuration: numbers, modes, durations, booleans,
- * names and shell-like words. Pure functions: no I/O, no logging.
+ * names, shell-like words and paths. Pure functions: no I/O, no logging.
  * Every int function returns 0 (or a value >= 0) on success, a negative errno
  * on failure; ret_* parameters are written only on success. */
 #ifndef USD_PARSE_H
@@ -51,6 +51,11 @@ bool parse_has_hash_comment(const char *s);
 
 void parse_strv_free(char **v);
 
+/* A clean path: rel joined to dir unless it is absolute, "//" and "/./"
+ * collapsed, no trailing '/' ("/" stays "/"); ".." is kept, since it may cross
+ * a symlink. malloc'd; NULL only when out of memory. */
+char *parse_path_join(const char *dir, const char *rel);
+
 /* The length of the UTF-8 character s starts with (1 to 4), or 0 if it starts
  * none: RFC 3629, so no overlong forms, no surrogates, nothing past U+10FFFF.
  * Stops at the NUL: it is no continuation byte. *ret_cp gets the code point. */
@@ -61,7 +66,8 @@ bool parse_is_control(uint32_t cp);
 
 /* s into buf (size > 0) with every byte that is not valid UTF-8, and every
  * control character, as \xNN; cut between characters when it does not fit.
- * Returns the length written. For what reaches a terminal or the journal. */
+ * Returns how many bytes of s it took: strlen(s) unless it was cut. For what
+ * reaches a terminal or the journal. */
 size_t parse_escape(char *buf, size_t size, const char *s);
 
 #endif

@@ -3,15 +3,14 @@
  * the daemon never re-checks a string: a config it accepts is complete and in
  * range, and a refused one was explained with at least one error.
  *
- * The user and group database is the harness's own (below): glibc's NSS reads
- * /etc/passwd and /etc/group at each look-up and, with nss-systemd, walks six
- * userdb directories and asks systemd-userdbd over varlink about every name
- * not found, which made most of an execution's time, and made what an input
- * does depend on the machine. PATH and RUNTIME_DIRECTORY are fixed for the
- * same reason. */
+ * Users, groups and programs come from the harness's own resolver (below),
+ * through config_load_string_with(): glibc's NSS reads /etc/passwd and
+ * /etc/group at each look-up and, with nss-systemd, walks six userdb
+ * directories and asks systemd-userdbd over varlink about every name not
+ * found, which made most of an execution's time, and made what an input does
+ * depend on the machine; so would stat(2) of the programs. PATH and
+ * RUNTIME_DIRECTORY are fixed for the same reason. */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +18,15 @@
 
 #include "config/config.h"
 #include "config/parse.h"
+#include "config/resolve.h"
 
 #define SUN_PATH_MAX 107
+#define N(a) (sizeof(a) / sizeof((a)[0]))
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- a fixed user database, in place of glibc's -------------------------- */
-
-int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t size, struct passwd **res);
-int getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t size, struct passwd **res);
-int getgrnam_r(const char *name, struct group *gr, char *buf, size_t size, struct group **res);
-int getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t size, struct group **res);
-int getgrouplist(const char *user, gid_t group, gid_t *groups, int *ngroups);
+/* ---- a fixed system: users, groups and files ----------------------------- */
 
 static const struct {
         const char *name;
@@ -39,8 +34,14 @@ static const struct {
         gid_t gid;
 } users[] = {
         { "root", 0, 0 }, { "daemon", 1, 1 }, { "www-data", 33, 33 },
-        { "alice", 1000, 1000 }, { "nobody", 65534, 65534 },
+        { "alice", 1000, 1000 }, { "crowd", 2000, 2000 }, { "nobody", 65534, 65534 },
 };
+
+/* The failures the system's NSS can give too, so that their messages are
+ * fuzzed: a look-up that fails (a directory service down), and a user in
+ * more groups than the kernel takes. */
+#define NAME_LOOKUP_FAILS "ldap-down"
+#define USER_IN_TOO_MANY_GROUPS "crowd"
 
 static const struct {
         const char *name;
@@ -52,82 +53,60 @@ static const struct {
         { "alice", 1000, "" }, { "nogroup", 65534, "" },
 };
 
-static char *copy_str(char **p, char *end, const char *s)
+/* With PATH=/usr/bin:/bin; every other path does not exist. */
+static const struct {
+        const char *path;
+        int error;              /* what executable() says of it */
+} files[] = {
+        { "/bin/cat", 0 }, { "/usr/bin/cat", 0 }, { "/bin/sh", 0 }, { "/usr/bin/sh", 0 },
+        { "/bin/true", 0 }, { "/usr/bin/true", 0 }, { "/usr/bin/env", 0 }, { "/usr/bin/date", 0 },
+        { "/usr/bin/wc", 0 }, { "/usr/bin/at", 0 },
+        { "/", -EISDIR }, { "/bin", -EISDIR }, { "/usr", -EISDIR }, { "/usr/bin", -EISDIR },
+        { "/etc", -EISDIR }, { "/tmp", -EISDIR }, { "/etc/passwd", -EACCES }, { "/dev/null", -EACCES },
+        { "/usr/bin/loop", -ELOOP },
+};
+
+static int fill_user(size_t i, struct resolve_user *ret)
 {
-        size_t n = strlen(s) + 1;
-        char *r = *p;
+        char *name = strdup(users[i].name);
 
-        if ((size_t)(end - *p) < n)
-                return NULL;
-        memcpy(r, s, n);
-        *p += n;
-        return r;
-}
-
-/* Entries are written into buf as glibc does, ERANGE if it is short. */
-static int fill_pw(size_t i, struct passwd *pw, char *buf, size_t size, struct passwd **res)
-{
-        char *p = buf, *end = buf + size;
-
-        *res = NULL;
-        pw->pw_uid = users[i].uid;
-        pw->pw_gid = users[i].gid;
-        if (!(pw->pw_name = copy_str(&p, end, users[i].name)) || !(pw->pw_passwd = copy_str(&p, end, "x")) ||
-            !(pw->pw_gecos = copy_str(&p, end, "")) || !(pw->pw_dir = copy_str(&p, end, "/")) ||
-            !(pw->pw_shell = copy_str(&p, end, "/usr/sbin/nologin")))
-                return ERANGE;
-        *res = pw;
+        if (!name)
+                return -ENOMEM;
+        *ret = (struct resolve_user){ .uid = users[i].uid, .gid = users[i].gid, .name = name };
         return 0;
 }
 
-int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t size, struct passwd **res)
+static int user_by_name(void *userdata, const char *name, struct resolve_user *ret)
 {
-        for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
+        (void)userdata;
+        if (strcmp(name, NAME_LOOKUP_FAILS) == 0)
+                return -EIO;
+        for (size_t i = 0; i < N(users); i++)
                 if (strcmp(users[i].name, name) == 0)
-                        return fill_pw(i, pw, buf, size, res);
-        *res = NULL;
-        return 0;
+                        return fill_user(i, ret);
+        return -ENOENT;
 }
 
-int getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t size, struct passwd **res)
+static int user_by_uid(void *userdata, uid_t uid, struct resolve_user *ret)
 {
-        for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++)
+        (void)userdata;
+        for (size_t i = 0; i < N(users); i++)
                 if (users[i].uid == uid)
-                        return fill_pw(i, pw, buf, size, res);
-        *res = NULL;
-        return 0;
+                        return fill_user(i, ret);
+        return -ENOENT;
 }
 
-static int fill_gr(size_t i, struct group *gr, char *buf, size_t size, struct group **res)
+static int group_by_name(void *userdata, const char *name, gid_t *ret)
 {
-        static char *no_members[] = { NULL };
-        char *p = buf, *end = buf + size;
-
-        *res = NULL;
-        gr->gr_gid = groups[i].gid;
-        gr->gr_mem = no_members;        /* the parser asks getgrouplist() */
-        if (!(gr->gr_name = copy_str(&p, end, groups[i].name)) || !(gr->gr_passwd = copy_str(&p, end, "x")))
-                return ERANGE;
-        *res = gr;
-        return 0;
-}
-
-int getgrnam_r(const char *name, struct group *gr, char *buf, size_t size, struct group **res)
-{
-        for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-                if (strcmp(groups[i].name, name) == 0)
-                        return fill_gr(i, gr, buf, size, res);
-        *res = NULL;
-        return 0;
-}
-
-int getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t size, struct group **res)
-{
-        for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-                if (groups[i].gid == gid)
-                        return fill_gr(i, gr, buf, size, res);
-        *res = NULL;
-        return 0;
+        (void)userdata;
+        if (strcmp(name, NAME_LOOKUP_FAILS) == 0)
+                return -EIO;
+        for (size_t i = 0; i < N(groups); i++)
+                if (strcmp(groups[i].name, name) == 0) {
+                        *ret = groups[i].gid;
+                        return 0;
+                }
+        return -ENOENT;
 }
 
 static bool is_member(const char *members, const char *user)
@@ -143,28 +122,44 @@ static bool is_member(const char *members, const char *user)
         return false;
 }
 
-/* As glibc: group first, then every group listing user; -1 and the number
- * needed in *ngroups if it is short. */
-int getgrouplist(const char *user, gid_t group, gid_t *list, int *ngroups)
+/* As getgrouplist(3): group first, then every other group listing user. */
+static int group_list(void *userdata, const char *user, gid_t group, gid_t **ret, size_t *ret_n)
 {
-        int n = 0;
+        gid_t *list = malloc((N(groups) + 1) * sizeof(*list));
+        size_t n = 0;
 
-        if (n < *ngroups)
-                list[n] = group;
-        n++;
-        for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-                if (groups[i].gid != group && is_member(groups[i].members, user)) {
-                        if (n < *ngroups)
-                                list[n] = groups[i].gid;
-                        n++;
-                }
-        if (n > *ngroups) {
-                *ngroups = n;
-                return -1;
+        (void)userdata;
+        if (strcmp(user, USER_IN_TOO_MANY_GROUPS) == 0) {
+                free(list);
+                return -E2BIG;
         }
-        *ngroups = n;
-        return n;
+        if (!list)
+                return -ENOMEM;
+        list[n++] = group;
+        for (size_t i = 0; i < N(groups); i++)
+                if (groups[i].gid != group && is_member(groups[i].members, user))
+                        list[n++] = groups[i].gid;
+        *ret = list;
+        *ret_n = n;
+        return 0;
 }
+
+static int executable(void *userdata, const char *path)
+{
+        (void)userdata;
+        for (size_t i = 0; i < N(files); i++)
+                if (strcmp(files[i].path, path) == 0)
+                        return files[i].error;
+        return -ENOENT;
+}
+
+static const struct resolver fixed = {
+        .user_by_name = user_by_name,
+        .user_by_uid = user_by_uid,
+        .group_by_name = group_by_name,
+        .group_list = group_list,
+        .executable = executable,
+};
 
 struct errors {
         size_t n;
@@ -210,6 +205,7 @@ static void check_config(const struct config *c)
                 check(s->mode <= 07777);
                 check(s->worker >= c->workers && s->worker < c->workers + c->n_workers);
                 check(s->rate_burst == 0 || s->rate_interval_usec > 0);
+                check(config_find_socket(c, s->name) == s);
         }
         for (size_t i = 0; i < c->n_workers; i++) {
                 const struct cfg_worker *w = &c->workers[i];
@@ -218,6 +214,12 @@ static void check_config(const struct config *c)
                 check(w->argv && w->argv[0]);
                 check(is_abs(w->exec_path));
                 check(w->env);
+                /* No variable the daemon sets itself gets past the parser. */
+                for (char **e = w->env; *e; e++) {
+                        size_t n = strcspn(*e, "=");
+
+                        check((*e)[n] == '=' && parse_env_name_is_valid(*e, n) && !config_env_name_reserved(*e, n));
+                }
                 check(w->instances >= 1);
                 check(w->dispatch != DISPATCH_LISTENER || w->instances == 1);
                 check(w->restart_delay_usec > 0 && w->restart_delay_usec <= w->restart_delay_max_usec);
@@ -244,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         for (size_t i = 0; i < size; i++)
                 lines += data[i] == '\n';
-        r = config_load_string("fuzz.conf", (const char *)data, size, count_error, &e, &c);
+        r = config_load_string_with("fuzz.conf", (const char *)data, size, &fixed, count_error, &e, &c);
         /* An error names a line of the text, or the whole file (0). */
         check(e.max_line <= lines);
         if (r == 0) {

@@ -921,6 +921,53 @@ Test(config, bad_environment)
                 "environment: 'UNIXSOCKD_SOCKET' is set by unixsockd itself");
 }
 
+/* Every name unixsockd sets in a worker's environment itself, or keeps from
+ * it as its own, is refused where it is written: once silently dropped at
+ * launch, NOTIFY_SOCKET, WATCHDOG_* and JOURNAL_STREAM passed --check. */
+static const char *const reserved_env_names[] = {
+        "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_PID", "WATCHDOG_USEC",
+        "JOURNAL_STREAM", "PROTO", "UNIXLOCALPATH", "UNIXREMOTEPID", "UNIXREMOTEEUID", "UNIXREMOTEEGID",
+        "UNIXSOCKD_SOCKET", "UNIXSOCKD_CHANNEL", "UNIXSOCKD_ANY_OTHER", "UNIXSOCKD_",
+};
+
+Test(config, every_reserved_environment_name_is_refused_at_its_line)
+{
+        for (size_t i = 0; i < sizeof(reserved_env_names) / sizeof(reserved_env_names[0]); i++) {
+                const char *n = reserved_env_names[i];
+
+                bad_one(fmt(SOCK_S WORKER_W "environment = A=1 %s=/x B=2\n", n), 6,
+                        fmt("environment: '%s' is set by unixsockd itself", n));
+                bad_one(fmt(SOCK_S WORKER_W "\n\nenvironment = \"%s=two words\"\n", n), 8,
+                        fmt("environment: '%s' is set by unixsockd itself", n));
+        }
+}
+
+Test(config, names_close_to_reserved_ones_are_the_users)
+{
+        struct config *c = ok(SOCK_S WORKER_W "environment = NOTIFY_SOCKETS=1 UNIXSOCKD=2 WATCHDOG=3 "
+                              "PROTOCOL=4 notify_socket=5 XLISTEN_FDS=6 UNIXSOCKDX_Y=7\n");
+        char **e = c->workers[0].env;
+
+        cr_assert_str_eq(e[0], "NOTIFY_SOCKETS=1");
+        cr_assert_str_eq(e[6], "UNIXSOCKDX_Y=7");
+        cr_assert_null(e[7]);
+        config_free(c);
+}
+
+/* The launch code asks with an entry of environ: only the name counts. */
+Test(config, reserved_name_check_reads_only_the_name)
+{
+        for (size_t i = 0; i < sizeof(reserved_env_names) / sizeof(reserved_env_names[0]); i++) {
+                const char *entry = fmt("%s=1", reserved_env_names[i]);
+
+                cr_assert(config_env_name_reserved(entry, strcspn(entry, "=")), "%s", entry);
+        }
+        cr_assert(!config_env_name_reserved("NOTIFY_SOCKET=1", 6));
+        cr_assert(!config_env_name_reserved("UNIXSOCKD_X", 9));
+        cr_assert(!config_env_name_reserved("PROTOCOL=1", 8));
+        cr_assert(!config_env_name_reserved("", 0));
+}
+
 Test(config, unknown_user)
 {
         bad_one(SOCK_S WORKER_W "user = no-such-user-usd\n", 6, "user: unknown user 'no-such-user-usd'");

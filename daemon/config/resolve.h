@@ -1,0 +1,51 @@
+/* What the configuration asks of the system: users, groups and their members
+ * (NSS) and whether a path is a program (the file system), behind one small
+ * interface, so that tests and the fuzzer can put a fixed table in its place. */
+#ifndef USD_RESOLVE_H
+#define USD_RESOLVE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Errors: every int function returns 0 or a negative errno, and writes ret_*
+ * only on success. -ENOENT always means "there is no such entry or file",
+ * apart from a look-up that failed (-EIO, -ENOMEM, ...), so that a caller can
+ * tell "unknown user" from "cannot look it up". */
+
+/* More groups than this for one user is an error (-E2BIG): the kernel's
+ * NGROUPS_MAX. */
+#define RESOLVE_GROUPS_MAX 65536
+
+struct resolve_user {
+        uid_t uid;
+        gid_t gid;                      /* its primary group */
+        char *name;                     /* as the database spells it; the caller frees it */
+};
+
+struct resolver {
+        int (*user_by_name)(void *userdata, const char *name, struct resolve_user *ret);
+        int (*user_by_uid)(void *userdata, uid_t uid, struct resolve_user *ret);
+        int (*group_by_name)(void *userdata, const char *name, gid_t *ret);
+        /* The groups initgroups(user, group) would give: group first, then
+         * every group that lists user. *ret is malloc'd, *ret_n >= 1. */
+        int (*group_list)(void *userdata, const char *user, gid_t group, gid_t **ret, size_t *ret_n);
+        /* 0 if path is a regular file this process may execute; else -ENOENT,
+         * -EISDIR (a directory), -EACCES (another kind of file, or no execute
+         * permission), or what stat(2) or access(2) said. */
+        int (*executable)(void *userdata, const char *path);
+        void *userdata;
+};
+
+/* glibc's NSS (getpwnam_r, getpwuid_r, getgrnam_r, getgrouplist) and the real
+ * file system (stat, access). */
+extern const struct resolver resolve_system;
+
+/* The program of a command, as execvp(3) finds it: a name with a '/' must be
+ * an absolute path, taken as it is if it is executable (else the error of
+ * executable()); a bare name is looked up in the ':'-separated absolute
+ * directories of search_path (relative entries are skipped: they would
+ * depend on the daemon's working directory), -ENOENT if it is found in none.
+ * -EINVAL: name is empty or a relative path. *ret is malloc'd. */
+int resolve_program(const struct resolver *r, const char *name, const char *search_path, char **ret);
+
+#endif

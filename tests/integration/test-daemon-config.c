@@ -1,0 +1,127 @@
+/* The configuration as an operator meets it: `unixsockd --check` and a start
+ * refuse a file naming an environment variable unixsockd sets itself, with
+ * the file and the line, instead of dropping the variable at launch. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon-harness.h"
+#include "helpers.h"
+
+#define EX_CONFIG 78
+
+static struct daemon d;
+
+static void fini(void)
+{
+        daemon_cleanup(&d);
+}
+
+TestSuite(config, .fini = fini, .timeout = 120);
+
+/* Line 7 is the environment= line. Its own [unixsockd] section keeps the
+ * harness from adding one, so the line numbers are these. */
+#define CONF(env) \
+        "[unixsockd]\nruntime-directory = @DIR@\n" \
+        "[socket:echo]\npath = echo.sock\nworker = cat\n[worker:cat]\n" \
+        "environment = A=1 " env " B=2\ncommand = /bin/cat\n"
+#define ENV_LINE 7
+
+/* Those the launch code dropped while --check took them. */
+static const char *const once_accepted[] = { "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM" };
+
+/* unixsockd with args, stdout and stderr into out; its exit status. */
+static int run_unixsockd(const char *const *args, char *out, size_t size)
+{
+        const char *argv[16];
+        int pfd[2], n = 0, st;
+        pid_t pid;
+
+        argv[n++] = getenv("UNIXSOCKD");
+        cr_assert_not_null(argv[0], "UNIXSOCKD not set (run through meson test)");
+        for (; *args; args++)
+                argv[n++] = *args;
+        argv[n] = NULL;
+        cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                dup2(pfd[1], 1);
+                dup2(pfd[1], 2);
+                unsetenv("NOTIFY_SOCKET");
+                execv(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        close(pfd[1]);
+        cr_assert_geq(read_all_deadline(pfd[0], out, size, DEADLINE_MS), 0);
+        close(pfd[0]);
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFEXITED(st), "status 0x%x", st);
+        return WEXITSTATUS(st);
+}
+
+static char *write_conf(const char *dir, const char *text)
+{
+        char *conf = replace_all(text, "@DIR@", dir);
+        const char *path = join(dir, "unixsockd.conf");
+        FILE *f = fopen(path, "we");
+
+        cr_assert_not_null(f);
+        fputs(conf, f);
+        cr_assert_eq(fclose(f), 0);
+        free(conf);
+        return strdup(path);
+}
+
+Test(config, check_refuses_a_reserved_environment_name_naming_file_and_line)
+{
+        char out[8192], want[1024], *dir = make_tmpdir();
+
+        for (size_t i = 0; i < sizeof(once_accepted) / sizeof(once_accepted[0]); i++) {
+                char env[64], *path;
+
+                snprintf(env, sizeof(env), "%s=/x", once_accepted[i]);
+                char *text = replace_all(CONF("@ENV@"), "@ENV@", env);
+                path = write_conf(dir, text);
+                free(text);
+                cr_assert_eq(run_unixsockd((const char *[]){ "--check", "-c", path, NULL }, out, sizeof(out)),
+                             EX_CONFIG, "%s", out);
+                snprintf(want, sizeof(want), "%s:%d: environment: '%s' is set by unixsockd itself", path,
+                         ENV_LINE, once_accepted[i]);
+                cr_assert(strstr(out, want), "expected '%s' in:\n%s", want, out);
+                cr_assert_null(strstr(out, ": ok"), "%s", out);
+                free(path);
+        }
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(config, check_accepts_the_same_file_without_it)
+{
+        char out[8192], *dir = make_tmpdir(), *path = write_conf(dir, CONF("C=3"));
+
+        cr_assert_eq(run_unixsockd((const char *[]){ "--check", "-c", path, NULL }, out, sizeof(out)), 0, "%s", out);
+        cr_assert(strstr(out, ": ok"), "%s", out);
+        free(path);
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(config, start_refuses_a_reserved_environment_name_naming_file_and_line)
+{
+        char want[1024];
+        int st;
+
+        daemon_spawn(&d, CONF("NOTIFY_SOCKET=/x"), NULL);
+        st = daemon_wait_exit(&d);
+        cr_assert_neq(st, -1, "unixsockd did not exit");
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == EX_CONFIG, "exit status 0x%x", st);
+        snprintf(want, sizeof(want), "%s:%d: environment: 'NOTIFY_SOCKET' is set by unixsockd itself", d.conf,
+                 ENV_LINE);
+        cr_assert(daemon_log_has(&d, want), "expected '%s' in its log", want);
+        cr_assert(access(daemon_path(&d, "echo.sock"), F_OK) < 0, "nothing listens");
+}

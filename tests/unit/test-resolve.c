@@ -1,0 +1,340 @@
+/* The resolver (config/resolve.c): the system one against facts of any Debian
+ * machine and a PATH search in a directory of its own; and the configuration
+ * loaded through a fake one, so user=, group= and allow-users= resolve
+ * without NSS and command= without the file system. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/resolve.h"
+#include "helpers.h"
+
+#define NO_SUCH_NAME "no-such-name-usd-test"
+
+static const struct resolver *sys = &resolve_system;
+
+/* ---- the system resolver ---- */
+
+Test(resolve_system, root_is_uid_0_with_group_0)
+{
+        struct resolve_user u;
+
+        cr_assert_eq(sys->user_by_name(NULL, "root", &u), 0);
+        cr_assert_eq(u.uid, 0);
+        cr_assert_eq(u.gid, 0);
+        cr_assert_str_eq(u.name, "root");
+        free(u.name);
+        cr_assert_eq(sys->user_by_uid(NULL, 0, &u), 0);
+        cr_assert_str_eq(u.name, "root");
+        free(u.name);
+}
+
+Test(resolve_system, group_root_is_gid_0)
+{
+        gid_t g = 1;
+
+        cr_assert_eq(sys->group_by_name(NULL, "root", &g), 0);
+        cr_assert_eq(g, 0);
+}
+
+Test(resolve_system, a_name_that_does_not_exist_is_enoent)
+{
+        struct resolve_user u = { .name = NULL };
+        gid_t g = 12345;
+
+        cr_assert_eq(sys->user_by_name(NULL, NO_SUCH_NAME, &u), -ENOENT);
+        cr_assert_null(u.name, "nothing written on failure");
+        cr_assert_eq(sys->group_by_name(NULL, NO_SUCH_NAME, &g), -ENOENT);
+        cr_assert_eq(g, 12345, "nothing written on failure");
+        cr_assert_eq(sys->user_by_uid(NULL, 4000000000u, &u), -ENOENT);
+}
+
+Test(resolve_system, group_list_starts_with_the_group_given)
+{
+        gid_t *g = NULL;
+        size_t n = 0;
+
+        /* The group asked for comes first, even one that is not root's own. */
+        cr_assert_eq(sys->group_list(NULL, "root", 0, &g, &n), 0);
+        cr_assert_geq(n, 1);
+        cr_assert_eq(g[0], 0);
+        free(g);
+        cr_assert_eq(sys->group_list(NULL, "root", 4242, &g, &n), 0);
+        cr_assert_geq(n, 1);
+        cr_assert_eq(g[0], 4242);
+        free(g);
+}
+
+static void write_file(const char *path, mode_t mode)
+{
+        FILE *f = fopen(path, "we");
+
+        cr_assert_not_null(f, "%s", path);
+        fputs("#!/bin/sh\n", f);
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_eq(chmod(path, mode), 0);
+}
+
+Test(resolve_system, executable_tells_a_program_from_other_files)
+{
+        char *dir = make_tmpdir();
+
+        write_file(join(dir, "prog"), 0755);
+        write_file(join(dir, "text"), 0644);
+        cr_assert_eq(mkdir(join(dir, "sub"), 0755), 0);
+        cr_assert_eq(mkfifo(join(dir, "fifo"), 0755), 0);
+        cr_assert_eq(sys->executable(NULL, join(dir, "prog")), 0);
+        cr_assert_eq(sys->executable(NULL, join(dir, "text")), -EACCES);
+        cr_assert_eq(sys->executable(NULL, join(dir, "sub")), -EISDIR);
+        cr_assert_eq(sys->executable(NULL, join(dir, "fifo")), -EACCES, "not a regular file");
+        cr_assert_eq(sys->executable(NULL, join(dir, "none")), -ENOENT);
+        cr_assert_eq(sys->executable(NULL, "/bin/sh"), 0);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* A directory named like the command and a file that is not executable are
+ * passed over, as execvp(3) does; relative entries too. */
+Test(resolve_system, path_search_takes_the_first_executable_file)
+{
+        char *dir = make_tmpdir(), *search, *got = NULL, *want;
+
+        cr_assert_eq(mkdir(join(dir, "a"), 0755), 0);
+        cr_assert_eq(mkdir(join(dir, "a/prog"), 0755), 0);
+        cr_assert_eq(mkdir(join(dir, "b"), 0755), 0);
+        write_file(join(dir, "b/prog"), 0644);
+        cr_assert_eq(mkdir(join(dir, "c"), 0755), 0);
+        write_file(join(dir, "c/prog"), 0755);
+        write_file(join(dir, "prog"), 0755);
+        cr_assert_eq(chdir(dir), 0);
+        cr_assert_geq(asprintf(&search, "%s/a::%s/b:.:c:%s/c", dir, dir, dir), 0);
+        cr_assert_geq(asprintf(&want, "%s/c/prog", dir), 0);
+
+        cr_assert_eq(resolve_program(sys, "prog", search, &got), 0);
+        cr_assert_str_eq(got, want);
+        free(got);
+        cr_assert_eq(resolve_program(sys, "prog", ".:c", &got), -ENOENT, "relative entries are skipped");
+        cr_assert_eq(resolve_program(sys, "nothing-here", search, &got), -ENOENT);
+        cr_assert_eq(resolve_program(sys, "prog", "", &got), -ENOENT);
+        cr_assert_eq(chdir("/"), 0);
+        free(search);
+        free(want);
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(resolve_system, an_absolute_program_is_taken_as_it_is)
+{
+        char *dir = make_tmpdir(), *got = NULL;
+
+        write_file(join(dir, "text"), 0644);
+        cr_assert_eq(resolve_program(sys, "/bin/sh", "/nonexistent", &got), 0);
+        cr_assert_str_eq(got, "/bin/sh");
+        free(got);
+        cr_assert_eq(resolve_program(sys, join(dir, "text"), "/bin", &got), -EACCES);
+        cr_assert_eq(resolve_program(sys, join(dir, "none"), "/bin", &got), -ENOENT);
+        cr_assert_eq(resolve_program(sys, "/tmp", "/bin", &got), -EISDIR);
+        cr_assert_eq(resolve_program(sys, "bin/sh", "/", &got), -EINVAL, "relative with a '/'");
+        cr_assert_eq(resolve_program(sys, "", "/bin", &got), -EINVAL);
+        rm_rf(dir);
+        free(dir);
+}
+
+/* ---- the configuration through a fake resolver ---- */
+
+static struct {
+        const char *group_list_user;
+        gid_t group_list_gid;
+        int calls;
+} fake_seen;
+
+static int fake_user(uid_t uid, gid_t gid, const char *name, struct resolve_user *ret)
+{
+        *ret = (struct resolve_user){ .uid = uid, .gid = gid, .name = strdup(name) };
+        return ret->name ? 0 : -ENOMEM;
+}
+
+static int fake_user_by_name(void *userdata, const char *name, struct resolve_user *ret)
+{
+        fake_seen.calls += userdata == &fake_seen;
+        if (strcmp(name, "alice") == 0)
+                return fake_user(1000, 1000, "alice", ret);
+        if (strcmp(name, "crowd") == 0)
+                return fake_user(2000, 2000, "crowd", ret);
+        return strcmp(name, "ldap-down") == 0 ? -EIO : -ENOENT;
+}
+
+static int fake_user_by_uid(void *userdata, uid_t uid, struct resolve_user *ret)
+{
+        fake_seen.calls += userdata == &fake_seen;
+        return uid == 1000 ? fake_user(1000, 1000, "alice", ret) : -ENOENT;
+}
+
+static int fake_group_by_name(void *userdata, const char *name, gid_t *ret)
+{
+        fake_seen.calls += userdata == &fake_seen;
+        if (strcmp(name, "staff") != 0)
+                return strcmp(name, "ldap-down") == 0 ? -EIO : -ENOENT;
+        *ret = 50;
+        return 0;
+}
+
+static int fake_group_list(void *userdata, const char *user, gid_t group, gid_t **ret, size_t *ret_n)
+{
+        gid_t *g = malloc(3 * sizeof(*g));
+
+        fake_seen.calls += userdata == &fake_seen;
+        fake_seen.group_list_user = strcmp(user, "alice") == 0 ? "alice" : "other";
+        fake_seen.group_list_gid = group;
+        if (strcmp(user, "crowd") == 0 || !g) {
+                free(g);
+                return g ? -E2BIG : -ENOMEM;
+        }
+        g[0] = group;
+        g[1] = 4;
+        g[2] = 100;
+        *ret = g;
+        *ret_n = 3;
+        return 0;
+}
+
+static int fake_executable(void *userdata, const char *path)
+{
+        fake_seen.calls += userdata == &fake_seen;
+        return strcmp(path, "/fake/bin/prog") == 0 || strcmp(path, "/fake/abs") == 0 ? 0 : -ENOENT;
+}
+
+static const struct resolver fake = {
+        .user_by_name = fake_user_by_name,
+        .user_by_uid = fake_user_by_uid,
+        .group_by_name = fake_group_by_name,
+        .group_list = fake_group_list,
+        .executable = fake_executable,
+        .userdata = &fake_seen,
+};
+
+#define MAX_ERRS 16
+static struct {
+        size_t n;
+        unsigned line[MAX_ERRS];
+        char msg[MAX_ERRS][256];
+} errs;
+
+static void collect(void *userdata, const char *file, unsigned line, const char *msg)
+{
+        (void)userdata;
+        cr_assert_str_eq(file, "fake.conf");
+        cr_assert_lt(errs.n, MAX_ERRS);
+        errs.line[errs.n] = line;
+        snprintf(errs.msg[errs.n], sizeof(errs.msg[0]), "%s", msg);
+        errs.n++;
+}
+
+static int load(const char *text, struct config **c)
+{
+        errs.n = 0;
+        *c = NULL;
+        return config_load_string_with("fake.conf", text, strlen(text), &fake, collect, NULL, c);
+}
+
+static void setup(void)
+{
+        setenv("RUNTIME_DIRECTORY", "/run/test-usd", 1);
+        setenv("PATH", "/fake/bin", 1);
+        memset(&fake_seen, 0, sizeof(fake_seen));
+}
+
+TestSuite(config_fake, .init = setup, .timeout = 30);
+
+#define SOCK "[socket:s]\npath = s.sock\nworker = w\n"
+
+Test(config_fake, users_groups_and_programs_come_from_the_resolver)
+{
+        struct config *c;
+        int r = load(SOCK "owner = alice\ngroup = staff\nallow-users = alice 7\nallow-groups = staff 9\n"
+                     "[worker:w]\ncommand = prog --flag\nuser = alice\ngroup = staff\n", &c);
+
+        cr_assert_eq(r, 0, "%zu errors, first: %s", errs.n, errs.n ? errs.msg[0] : "");
+        const struct cfg_socket *s = &c->sockets[0];
+        const struct cfg_worker *w = &c->workers[0];
+
+        cr_assert_eq(s->uid, 1000);
+        cr_assert_eq(s->gid, 50);
+        cr_assert_eq(s->n_allow_uids, 2);
+        cr_assert_eq(s->allow_uids[0], 1000);
+        cr_assert_eq(s->allow_uids[1], 7);
+        cr_assert_eq(s->n_allow_gids, 2);
+        cr_assert_eq(s->allow_gids[0], 50);
+        cr_assert_eq(s->allow_gids[1], 9);
+        cr_assert_str_eq(w->exec_path, "/fake/bin/prog");
+        cr_assert_str_eq(w->argv[0], "prog");
+        cr_assert_str_eq(w->user_name, "alice");
+        cr_assert_eq(w->uid, 1000);
+        cr_assert_eq(w->gid, 50, "group= replaces the primary group");
+        /* the groups of alice with the final group, as initgroups(3) */
+        cr_assert_str_eq(fake_seen.group_list_user, "alice");
+        cr_assert_eq(fake_seen.group_list_gid, 50);
+        cr_assert_eq(w->n_groups, 3);
+        cr_assert_eq(w->groups[0], 50);
+        cr_assert_gt(fake_seen.calls, 0, "the resolver's userdata is passed");
+        config_free(c);
+}
+
+Test(config_fake, a_uid_with_an_entry_takes_its_name_and_group)
+{
+        struct config *c;
+
+        cr_assert_eq(load(SOCK "[worker:w]\ncommand = /fake/abs\nuser = 1000\n", &c), 0);
+        cr_assert_str_eq(c->workers[0].user_name, "alice");
+        cr_assert_eq(c->workers[0].gid, 1000);
+        cr_assert_eq(c->workers[0].n_groups, 3);
+        config_free(c);
+        cr_assert_eq(load(SOCK "[worker:w]\ncommand = /fake/abs\nuser = 4321\n", &c), 0);
+        cr_assert_str_eq(c->workers[0].user_name, "4321");
+        cr_assert_eq(c->workers[0].uid, 4321);
+        cr_assert_eq(c->workers[0].gid, 4321);
+        cr_assert_eq(c->workers[0].n_groups, 0);
+        config_free(c);
+}
+
+Test(config_fake, unknown_names_and_failed_look_ups_are_told_apart)
+{
+        struct config *c;
+
+        cr_assert_eq(load(SOCK "owner = bob\ngroup = ldap-down\n[worker:w]\ncommand = /fake/abs\n"
+                          "user = ldap-down\n", &c), -EINVAL);
+        cr_assert_null(c);
+        cr_assert_eq(errs.n, 3);
+        cr_assert_eq(errs.line[0], 4);
+        cr_assert_str_eq(errs.msg[0], "owner: unknown user 'bob'");
+        cr_assert_eq(errs.line[1], 5);
+        cr_assert_str_eq(errs.msg[1], "group: cannot look up group 'ldap-down': Input/output error");
+        cr_assert_eq(errs.line[2], 8);
+        cr_assert_str_eq(errs.msg[2], "user: cannot look up user 'ldap-down': Input/output error");
+}
+
+Test(config_fake, a_user_in_too_many_groups_is_an_error_at_its_line)
+{
+        struct config *c;
+
+        cr_assert_eq(load(SOCK "[worker:w]\ncommand = /fake/abs\nuser = crowd\n", &c), -EINVAL);
+        cr_assert_eq(errs.n, 1);
+        cr_assert_eq(errs.line[0], 6);
+        cr_assert_str_eq(errs.msg[0], "user: 'crowd' is in too many groups");
+}
+
+Test(config_fake, a_program_the_resolver_does_not_know_is_not_found)
+{
+        struct config *c;
+
+        cr_assert_eq(load(SOCK "[worker:w]\ncommand = cat\n", &c), -EINVAL);
+        cr_assert_eq(errs.n, 1);
+        cr_assert_str_eq(errs.msg[0], "command: 'cat' not found in PATH (/fake/bin)");
+        cr_assert_eq(load(SOCK "[worker:w]\ncommand = /bin/sh\n", &c), -EINVAL);
+        cr_assert_str_eq(errs.msg[0], "command: '/bin/sh' does not exist");
+}
