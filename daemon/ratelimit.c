@@ -21,7 +21,7 @@ bool ratelimit_pass(struct ratelimit *r, uint64_t now, unsigned *ret_suppressed)
         return false;
 }
 
-const char *suppressed_note(char buf[static 64], unsigned n, const char *what)
+const char *ratelimit_note(char buf[static 64], unsigned n, const char *what)
 {
         if (!n)
                 return "";
@@ -29,7 +29,7 @@ const char *suppressed_note(char buf[static 64], unsigned n, const char *what)
         return buf;
 }
 
-bool window_take(struct window *w, unsigned burst, uint64_t interval_usec, uint64_t now,
+bool ratelimit_window_take(struct rate_window *w, unsigned burst, uint64_t interval_usec, uint64_t now,
                  uint64_t *ret_until)
 {
         if (w->begin == 0 || now - w->begin >= interval_usec) {

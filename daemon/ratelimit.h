@@ -20,18 +20,18 @@ struct ratelimit {
 bool ratelimit_pass(struct ratelimit *r, uint64_t now_usec, unsigned *ret_suppressed);
 /* " (N earlier WHAT not logged)" in buf, or "" when n is 0: the tail of the
  * first line a rate limit lets through again. */
-const char *suppressed_note(char buf[static 64], unsigned n, const char *what);
+const char *ratelimit_note(char buf[static 64], unsigned n, const char *what);
 
 /* rate-limit = BURST/INTERVAL of a socket: a window of interval_usec from
  * its first accept, burst accepts in it. Unlike struct ratelimit nothing is
  * counted past the limit: the socket waits for the window's end. */
-struct window {
+struct rate_window {
         uint64_t begin;                 /* 0: none yet */
         unsigned n;
 };
 /* true, counted, if one more fits in the window at now (a new window starts
  * when the last one is over); false if not: *ret_until is its end. */
-bool window_take(struct window *w, unsigned burst, uint64_t interval_usec, uint64_t now,
+bool ratelimit_window_take(struct rate_window *w, unsigned burst, uint64_t interval_usec, uint64_t now,
                  uint64_t *ret_until);
 
 #endif

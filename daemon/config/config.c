@@ -1370,7 +1370,7 @@ const struct cfg_socket *config_find_socket(const struct config *c, const char *
         return NULL;
 }
 
-const char *dispatch_to_string(enum dispatch d)
+const char *config_dispatch_name(enum dispatch d)
 {
         switch (d) {
         case DISPATCH_SPAWN:

@@ -112,6 +112,6 @@ void config_free(struct config *c);
 bool config_env_name_reserved(const char *name, size_t len);
 
 const struct cfg_socket *config_find_socket(const struct config *c, const char *name);
-const char *dispatch_to_string(enum dispatch d);
+const char *config_dispatch_name(enum dispatch d);
 
 #endif

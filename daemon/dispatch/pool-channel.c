@@ -112,7 +112,7 @@ static void protocol_error(struct pool_member *pm, const char *what)
 
         if (ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
                 log_ctx(LOG_ERR, &c, "worker %s: pid %d: %s on its channel; stopping it%s",
-                        w->cfg->name, (int)pid_of(pm), what, suppressed_note(note, suppressed, "failures"));
+                        w->cfg->name, (int)pid_of(pm), what, ratelimit_note(note, suppressed, "failures"));
         if (pid_of(pm) > 0)
                 (void)kill(-pid_of(pm), SIGKILL);
         pool_channel_close(pm, NULL);
@@ -308,7 +308,7 @@ static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata)
                                 "worker %s: pid %d: closed its channel; still running %llums later: "
                                 "stopping it (SIGTERM, SIGKILL after %llums)%s",
                                 w->cfg->name, (int)pid_of(pm), CHANNEL_GRACE_USEC / 1000ULL, timeout_ms,
-                                suppressed_note(note, suppressed, "failures"));
+                                ratelimit_note(note, suppressed, "failures"));
                 pm->lost = LOST_TERM;
                 (void)kill(-pid_of(pm), SIGTERM);
                 lost_timer_arm(pm, w->launcher.stop_timeout_usec);

@@ -34,7 +34,7 @@ static void spawned_exit(struct process *p, const siginfo_t *si)
 
         if (launch_exit_failed(si) && ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
                 log_ctx(LOG_WARNING, &c, "worker %s: pid %d %s %d%s", w->cfg->name, (int)p->pid, how,
-                        si->si_status, suppressed_note(note, suppressed, "failures"));
+                        si->si_status, ratelimit_note(note, suppressed, "failures"));
         else
                 log_ctx(LOG_DEBUG, &c, "worker %s: pid %d %s %d", w->cfg->name, (int)p->pid, how, si->si_status);
         if (w->cfg->max_per_user)
@@ -87,14 +87,14 @@ static void exec_failed(struct worker *w, const struct accepted *a, int r, const
         unsigned suppressed;
         char note[64];
 
-        w->failed++;
+        w->counts.failed++;
         if (ratelimit_pass(&w->launcher.exec_rl, worker_now(w), &suppressed))
-                launch_log_failure(&w->launcher, &c, LOG_ERR, r, step, suppressed_note(note, suppressed, "failures"));
+                launch_log_failure(&w->launcher, &c, LOG_ERR, r, step, ratelimit_note(note, suppressed, "failures"));
 }
 
 static void started(struct worker *w, struct spawned *sp, const struct accepted *a)
 {
-        w->spawned++;
+        w->counts.spawned++;
         if (proctab_add(w->procs, &sp->proc) < 0) {
                 free(sp); /* cannot track it: it still runs and is reaped, just not counted */
                 return;

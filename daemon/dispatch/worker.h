@@ -47,7 +47,9 @@ struct worker {
         struct uidtab uids;
         unsigned running;               /* spawn: processes running */
         unsigned n_queued;              /* pool: accepted, waiting for a process */
-        unsigned long spawned, failed;
+        struct {                        /* spawn; read by the top (control socket) */
+                unsigned long spawned, failed;
+        } counts;
         struct member **members;        /* pool and listener: its long-running processes */
         size_t n_members;
         void *mode;                     /* the mode's own state */

@@ -82,7 +82,7 @@ static void pause_resource(struct socket *s, int err, const char *what)
                 c.msgid = MSGID_ACCEPT_PAUSED;
                 log_ctx(LOG_WARNING, &c, "socket %s: %s: %s; accepting paused for %ums%s",
                         s->cfg->name, what, strerror(err), RESUME_AFTER_USEC / 1000,
-                        suppressed_note(note, suppressed, "pauses"));
+                        ratelimit_note(note, suppressed, "pauses"));
         }
 }
 
@@ -94,7 +94,7 @@ static bool rate_ok(struct socket *s)
         const struct cfg_socket *cs = s->cfg;
         uint64_t until;
 
-        if (!cs->rate_burst || window_take(&s->rate, cs->rate_burst, cs->rate_interval_usec, now_usec(s), &until))
+        if (!cs->rate_burst || ratelimit_window_take(&s->rate, cs->rate_burst, cs->rate_interval_usec, now_usec(s), &until))
                 return true;
         if (log_enabled(LOG_DEBUG)) {
                 struct log_ctx c = ctx(s, NULL);
@@ -115,13 +115,13 @@ static void refuse(struct socket *s, int fd, const struct us_peer *peer, const c
         char note[64];
 
         close(fd);
-        s->refused++;
+        s->counts.refused++;
         s->counters->refused++;
         counters_changed(s->counters);
         c.msgid = MSGID_CONN_REFUSED;
         if (ratelimit_pass(&s->refuse_rl, now_usec(s), &suppressed))
                 log_ctx(LOG_WARNING, &c, "socket %s: refused uid %u pid %d: %s%s", s->cfg->name,
-                        (unsigned)peer->uid, (int)peer->pid, why, suppressed_note(note, suppressed, "refusals"));
+                        (unsigned)peer->uid, (int)peer->pid, why, ratelimit_note(note, suppressed, "refusals"));
         else
                 log_ctx(LOG_DEBUG, &c, "socket %s: refused uid %u pid %d: %s", s->cfg->name,
                         (unsigned)peer->uid, (int)peer->pid, why);
@@ -174,7 +174,7 @@ static void accept_loop(struct socket *s)
                         pause_resource(s, errno, "accept");
                         break;
                 }
-                s->accepted++;
+                s->counts.accepted++;
                 s->counters->accepted++;
                 counters_changed(s->counters);
                 if (!hand_down(s, c, &peer))

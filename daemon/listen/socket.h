@@ -25,9 +25,11 @@ struct socket {
         bool inherited;
         bool published_here;            /* inherited, but a unixsockd published it
                                          * (fd store): its file is ours to remove */
-        unsigned long accepted, refused;
+        struct {                        /* read by the top (STATUS=, control socket) */
+                unsigned long accepted, refused;
+        } counts;
         struct ratelimit refuse_rl, pause_rl;
-        struct window rate;
+        struct rate_window rate;
         int pending_fd;                 /* accepted, no process could be made yet */
         struct us_peer pending_peer;
 };

@@ -90,7 +90,7 @@ static void log_exit(struct member *m, const struct member_exit *e)
         log_ctx(e->failed && !stopping ? LOG_WARNING : LOG_INFO, &c,
                 "worker %s: pid %d %s %d after %llums%s%s%s", l->cfg->name, (int)e->si->si_pid, how,
                 e->si->si_status, (unsigned long long)(e->ran_usec / 1000), e->reason, when,
-                suppressed_note(note, suppressed, "exits"));
+                ratelimit_note(note, suppressed, "exits"));
 }
 
 static void member_exit(struct process *p, const siginfo_t *si)
@@ -152,7 +152,7 @@ static void log_started(struct member *m)
 
         c.msgid = MSGID_WORKER_STARTED;
         log_ctx(m->restarts ? LOG_NOTICE : LOG_INFO, &c, "worker %s: started pid %d (%s %u of %u%s)",
-                cw->name, (int)m->proc.pid, dispatch_to_string(cw->dispatch), m->index + 1, cw->instances,
+                cw->name, (int)m->proc.pid, config_dispatch_name(cw->dispatch), m->index + 1, cw->instances,
                 m->restarts ? ", a restart" : "");
 }
 
