@@ -125,3 +125,21 @@ Test(config, start_refuses_a_reserved_environment_name_naming_file_and_line)
         cr_assert(daemon_log_has(&d, want), "expected '%s' in its log", want);
         cr_assert(access(daemon_path(&d, "echo.sock"), F_OK) < 0, "nothing listens");
 }
+
+/* A reload is judged as a start is: the same error, at err, naming the file
+ * and the line; the running configuration serves on. */
+Test(config, reload_refuses_a_reserved_environment_name_at_err_naming_file_and_line)
+{
+        char want[1024];
+
+        daemon_start(&d, CONF(""));
+        client_expect_echo(daemon_path(&d, "echo.sock"), "before");
+        daemon_reload(&d, CONF("NOTIFY_SOCKET=/x"));
+        cr_assert(daemon_wait_log(&d, "the running configuration stays"));
+        snprintf(want, sizeof(want), "err: %s:%d: environment: 'NOTIFY_SOCKET' is set by unixsockd itself",
+                 d.conf, ENV_LINE);
+        cr_assert(daemon_log_has(&d, want), "expected '%s' in its log", want);
+        cr_assert(!daemon_log_has(&d, "reloaded"));
+        client_expect_echo(daemon_path(&d, "echo.sock"), "after");
+        daemon_stop(&d);
+}
