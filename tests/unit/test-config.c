@@ -454,7 +454,7 @@ Test(config, instances_default_depends_on_dispatch)
 
                 cr_assert_eq(c->workers[0].dispatch, t[i].e);
                 cr_assert_eq(c->workers[0].instances, t[i].n, "%s", t[i].d);
-                cr_assert_str_eq(dispatch_to_string(t[i].e), t[i].d);
+                cr_assert_str_eq(config_dispatch_name(t[i].e), t[i].d);
                 config_free(c);
         }
 }

@@ -1,5 +1,5 @@
-/* Rate limits: log lines (ratelimit_pass, suppressed_note) and a socket's
- * rate-limit = BURST/INTERVAL window (window_take). Pure: time is given. */
+/* Rate limits: log lines (ratelimit_pass, ratelimit_note) and a socket's
+ * rate-limit = BURST/INTERVAL window (ratelimit_window_take). Pure: time is given. */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
@@ -122,35 +122,35 @@ Test(ratelimit, a_burst_of_0_still_lets_the_first_of_each_interval_pass)
         cr_assert_eq(sup, 1);
 }
 
-/* ---- suppressed_note ----------------------------------------------------- */
+/* ---- ratelimit_note ----------------------------------------------------- */
 
-Test(suppressed_note, zero_is_the_empty_string)
+Test(ratelimit_note, zero_is_the_empty_string)
 {
         char buf[64];
 
         memset(buf, 'x', sizeof(buf));
-        cr_assert_str_eq(suppressed_note(buf, 0, "failures"), "");
+        cr_assert_str_eq(ratelimit_note(buf, 0, "failures"), "");
 }
 
-Test(suppressed_note, n_names_the_count_and_what)
+Test(ratelimit_note, n_names_the_count_and_what)
 {
         char buf[64];
 
-        cr_assert_str_eq(suppressed_note(buf, 1, "refusals"), " (1 earlier refusals not logged)");
-        cr_assert_str_eq(suppressed_note(buf, 4294967295u, "pauses"),
+        cr_assert_str_eq(ratelimit_note(buf, 1, "refusals"), " (1 earlier refusals not logged)");
+        cr_assert_str_eq(ratelimit_note(buf, 4294967295u, "pauses"),
                          " (4294967295 earlier pauses not logged)");
 }
 
-Test(suppressed_note, the_text_is_in_the_callers_buffer)
+Test(ratelimit_note, the_text_is_in_the_callers_buffer)
 {
         char buf[64];
-        const char *s = suppressed_note(buf, 12, "exits");
+        const char *s = ratelimit_note(buf, 12, "exits");
 
         cr_assert_eq(s, buf);
         cr_assert_str_eq(buf, " (12 earlier exits not logged)");
 }
 
-Test(suppressed_note, a_long_what_is_cut_to_the_buffer)
+Test(ratelimit_note, a_long_what_is_cut_to_the_buffer)
 {
         char buf[64 + 8];
         char what[200];
@@ -158,22 +158,22 @@ Test(suppressed_note, a_long_what_is_cut_to_the_buffer)
         memset(what, 'w', sizeof(what) - 1);
         what[sizeof(what) - 1] = '\0';
         memset(buf, 'Z', sizeof(buf));
-        suppressed_note(buf, 3, what);
+        ratelimit_note(buf, 3, what);
         cr_assert_eq(strlen(buf), 63);
         cr_assert_eq(strncmp(buf, " (3 earlier www", 15), 0);
         for (size_t i = 64; i < sizeof(buf); i++)
                 cr_assert_eq(buf[i], 'Z', "byte %zu past the 64 written", i);
 }
 
-/* ---- window_take --------------------------------------------------------- */
+/* ---- ratelimit_window_take --------------------------------------------------------- */
 
 Test(window, burst_accepts_are_taken_in_a_window)
 {
-        struct window w = { 0 };
+        struct rate_window w = { 0 };
         uint64_t until = 42;
 
         for (unsigned i = 0; i < 4; i++)
-                cr_assert(window_take(&w, 4, 10 * SEC, T0 + i * SEC, &until), "accept %u", i);
+                cr_assert(ratelimit_window_take(&w, 4, 10 * SEC, T0 + i * SEC, &until), "accept %u", i);
         cr_assert_eq(until, 42, "*ret_until is left alone when it is taken");
         cr_assert_eq(w.begin, T0);
         cr_assert_eq(w.n, 4);
@@ -181,52 +181,52 @@ Test(window, burst_accepts_are_taken_in_a_window)
 
 Test(window, past_the_burst_it_is_refused_until_the_window_ends)
 {
-        struct window w = { 0 };
+        struct rate_window w = { 0 };
         uint64_t until = 0;
 
-        cr_assert(window_take(&w, 2, 10 * SEC, T0, &until));
-        cr_assert(window_take(&w, 2, 10 * SEC, T0 + 3 * SEC, &until));
-        cr_assert_not(window_take(&w, 2, 10 * SEC, T0 + 4 * SEC, &until));
+        cr_assert(ratelimit_window_take(&w, 2, 10 * SEC, T0, &until));
+        cr_assert(ratelimit_window_take(&w, 2, 10 * SEC, T0 + 3 * SEC, &until));
+        cr_assert_not(ratelimit_window_take(&w, 2, 10 * SEC, T0 + 4 * SEC, &until));
         cr_assert_eq(until, T0 + 10 * SEC, "the end of the window, from its first accept");
         until = 0;
-        cr_assert_not(window_take(&w, 2, 10 * SEC, T0 + 10 * SEC - 1, &until));
+        cr_assert_not(ratelimit_window_take(&w, 2, 10 * SEC, T0 + 10 * SEC - 1, &until));
         cr_assert_eq(until, T0 + 10 * SEC);
         cr_assert_eq(w.n, 2, "refusals are not counted");
 }
 
 Test(window, a_new_window_starts_at_the_end_of_the_last)
 {
-        struct window w = { 0 };
+        struct rate_window w = { 0 };
         uint64_t until = 0;
 
-        cr_assert(window_take(&w, 1, 10 * SEC, T0, &until));
-        cr_assert_not(window_take(&w, 1, 10 * SEC, T0 + 1, &until));
-        cr_assert(window_take(&w, 1, 10 * SEC, until, &until), "exactly at the end");
+        cr_assert(ratelimit_window_take(&w, 1, 10 * SEC, T0, &until));
+        cr_assert_not(ratelimit_window_take(&w, 1, 10 * SEC, T0 + 1, &until));
+        cr_assert(ratelimit_window_take(&w, 1, 10 * SEC, until, &until), "exactly at the end");
         cr_assert_eq(w.begin, T0 + 10 * SEC);
         cr_assert_eq(w.n, 1);
-        cr_assert_not(window_take(&w, 1, 10 * SEC, T0 + 10 * SEC + 1, &until));
+        cr_assert_not(ratelimit_window_take(&w, 1, 10 * SEC, T0 + 10 * SEC + 1, &until));
         cr_assert_eq(until, T0 + 20 * SEC);
 }
 
 Test(window, a_new_window_begins_at_the_first_accept_after_the_last_ended)
 {
-        struct window w = { 0 };
+        struct rate_window w = { 0 };
         uint64_t until = 0;
 
-        cr_assert(window_take(&w, 2, 10 * SEC, T0, &until));
-        cr_assert(window_take(&w, 2, 10 * SEC, T0 + 35 * SEC, &until));
-        cr_assert(window_take(&w, 2, 10 * SEC, T0 + 36 * SEC, &until));
-        cr_assert_not(window_take(&w, 2, 10 * SEC, T0 + 37 * SEC, &until));
+        cr_assert(ratelimit_window_take(&w, 2, 10 * SEC, T0, &until));
+        cr_assert(ratelimit_window_take(&w, 2, 10 * SEC, T0 + 35 * SEC, &until));
+        cr_assert(ratelimit_window_take(&w, 2, 10 * SEC, T0 + 36 * SEC, &until));
+        cr_assert_not(ratelimit_window_take(&w, 2, 10 * SEC, T0 + 37 * SEC, &until));
         cr_assert_eq(until, T0 + 45 * SEC);
 }
 
 Test(window, burst_1_takes_one_per_window)
 {
-        struct window w = { 0 };
+        struct rate_window w = { 0 };
         uint64_t until = 0;
         unsigned taken = 0;
 
         for (uint64_t t = T0; t < T0 + 30 * SEC; t += SEC / 2)
-                taken += window_take(&w, 1, 10 * SEC, t, &until);
+                taken += ratelimit_window_take(&w, 1, 10 * SEC, t, &until);
         cr_assert_eq(taken, 3);
 }
