@@ -354,6 +354,7 @@ void socket_close(struct socket *s)
                         close(fd);
                 }
         }
+        detach(s); /* its worker hands the listener to no process now */
         s->io = sd_event_source_disable_unref(s->io);
         s->resume = sd_event_source_disable_unref(s->resume);
         us_close(s->l);
@@ -362,7 +363,6 @@ void socket_close(struct socket *s)
 
 void socket_retire(struct socket *s)
 {
-        detach(s);
         inherit_unstore(s->cfg->name);
         if (s->l)
                 us_listener_set_unlink(s->l, true); /* out of the store: a file it made goes */
@@ -377,7 +377,6 @@ void socket_free(struct socket *s)
 {
         if (!s)
                 return;
-        detach(s);
         socket_close(s);
         free(s);
 }
