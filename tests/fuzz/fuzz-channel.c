@@ -6,10 +6,10 @@
  *
  * No process is forked and no socket is bound. Each input builds a pool
  * worker from a small configuration as the daemon does (dispatch_worker_new()
- * with its own sd-event loop, that never runs, its own struct proctab and
- * struct counters), attaches one port for the socket "s" whose gate_changed
- * records the worker's gate, and starts it (dispatch_worker_start(): the real
- * member_start() of each process, channel and all). The harness plays:
+ * with its own sd-event loop, struct proctab and struct counters), attaches
+ * one port for the socket "s" whose gate_changed records the worker's gate,
+ * and starts it (dispatch_worker_start(): the real member_start() of each
+ * process, channel and all). The harness plays:
  *   - the processes: exec_spawn() is the harness's own (it replaces
  *     daemon/process/exec.c, whose only function it is, in the daemon's static
  *     library): it forks nothing, keeps a dup of the channel's worker end (the
@@ -19,8 +19,10 @@
  *     what the daemon sent and sends nothing (a kill() to any other pid or
  *     group aborts). An exit is what the daemon's SIGCHLD handling does:
  *     proctab_take() then the process's on_exit() with a made-up siginfo
- *     (member.c judges it, the pool's exiting and exited hooks run). A restart
- *     is scheduled on a timer that never fires: the harness fires it.
+ *     (member.c judges it, the pool's exiting and exited hooks run).
+ *   - time: the loop never waits. A timer is due when the input says: a
+ *     restart is member_start() called as on_restart() does; an ACK timeout or
+ *     a lost timer is one iteration of the loop with only that timer due.
  *   - the socket: it hands connections to dispatch_connection() as a struct
  *     accepted naming the configuration's socket, accepts none while the
  *     worker's gate is closed, and closes what is refused.
@@ -38,11 +40,14 @@
  *                                  gate is closed, as its socket's would be)
  *   READ     m, max                the worker reads up to max CONN messages
  *   CLOSE    m, how, event?        the worker closes or shuts down its end
- *   EXIT     m, restart?, status   the process exits (on_exit), or one that
- *                                  exited is started again when its restart
- *                                  is due (member_start(), a new channel; with
- *                                  the three status bits set, that start fails
- *                                  as an exec that fails does)
+ *   EXIT     m, restart?, status   the process exits (on_exit); or, restart
+ *                                  set: one that exited is started again when
+ *                                  its restart is due (member_start(), a new
+ *                                  channel; with the three status bits set,
+ *                                  that start fails as an exec that fails
+ *                                  does), and for one running, time passes:
+ *                                  its ACK timeout (status bit 0 clear) or its
+ *                                  lost timer (set) fires if armed
  *   STOP                           the daemon stops (dispatch_worker_stop)
  * Four connections (ids 1 to 4) are dispatched before the first operation, so
  * both members hold two.
@@ -340,6 +345,44 @@ int exec_spawn(const struct exec_params *p, pid_t *ret_pid, const char **ret_ste
         return 0;
 }
 
+/* The loop runs once, with only timer t due (if it is armed): everything
+ * else it watches is off meanwhile, then as it was. The callbacks it may run
+ * (the ACK timeout, the lost timer) make no new source that was on before. */
+static void fire(struct harness *h, sd_event_source *t)
+{
+        struct {
+                sd_event_source **field, *s;
+                int enabled;
+        } off[4 * N_MEMBERS];
+        size_t n = 0;
+        int enabled;
+
+        if (!t || sd_event_source_get_enabled(t, &enabled) < 0 || enabled == SD_EVENT_OFF)
+                return;
+        for (unsigned i = 0; i < N_MEMBERS; i++) {
+                struct pool_member *pm = member(h, i);
+                sd_event_source **fields[4] = { &pm->chan_io, &pm->ack_timer, &pm->lost_timer,
+                                                &pm->base.restart_timer };
+                for (size_t k = 0; k < 4; k++) {
+                        sd_event_source *s = *fields[k];
+                        if (!s || s == t)
+                                continue;
+                        check(sd_event_source_get_enabled(s, &enabled) >= 0);
+                        if (enabled == SD_EVENT_OFF)
+                                continue;
+                        off[n].field = fields[k];
+                        off[n].s = s;
+                        off[n++].enabled = enabled;
+                        check(sd_event_source_set_enabled(s, SD_EVENT_OFF) >= 0);
+                }
+        }
+        check(sd_event_source_set_time(t, 1) >= 0);
+        check(sd_event_run(h->e, 0) > 0);
+        for (size_t k = 0; k < n; k++)
+                if (*off[k].field == off[k].s)  /* not freed by the callback */
+                        check(sd_event_source_set_enabled(off[k].s, off[k].enabled) >= 0);
+}
+
 static void event(struct harness *h, unsigned i, uint32_t revents)
 {
         /* The loop calls it only while the channel is watched. */
@@ -631,12 +674,15 @@ static void run_op(struct harness *h, struct input *in)
                         if (h->wend[i] >= 0)
                                 close(h->wend[i]);
                         h->wend[i] = -1;
+                } else if (h->alive[i]) {
+                        /* time passes: its lost timer, or its ACK timeout, is due */
+                        fire(h, a & 4 ? pm->lost_timer : pm->ack_timer);
                 } else {
                         /* its restart timer fired: member_start(), as on_restart() */
                         bool fail = (a >> 2) == 7;
                         unsigned starts = h->starts[i];
 
-                        if (h->alive[i] || worker_ending(h->w) || pid_of(pm) > 0 || pm->chan >= 0 ||
+                        if (worker_ending(h->w) || pid_of(pm) > 0 || pm->chan >= 0 ||
                             !member_restart_pending(&pm->base))
                                 break;
                         /* a ONESHOT timer is off once it fired */
