@@ -1,18 +1,31 @@
-/* libFuzzer target of the daemon's side of the pool channel (daemon/pool.c):
- * what it does with whatever a worker process writes on its channel (ACK,
- * DONE, garbage, fds sent back, EOF), between connections being dispatched,
- * processes dying and stopping.
+/* libFuzzer target of the daemon's side of the pool channel
+ * (daemon/dispatch/pool.c, pool-channel.c): what it does with whatever a
+ * worker process writes on its channel (ACK, DONE, garbage, fds sent back,
+ * EOF), between connections being dispatched, processes dying, restarting and
+ * stopping.
  *
- * No process is forked and no socket is bound: each input builds a server from
- * a small pool configuration (server_new, never server_start), gives its
- * worker's members channels by hand as member_start() would (a SOCK_SEQPACKET
- * socketpair, the daemon's end non-blocking and watched by an sd-event loop
- * that never runs). The harness plays the worker processes at the other end
- * of the channels and the listener that hands connections to pool_dispatch().
- * A member's pid is FAKE_PID + its index while its "process" runs: above any
- * pid Linux can give (PID_MAX_LIMIT, 2^22), so no signal could reach anyone,
- * and kill() is the harness's own here anyway: it records what the daemon
- * sent and sends nothing (a kill() to any other pid or group aborts).
+ * No process is forked and no socket is bound. Each input builds a pool
+ * worker from a small configuration as the daemon does (dispatch_worker_new()
+ * with its own sd-event loop, struct proctab and struct counters), attaches
+ * one port for the socket "s" whose gate_changed records the worker's gate,
+ * and starts it (dispatch_worker_start(): the real member_start() of each
+ * process, channel and all). The harness plays:
+ *   - the processes: exec_spawn() is the harness's own (it replaces
+ *     daemon/process/exec.c, whose only function it is, in the daemon's static
+ *     library): it forks nothing, keeps a dup of the channel's worker end (the
+ *     fd the params put at 3) and returns FAKE_PID + the member's index. That
+ *     is above any pid Linux gives (PID_MAX_LIMIT, 2^22), so no signal could
+ *     reach anyone, and kill() is the harness's own here anyway: it records
+ *     what the daemon sent and sends nothing (a kill() to any other pid or
+ *     group aborts). An exit is what the daemon's SIGCHLD handling does:
+ *     proctab_take() then the process's on_exit() with a made-up siginfo
+ *     (member.c judges it, the pool's exiting and exited hooks run).
+ *   - time: the loop never waits. A timer is due when the input says: a
+ *     restart is member_start() called as on_restart() does; an ACK timeout or
+ *     a lost timer is one iteration of the loop with only that timer due.
+ *   - the socket: it hands connections to dispatch_connection() as a struct
+ *     accepted naming the configuration's socket, accepts none while the
+ *     worker's gate is closed, and closes what is refused.
  *
  * The input is a list of operations, one byte each (kind = b & 7, argument =
  * b >> 3) and the bytes some of them take:
@@ -23,23 +36,32 @@
  *   RAW      m, nfds, batch?       + length byte (255: then 2 bytes LE) + bytes:
  *                                  any message, 0 to 2 fds attached
  *   EVENT    m, revents            pool_channel_event(m, revents)
- *   DISPATCH uid, count            count new connections (unless the socket is
- *                                  paused at capacity, as its listener would be)
+ *   DISPATCH uid, count            count new connections (unless the worker's
+ *                                  gate is closed, as its socket's would be)
  *   READ     m, max                the worker reads up to max CONN messages
  *   CLOSE    m, how, event?        the worker closes or shuts down its end
- *   EXIT     m, restart?, status   the process exits (member_exited), or one
- *                                  that exited is started again (a new channel)
- *   STOP                           the daemon stops (srv->stopping, pool_stop)
+ *   EXIT     m, restart?, status   the process exits (on_exit); or, restart
+ *                                  set: one that exited is started again when
+ *                                  its restart is due (member_start(), a new
+ *                                  channel; with the three status bits set,
+ *                                  that start fails as an exec that fails
+ *                                  does), and for one running, time passes:
+ *                                  its ACK timeout (status bit 0 clear) or its
+ *                                  lost timer (set) fires if armed
+ *   STOP                           the daemon stops (dispatch_worker_stop)
  * Four connections (ids 1 to 4) are dispatched before the first operation, so
  * both members hold two.
  *
  * Checked after every operation: the daemon's bookkeeping (queue and member
  * lists consistent, fd held until ACK and only then, unacked and inflight
- * counts, per-uid counts, socket references, no id twice, no queued connection
- * while a member could take one, the capacity pause), that every CONN a worker
- * reads names a connection dispatched with its own fd and peer, that a refused
- * connection is closed; and after each input, once everything is freed, that
- * no fd is left open. */
+ * counts, per-uid counts, no id twice, every connection naming its socket,
+ * the process table and the pids, no queued connection while a member could
+ * take one, nothing queued in a pool with no process and none to start, the
+ * capacity gate and that the port heard of each change), that every CONN a
+ * worker reads names a connection dispatched with its own fd and peer, that
+ * every start hands the process its channel as fd 3, that a refused
+ * connection's fd is left to the socket (open, held by nobody); and after
+ * each input, once everything is freed, that no fd is left open. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,8 +77,11 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "dispatch/dispatch.h"
+#include "dispatch/pool-internal.h"
 #include "log.h"
-#include "server-internal.h"
+#include "process/exec.h"
+#include "process/proctab.h"
 #include "unixsock.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -65,11 +90,18 @@ int kill(pid_t pid, int sig);
 
 #define N_MEMBERS 2
 #define MAX_CONNS 256           /* connections dispatched per input */
-#define QUEUE_MAX 64            /* pool.c's POOL_QUEUE_MAX: the capacity pause */
-#define UNACKED_MAX 32          /* pool.c's POOL_UNACKED_MAX */
+#define QUEUE_MAX POOL_QUEUE_MAX /* the capacity gate */
+#define UNACKED_MAX POOL_UNACKED_MAX
+#define MAX_PER_USER 1000       /* counted, never reached: MAX_CONNS per input */
 #define INITIAL_CONNS 4
 #define FAKE_PID 0x40000000     /* + member index: no pid Linux gives (<= 2^22) */
 
+_Static_assert(MAX_PER_USER > MAX_CONNS, "admission must never refuse");
+
+/* max-per-user: so that the worker counts connections per uid (admission
+ * never refuses here; the queue's capacity is what is fuzzed). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 static const char config_text[] =
         "[unixsockd]\n"
         "runtime-directory = /run/unixsockd-fuzz\n"
@@ -81,7 +113,7 @@ static const char config_text[] =
         "command = /bin/true\n"
         "dispatch = pool\n"
         "instances = 2\n"
-        "max-per-user = 8\n";
+        "max-per-user = " STR(MAX_PER_USER) "\n";
 
 static const uid_t uids[4] = { 1000, 1001, 0, 65534 };
 
@@ -93,19 +125,24 @@ struct input {
 
 struct harness {
         sd_event *e;
-        struct server *srv;
-        struct worker_rt *w;
-        struct sock_rt *s;
+        struct config *cfg;
+        struct proctab procs;
+        struct counters counters;
+        struct worker *w;
+        unsigned gate;                  /* what the port was last told (gate_changed) */
+        bool fail_start;                /* the next exec_spawn() fails */
         int wend[N_MEMBERS];            /* the worker's end of each channel, or -1 */
         bool alive[N_MEMBERS];          /* a "process" runs: it has not exited */
+        unsigned starts[N_MEMBERS];     /* exec_spawn() calls that made it run */
         unsigned n_conns;               /* connections the daemon took, ids 1..n_conns */
-        unsigned n_offered;             /* connections given to pool_dispatch() */
+        unsigned n_offered;             /* connections given to dispatch_connection() */
         struct us_peer peer[MAX_CONNS + 1];
         ino_t ino[MAX_CONNS + 1];       /* of the connection's socket */
 };
 
 static int devnull = -1;
 static int signalled[N_MEMBERS];        /* the last signal kill() sent each process group */
+static struct harness *cur;             /* for exec_spawn() */
 
 static void check_at(bool ok, const char *what, int line)
 {
@@ -170,44 +207,59 @@ static bool fd_is_open(int fd)
         return fcntl(fd, F_GETFD) >= 0;
 }
 
+static struct pool_member *member(struct harness *h, unsigned i)
+{
+        return &pool_of(h->w)->pm[i];
+}
+
 /* ---- what the daemon's state must be --------------------------------------- */
 
 /* fds: whether to check that each fd the daemon holds is open (a syscall
  * each: once per input, not after every operation). */
 static void check_state(struct harness *h, bool fds)
 {
-        struct worker_rt *w = h->w;
+        struct worker *w = h->w;
+        struct pool *p = pool_of(w);
         bool seen[MAX_CONNS + 1] = { false };
-        unsigned per_uid[4] = { 0 }, total = 0, n = 0;
+        unsigned per_uid[4] = { 0 }, n = 0, n_alive = 0;
         struct conn *prev = NULL;
 
-        for (struct conn *c = w->queue; c; prev = c, c = c->next) {
+        check(p != NULL && p->n == N_MEMBERS && w->n_members == N_MEMBERS);
+        for (struct conn *c = p->queue; c; prev = c, c = c->next) {
                 check(c->prev == prev);
-                check(c->m == NULL && !c->acked && c->s == h->s);
+                check(!c->acked && strcmp(c->socket, "s") == 0);
                 check(c->id >= 1 && c->id <= h->n_conns && !seen[c->id]);
                 seen[c->id] = true;
                 check(c->fd >= 0 && (!fds || fd_is_open(c->fd)));
                 n++;
         }
-        check(w->queue_tail == prev);
+        check(p->queue_tail == prev);
         check(n == w->n_queued);
-        total += n;
-        for (size_t i = 0; i < w->n_members; i++) {
-                struct member *m = &w->members[i];
+        for (unsigned i = 0; i < N_MEMBERS; i++) {
+                struct pool_member *pm = member(h, i);
                 unsigned unacked = 0, inflight = 0;
 
-                check(m->w == w && m->index == i);
-                check(m->pid == (h->alive[i] ? FAKE_PID + (pid_t)i : 0));
-                if (m->chan < 0) {
-                        check(!m->conns && m->unacked == 0 && m->inflight == 0);
-                        check(!m->chan_io && !m->ack_timer && !m->blocked && !m->shut);
+                check(pm->w == w && pm->base.index == i && w->members[i] == &pm->base);
+                check(pid_of(pm) == (h->alive[i] ? FAKE_PID + (pid_t)i : 0));
+                check(pm->chan_child == -1);    /* only while it starts */
+                n_alive += h->alive[i];
+                /* a restart is due only for a process that is not running */
+                check(!member_restart_pending(&pm->base) || !h->alive[i]);
+                /* a lost channel is a running process being stopped */
+                if (pm->lost != LOST_NO)
+                        check(h->alive[i] && pm->chan < 0 && pm->lost_timer);
+                if (!h->alive[i])
+                        check(pm->lost == LOST_NO && !pm->lost_timer && pm->dropped == 0 && pm->chan < 0);
+                if (pm->chan < 0) {
+                        check(!pm->conns && pm->unacked == 0 && pm->inflight == 0);
+                        check(!pm->chan_io && !pm->ack_timer && !pm->blocked && !pm->shut);
                         continue;
                 }
-                check(m->chan_io && m->ack_timer && (!fds || fd_is_open(m->chan)));
+                check(pm->chan_io && pm->ack_timer && (!fds || fd_is_open(pm->chan)));
                 prev = NULL;
-                for (struct conn *c = m->conns; c; prev = c, c = c->next) {
+                for (struct conn *c = pm->conns; c; prev = c, c = c->next) {
                         check(c->prev == prev);
-                        check(c->m == m && c->s == h->s);
+                        check(strcmp(c->socket, "s") == 0);
                         check(c->id >= 1 && c->id <= h->n_conns && !seen[c->id]);
                         seen[c->id] = true;
                         /* the fd is ours until the ACK, and only until then */
@@ -215,65 +267,127 @@ static void check_state(struct harness *h, bool fds)
                         unacked += !c->acked;
                         inflight++;
                 }
-                check(m->unacked == unacked && m->inflight == inflight);
+                check(pm->unacked == unacked && pm->inflight == inflight);
                 check(unacked <= UNACKED_MAX);
-                total += inflight;
         }
-        /* every connection alive names its socket once, and counts for its uid */
-        check(h->s->refs == total);
+        /* every running process is in the table, and only they */
+        check(proctab_count(&h->procs) == n_alive);
+        check(worker_members_up(w) == n_alive);
+        /* every connection alive counts for its uid */
         for (unsigned id = 1; id <= h->n_conns; id++)
                 if (seen[id])
                         for (size_t k = 0; k < 4; k++)
                                 per_uid[k] += h->peer[id].uid == uids[k];
         for (size_t k = 0; k < 4; k++)
-                check(uid_count(w, uids[k]) == per_uid[k]);
-        if (h->srv->stopping)
+                check(uidtab_count(&w->uids, uids[k]) == per_uid[k]);
+        /* the port heard of every change of the gate */
+        check(h->gate == w->gate);
+        if (worker_ending(w))
                 return;
         /* no connection waits while a process could take it */
-        if (w->queue)
-                for (size_t i = 0; i < w->n_members; i++) {
-                        struct member *m = &w->members[i];
-                        check(m->chan < 0 || m->shut || m->blocked || m->unacked >= UNACKED_MAX);
+        if (p->queue)
+                for (unsigned i = 0; i < N_MEMBERS; i++) {
+                        struct pool_member *pm = member(h, i);
+                        check(pm->chan < 0 || pm->shut || pm->blocked || pm->unacked >= UNACKED_MAX);
                 }
-        check(!!(h->s->pause & PAUSE_CAPACITY) == (w->n_queued >= QUEUE_MAX));
+        /* none waits for a pool with no process and none to start */
+        if (p->queue) {
+                bool any = false;
+                for (unsigned i = 0; i < N_MEMBERS; i++)
+                        any |= h->alive[i] || member_restart_pending(&member(h, i)->base);
+                check(any);
+        }
+        check(!!(w->gate & GATE_CAPACITY) == (w->n_queued >= QUEUE_MAX));
 }
 
 /* ---- the fake processes ------------------------------------------------- */
 
-/* The loop never runs: nothing it watches is ever dispatched. */
-static int never_io(sd_event_source *es, int fd, uint32_t revents, void *userdata)
+static bool env_has(char *const *envp, const char *s)
 {
-        abort();
+        for (; *envp; envp++)
+                if (strcmp(*envp, s) == 0)
+                        return true;
+        return false;
 }
 
-static int never_time(sd_event_source *es, uint64_t usec, void *userdata)
+/* The daemon's exec_spawn() (daemon/process/exec.c): what member_start()
+ * launches is played here. The process is the member whose channel is fd 3:
+ * it keeps its end of the channel (a dup: the daemon closes its copy once
+ * started) and runs as FAKE_PID + its index. */
+int exec_spawn(const struct exec_params *p, pid_t *ret_pid, const char **ret_step)
 {
-        abort();
+        struct harness *h = cur;
+        struct pool *pool;
+        unsigned i;
+        int fd;
+
+        check(h && h->w && (pool = pool_of(h->w)) != NULL);
+        check(p->n_fds == 4 && p->fds[3] >= 0 && p->fds[0] >= 0 && p->fds[1] >= 0 && p->fds[2] >= 0);
+        check(env_has(p->envp, "UNIXSOCKD_CHANNEL=3") && env_has(p->envp, "UNIXSOCKD_SOCKET=s"));
+        check(p->path && strcmp(p->path, "/bin/true") == 0);
+        for (i = 0; i < N_MEMBERS && pool->pm[i].chan_child != p->fds[3]; i++)
+                ;
+        check(i < N_MEMBERS);
+        check(!h->alive[i] && h->wend[i] < 0 && pid_of(&pool->pm[i]) == 0);
+        check(pool->pm[i].chan >= 0 && pool->pm[i].chan != p->fds[3]);
+        if (h->fail_start) {
+                /* the child failed before execve, and was reaped */
+                *ret_step = "execve";
+                return -ENOENT;
+        }
+        fd = fcntl(p->fds[3], F_DUPFD_CLOEXEC, 3);
+        check(fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK) == 0);
+        h->wend[i] = fd;
+        h->alive[i] = true;
+        h->starts[i]++;
+        signalled[i] = 0;
+        *ret_pid = FAKE_PID + (pid_t)i;
+        return 0;
 }
 
-/* What member_start() does for a pool process, but the fork. */
-static void channel_open(struct harness *h, struct member *m)
+/* The loop runs once, with only timer t due (if it is armed): everything
+ * else it watches is off meanwhile, then as it was. The callbacks it may run
+ * (the ACK timeout, the lost timer) make no new source that was on before. */
+static void fire(struct harness *h, sd_event_source *t)
 {
-        int chan[2];
+        struct {
+                sd_event_source **field, *s;
+                int enabled;
+        } off[4 * N_MEMBERS];
+        size_t n = 0;
+        int enabled;
 
-        check(us_pair_type(SOCK_SEQPACKET | SOCK_NONBLOCK, chan) == 0);
-        check(fcntl(chan[0], F_SETFL, O_NONBLOCK) == 0);
-        m->chan = chan[0];
-        check(sd_event_add_io(h->e, &m->chan_io, m->chan, EPOLLIN, never_io, m) >= 0);
-        check(sd_event_add_time(h->e, &m->ack_timer, CLOCK_MONOTONIC, 0, 0, never_time, m) >= 0);
-        sd_event_source_set_enabled(m->ack_timer, SD_EVENT_OFF);
-        h->wend[m->index] = chan[1];
-        h->alive[m->index] = true;
-        signalled[m->index] = 0;
-        m->pid = FAKE_PID + (pid_t)m->index;
-        m->started_at = now_usec(h->srv);
+        if (!t || sd_event_source_get_enabled(t, &enabled) < 0 || enabled == SD_EVENT_OFF)
+                return;
+        for (unsigned i = 0; i < N_MEMBERS; i++) {
+                struct pool_member *pm = member(h, i);
+                sd_event_source **fields[4] = { &pm->chan_io, &pm->ack_timer, &pm->lost_timer,
+                                                &pm->base.restart_timer };
+                for (size_t k = 0; k < 4; k++) {
+                        sd_event_source *s = *fields[k];
+                        if (!s || s == t)
+                                continue;
+                        check(sd_event_source_get_enabled(s, &enabled) >= 0);
+                        if (enabled == SD_EVENT_OFF)
+                                continue;
+                        off[n].field = fields[k];
+                        off[n].s = s;
+                        off[n++].enabled = enabled;
+                        check(sd_event_source_set_enabled(s, SD_EVENT_OFF) >= 0);
+                }
+        }
+        check(sd_event_source_set_time(t, 1) >= 0);
+        check(sd_event_run(h->e, 0) > 0);
+        for (size_t k = 0; k < n; k++)
+                if (*off[k].field == off[k].s)  /* not freed by the callback */
+                        check(sd_event_source_set_enabled(off[k].s, off[k].enabled) >= 0);
 }
 
-static void event(struct harness *h, struct member *m, uint32_t revents)
+static void event(struct harness *h, unsigned i, uint32_t revents)
 {
         /* The loop calls it only while the channel is watched. */
-        if (m->chan >= 0)
-                pool_channel_event(m, revents);
+        if (member(h, i)->chan >= 0)
+                pool_channel_event(h->w, i, revents);
 }
 
 /* The worker reads what the daemon sent: only CONN, each with the fd of the
@@ -349,63 +463,100 @@ static void frame_send(struct harness *h, unsigned i, unsigned type, uint64_t id
         worker_send(h, i, buf, (size_t)n, pass);
 }
 
-/* ---- the listener ------------------------------------------------------- */
+/* ---- the socket --------------------------------------------------------- */
+
+static void gate_changed(void *userdata)
+{
+        struct harness *h = userdata;
+
+        h->gate = h->w->gate;
+}
+
+/* Some connection the daemon holds has fd. */
+static bool held(struct harness *h, int fd)
+{
+        struct pool *p = pool_of(h->w);
+
+        for (struct conn *c = p->queue; c; c = c->next)
+                if (c->fd == fd)
+                        return true;
+        for (unsigned i = 0; i < N_MEMBERS; i++)
+                for (struct conn *c = member(h, i)->conns; c; c = c->next)
+                        if (c->fd == fd)
+                                return true;
+        return false;
+}
 
 static void dispatch(struct harness *h, unsigned uid_index)
 {
-        struct us_peer peer;
+        struct accepted a = { .socket = &h->cfg->sockets[0] };
         struct stat st;
-        int pair[2];
+        int pair[2], r;
 
-        /* At capacity the daemon stops accepting: clients wait in the backlog. */
-        if (h->srv->stopping || h->n_offered >= MAX_CONNS || (h->s->pause & PAUSE_CAPACITY))
+        /* While the gate is closed (at capacity) the socket accepts nothing:
+         * clients wait in the backlog. Stopping, it is closed. */
+        if (worker_ending(h->w) || h->n_offered >= MAX_CONNS || h->gate)
                 return;
         check(us_pair(pair) == 0);
         check(fstat(pair[0], &st) == 0);
         close(pair[1]); /* the client: gone at once, which changes nothing for the daemon */
         h->n_offered++;
-        peer = (struct us_peer){
+        a.fd = pair[0];
+        a.peer = (struct us_peer){
                 .pid = 100 + (pid_t)h->n_offered, .uid = uids[uid_index], .gid = uids[uid_index] + 1 };
         /* its id, if the daemon takes it: written before, as CONN may go at once */
         h->ino[h->n_conns + 1] = st.st_ino;
-        h->peer[h->n_conns + 1] = peer;
-        pool_dispatch(h->s, pair[0], &peer);
-        if (h->w->next_id == h->n_conns + 1) {
+        h->peer[h->n_conns + 1] = a.peer;
+        r = dispatch_connection(h->w, &a);
+        if (r == DISPATCH_TAKEN && pool_of(h->w)->next_id == h->n_conns + 1) {
                 h->n_conns++;
-        } else {
-                /* refused (a pool with no process and none to start): closed */
-                check(h->w->next_id == h->n_conns);
-                check(!fd_is_open(pair[0]));
+                return;
         }
+        check(pool_of(h->w)->next_id == h->n_conns);
+        if (r == DISPATCH_TAKEN) {
+                /* out of memory for it: closed */
+                check(!fd_is_open(pair[0]));
+                return;
+        }
+        /* refused (a pool with no process and none to start): the fd is still
+         * the socket's, which closes it */
+        check(r == DISPATCH_REFUSED && a.why != NULL);
+        check(fd_is_open(pair[0]) && !held(h, pair[0]));
+        for (unsigned i = 0; i < N_MEMBERS; i++)
+                check(!h->alive[i] && !member_restart_pending(&member(h, i)->base));
+        close(pair[0]);
 }
 
 /* ---- one input ------------------------------------------------------------ */
 
 static void setup(struct harness *h)
 {
-        struct config *cfg = NULL;
+        struct port port = { .name = "s", .gate_changed = gate_changed, .userdata = h };
+        struct worker_env env;
 
         memset(h, 0, sizeof(*h));
+        cur = h;
         for (size_t i = 0; i < N_MEMBERS; i++)
                 h->wend[i] = -1;
         check(config_load_string("fuzz-channel.conf", config_text, sizeof(config_text) - 1,
-                                 NULL, NULL, &cfg) == 0);
+                                 NULL, NULL, &h->cfg) == 0);
+        check(h->cfg->n_workers == 1 && h->cfg->n_sockets == 1);
+        check(h->cfg->sockets[0].worker == &h->cfg->workers[0]);
+        check(h->cfg->workers[0].dispatch == DISPATCH_POOL && h->cfg->workers[0].instances == N_MEMBERS);
         check(sd_event_new(&h->e) >= 0);
-        check(server_new(h->e, cfg, &h->srv) == 0);
-        check(h->srv->n_workers == 1 && h->srv->n_socks == 1);
-        h->w = h->srv->workers[0];
-        h->s = h->srv->socks[0];
-        check(h->w->cfg->dispatch == DISPATCH_POOL && h->w->cfg->instances == N_MEMBERS);
-        /* pool_start() without member_start(): the members, then their channels */
-        h->w->n_members = N_MEMBERS;
-        h->w->members = calloc(N_MEMBERS, sizeof(*h->w->members));
-        check(h->w->members != NULL);
-        for (size_t i = 0; i < N_MEMBERS; i++) {
-                h->w->members[i].w = h->w;
-                h->w->members[i].index = (unsigned)i;
-                h->w->members[i].chan = -1;
-                channel_open(h, &h->w->members[i]);
-        }
+        env = (struct worker_env){
+                .event = h->e,
+                .procs = &h->procs,
+                .counters = &h->counters,
+                .stop_timeout_usec = h->cfg->stop_timeout_usec,
+        };
+        h->w = dispatch_worker_new(&h->cfg->workers[0], &env);
+        check(h->w != NULL);
+        check(worker_attach(h->w, &port) == 0);
+        /* both processes start: exec_spawn() above */
+        check(dispatch_worker_start(h->w) == 0);
+        for (unsigned i = 0; i < N_MEMBERS; i++)
+                check(h->alive[i] && h->wend[i] >= 0 && member(h, i)->chan >= 0);
         for (unsigned i = 0; i < INITIAL_CONNS; i++)
                 dispatch(h, i % 2);
         check_state(h, true);
@@ -419,14 +570,18 @@ static void teardown(struct harness *h)
                 if (h->wend[i] >= 0)
                         close(h->wend[i]);
         }
-        server_free(h->srv);    /* and its reference to the loop */
+        /* first, as the daemon does: its chains run through the members */
+        proctab_free(&h->procs);
+        dispatch_worker_free(h->w);
         sd_event_unref(h->e);
+        config_free(h->cfg);
+        cur = NULL;
 }
 
 static void run_op(struct harness *h, struct input *in)
 {
         unsigned b = byte(in), a = b >> 3, i = a & 1;
-        struct member *m = &h->w->members[i];
+        struct pool_member *pm = member(h, i);
 
         switch (b & 7) {
         case K_FRAME: {
@@ -441,7 +596,7 @@ static void run_op(struct harness *h, struct input *in)
                         frame_send(h, i, US_FRAME_DONE, id, false);
                 }
                 if (!(a & 16))
-                        event(h, m, EPOLLIN);
+                        event(h, i, EPOLLIN);
                 break;
         }
         case K_RAW: {
@@ -460,11 +615,11 @@ static void run_op(struct harness *h, struct input *in)
                 in->p += len;
                 worker_send(h, i, buf, len, ((a >> 1) & 3) % 3);
                 if (!(a & 8))
-                        event(h, m, EPOLLIN);
+                        event(h, i, EPOLLIN);
                 break;
         }
         case K_EVENT:
-                event(h, m, (a & 2 ? EPOLLIN : 0) | (a & 4 ? EPOLLOUT : 0) | (a & 8 ? EPOLLHUP : 0) |
+                event(h, i, (a & 2 ? EPOLLIN : 0) | (a & 4 ? EPOLLOUT : 0) | (a & 8 ? EPOLLHUP : 0) |
                             (a & 16 ? EPOLLERR : 0));
                 break;
         case K_DISPATCH:
@@ -491,12 +646,13 @@ static void run_op(struct harness *h, struct input *in)
                         break;
                 }
                 if (a & 8)
-                        event(h, m, EPOLLIN | EPOLLHUP);
+                        event(h, i, EPOLLIN | EPOLLHUP);
                 break;
         case K_EXIT:
                 if (!(a & 2)) {
-                        /* SIGCHLD: as proc_exited() does for a member */
+                        /* SIGCHLD: reaped, taken out of the table, its on_exit */
                         siginfo_t si = { 0 };
+                        struct process *p;
 
                         if (!h->alive[i])
                                 break;
@@ -507,31 +663,47 @@ static void run_op(struct harness *h, struct input *in)
                                 si.si_code = CLD_KILLED;
                                 si.si_status = SIGKILL;
                         }
-                        si.si_pid = m->pid;
-                        member_exited(m, &si);
+                        si.si_pid = pid_of(pm);
+                        p = proctab_take(&h->procs, si.si_pid);
+                        check(p == &pm->base.proc && p->on_exit);
                         h->alive[i] = false;
+                        p->on_exit(p, &si);
+                        check(pid_of(pm) == 0 && pm->chan < 0);
                         /* the worker is gone: its end closes with it */
                         worker_read(h, i, UINT32_MAX);
                         if (h->wend[i] >= 0)
                                 close(h->wend[i]);
                         h->wend[i] = -1;
+                } else if (h->alive[i]) {
+                        /* time passes: its lost timer, or its ACK timeout, is due */
+                        fire(h, a & 4 ? pm->lost_timer : pm->ack_timer);
                 } else {
-                        /* its restart timer fired: member_start() */
-                        if (h->alive[i] || h->srv->stopping || m->pid > 0 || m->chan >= 0 || !m->restart_timer ||
-                            sd_event_source_get_enabled(m->restart_timer, NULL) <= 0)
+                        /* its restart timer fired: member_start(), as on_restart() */
+                        bool fail = (a >> 2) == 7;
+                        unsigned starts = h->starts[i];
+
+                        if (worker_ending(h->w) || pid_of(pm) > 0 || pm->chan >= 0 ||
+                            !member_restart_pending(&pm->base))
                                 break;
-                        sd_event_source_set_enabled(m->restart_timer, SD_EVENT_OFF);
-                        channel_open(h, m);
-                        /* member_start() ends with pool_drain(): the same, from here */
-                        pool_channel_event(m, 0);
+                        /* a ONESHOT timer is off once it fired */
+                        sd_event_source_set_enabled(pm->base.restart_timer, SD_EVENT_OFF);
+                        h->fail_start = fail;
+                        member_start(&pm->base);
+                        h->fail_start = false;
+                        if (fail) {
+                                /* throttled as one that failed at once: again later */
+                                check(pid_of(pm) == 0 && pm->chan < 0 && member_restart_pending(&pm->base));
+                        } else {
+                                check(h->starts[i] == starts + 1);
+                                check(pid_of(pm) == FAKE_PID + (pid_t)i && pm->chan >= 0);
+                        }
                 }
                 break;
         case K_STOP:
-                /* SIGTERM: as on_stop_signal() does, its listener has no fd here */
-                if (h->srv->stopping)
+                /* SIGTERM: as the daemon stops each worker; its socket is closed */
+                if (worker_ending(h->w))
                         break;
-                h->srv->stopping = true;
-                pool_stop(h->w);
+                dispatch_worker_stop(h->w);
                 break;
         }
 }

@@ -63,8 +63,14 @@ def exit_(m, status=0, killed=False):
     return op(K_EXIT, m | killed << 2 | status << 3)
 
 
-def restart(m):
-    return op(K_EXIT, m | 1 << 1)
+def restart(m, fail=False):
+    """Its restart is due: started again (fail: the start fails)."""
+    return op(K_EXIT, m | 1 << 1 | (7 << 2 if fail else 0))
+
+
+def timer(m, lost=False):
+    """The process runs and time passes: its ACK timeout (or lost timer) fires."""
+    return op(K_EXIT, m | 1 << 1 | lost << 2)
 
 
 STOP = op(K_STOP)
@@ -114,6 +120,12 @@ SEEDS = {
     "killed-restart": exit_(1, killed=True) + restart(1) + frame(1, "ACK+DONE", 2),
     "protocol-error-then-exit": frame(0, ACK, 7) + exit_(0, 0, killed=True) + restart(0),
     "both-exit": exit_(0, 1) + exit_(1, 1) + dispatch(3) + restart(0) + restart(1),
+    "restart-fails": exit_(0, 1) + restart(0, fail=True) + dispatch(2) + restart(0) + read(0),
+    # time passes
+    "ack-timeout": timer(0) + read(1) + frame(1, ACK, 1),
+    "ack-timeout-busy": frame(0, ACK, 1) + timer(0) + frame(0, ACK, 3),
+    "lost-grace-term-kill": close(1) + timer(1, lost=True) + timer(1, lost=True) + exit_(1) + restart(1),
+    "lost-exits-in-grace": close(0) + timer(0, lost=True) + exit_(0, 0),
     # full channels, capacity
     "channel-full": dispatch(24) + event(0, OUT) + read(0) + read(1) + event(0, OUT | IN) +
                     event(1, OUT | IN),
