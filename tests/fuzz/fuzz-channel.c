@@ -78,7 +78,7 @@
 
 #include "config/config.h"
 #include "dispatch/dispatch.h"
-#include "dispatch/pool-internal.h"
+#include "dispatch/pool-channel.h"
 #include "log.h"
 #include "process/exec.h"
 #include "process/proctab.h"
