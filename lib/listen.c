@@ -1,5 +1,5 @@
 /* Listeners: creation with atomic publication, adoption, settings (access, backlog,
- * blocking), accept, close. Whether a path is free or stale is path.c's. */
+ * blocking), the accept queue (sock_diag), accept, close. Whether a path is free or stale is path.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -304,11 +304,39 @@ bool us_is_listener_fd(int fd)
         return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
 }
 
-/* The socket file fd is bound to, as the kernel knows it (sock_diag,
- * UDIAG_SHOW_VFS): for a socket we did not bind, the only way to tell its file
- * from one that took its name. The kernel gives the low 32 bits of the inode
- * number and its own encoding of the device. */
-static int bound_inode(int fd, dev_t *ret_dev, ino_t *ret_ino)
+/* What sock_diag (UDIAG_SHOW_*) told about one socket. */
+struct diag {
+        bool has_vfs, has_rqlen;
+        struct unix_diag_vfs vfs;
+        struct unix_diag_rqlen rqlen;
+};
+
+/* Copies the attributes we know of one answer into d. */
+static void diag_parse(struct nlmsghdr *h, size_t n, struct diag *d)
+{
+        for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+                struct unix_diag_msg *m = NLMSG_DATA(h);
+                size_t len;
+
+                if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+                        return;
+                len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+                for (struct rtattr *at = (struct rtattr *)(m + 1); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
+                        if (at->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD(at) >= sizeof(d->vfs)) {
+                                memcpy(&d->vfs, RTA_DATA(at), sizeof(d->vfs));
+                                d->has_vfs = true;
+                        } else if (at->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(at) >= sizeof(d->rqlen)) {
+                                memcpy(&d->rqlen, RTA_DATA(at), sizeof(d->rqlen));
+                                d->has_rqlen = true;
+                        }
+                }
+        }
+}
+
+/* Asks the kernel (sock_diag, AF_NETLINK) about the socket fd, for the
+ * UDIAG_SHOW_* bits in show. An error answer (the socket is gone, netlink
+ * refused) is -1 with its errno. */
+static int diag_query(int fd, unsigned show, struct diag *ret)
 {
         struct {
                 struct nlmsghdr nh;
@@ -316,7 +344,7 @@ static int bound_inode(int fd, dev_t *ret_dev, ino_t *ret_ino)
         } q = {
                 .nh = { .nlmsg_len = sizeof(q), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
                         .nlmsg_flags = NLM_F_REQUEST },
-                .req = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = UDIAG_SHOW_VFS,
+                .req = { .sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_show = show,
                          .udiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE } },
         };
         union {
@@ -324,6 +352,7 @@ static int bound_inode(int fd, dev_t *ret_dev, ino_t *ret_ino)
                 char buf[1024];
         } a;
         struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+        struct diag d = { 0 };
         struct stat st;
         ssize_t n;
         int nl;
@@ -342,26 +371,55 @@ static int bound_inode(int fd, dev_t *ret_dev, ino_t *ret_ino)
         usi_close(nl);
         if (n < 0)
                 return -1;
-        for (struct nlmsghdr *h = &a.nh; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-                struct unix_diag_msg *m = NLMSG_DATA(h);
-                size_t len;
+        if (NLMSG_OK(&a.nh, (size_t)n) && a.nh.nlmsg_type == NLMSG_ERROR &&
+            a.nh.nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+                const struct nlmsgerr *e = NLMSG_DATA(&a.nh);
 
-                if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
-                        break;
-                len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
-                for (struct rtattr *at = (struct rtattr *)(m + 1); RTA_OK(at, len); at = RTA_NEXT(at, len)) {
-                        struct unix_diag_vfs v;
-
-                        if (at->rta_type != UNIX_DIAG_VFS || RTA_PAYLOAD(at) < sizeof(v))
-                                continue;
-                        memcpy(&v, RTA_DATA(at), sizeof(v));
-                        *ret_dev = makedev(v.udiag_vfs_dev >> 20, v.udiag_vfs_dev & 0xfffff);
-                        *ret_ino = v.udiag_vfs_ino;
-                        return 0;
-                }
+                errno = e->error < 0 ? -e->error : EPROTO;
+                return -1;
         }
-        errno = ENOENT;
-        return -1;
+        diag_parse(&a.nh, (size_t)n, &d);
+        *ret = d;
+        return 0;
+}
+
+/* The socket file fd is bound to, as the kernel knows it (UDIAG_SHOW_VFS):
+ * for a socket we did not bind, the only way to tell its file from one that
+ * took its name. The kernel gives the low 32 bits of the inode number and its
+ * own encoding of the device. */
+static int bound_inode(int fd, dev_t *ret_dev, ino_t *ret_ino)
+{
+        struct diag d;
+
+        if (diag_query(fd, UDIAG_SHOW_VFS, &d) < 0)
+                return -1;
+        if (!d.has_vfs) {
+                errno = ENOENT;
+                return -1;
+        }
+        *ret_dev = makedev(d.vfs.udiag_vfs_dev >> 20, d.vfs.udiag_vfs_dev & 0xfffff);
+        *ret_ino = d.vfs.udiag_vfs_ino;
+        return 0;
+}
+
+/* For a listening socket the kernel's "receive queue" is its accept queue and
+ * its "write queue" the backlog listen(2) set (UDIAG_SHOW_RQLEN, what ss -x
+ * shows as Recv-Q and Send-Q). */
+int us_listener_queue(const struct us_listener *l, unsigned *ret_queued, unsigned *ret_max)
+{
+        struct diag d;
+
+        if (diag_query(l->fd, UDIAG_SHOW_RQLEN, &d) < 0)
+                return -1;
+        if (!d.has_rqlen) {
+                errno = EOPNOTSUPP;
+                return -1;
+        }
+        if (ret_queued)
+                *ret_queued = d.rqlen.udiag_rqueue;
+        if (ret_max)
+                *ret_max = d.rqlen.udiag_wqueue;
+        return 0;
 }
 
 /* Is st the socket file l is bound to? (The kernel tells adopted sockets'

@@ -113,6 +113,14 @@ int us_listener_set_access(struct us_listener *l, const char *path, mode_t mode,
  * whose configuration changed does; the clients already queued stay queued. */
 int us_listener_set_backlog(struct us_listener *l, int backlog);
 
+/* The accept queue of l now: *ret_queued the clients that connected and wait
+ * to be accepted, *ret_max the backlog listen(2) set (as the kernel capped it
+ * at net.core.somaxconn); either pointer may be NULL. Asked of the kernel
+ * through sock_diag (UDIAG_SHOW_RQLEN, as ss -x shows it), which needs
+ * AF_NETLINK: where that is refused (a seccomp filter, RestrictAddressFamilies=),
+ * -1 with that errno (EAFNOSUPPORT, EPERM, ...). */
+int us_listener_queue(const struct us_listener *l, unsigned *ret_queued, unsigned *ret_max);
+
 /* Sets or clears O_NONBLOCK on the listening fd (us_listen() and
  * us_listener_adopt() make it non-blocking). A daemon that polls its listener
  * keeps it non-blocking; one that hands it to a program expecting a blocking

@@ -1111,3 +1111,78 @@ Test(listen, set_nonblock_toggles_o_nonblock_on_the_listener)
         cr_assert(errno == EAGAIN || errno == EWOULDBLOCK);
         us_close(l);
 }
+
+Test(listen, queue_counts_the_clients_waiting_to_be_accepted)
+{
+        const char *p = join(dir, "q.sock");
+        struct us_listener *l = us_listen(p, 8);
+        unsigned queued = 99, max = 99;
+        int c[5], s;
+
+        cr_assert_not_null(l);
+        cr_assert_eq(us_listener_queue(l, &queued, &max), 0, "%s", strerror(errno));
+        cr_assert_eq(queued, 0);
+        cr_assert_eq(max, 8, "the backlog asked");
+        for (int i = 0; i < 5; i++) {
+                c[i] = us_connect(p);
+                cr_assert(c[i] >= 0);
+        }
+        cr_assert_eq(us_listener_queue(l, &queued, &max), 0);
+        cr_assert_eq(queued, 5, "5 connected, none accepted");
+        cr_assert_eq(max, 8);
+        for (int i = 0; i < 2; i++) {
+                s = us_accept_flags(l, NULL, US_ACCEPT_NOWAIT);
+                cr_assert(s >= 0);
+                close(s);
+        }
+        cr_assert_eq(us_listener_queue(l, &queued, NULL), 0);
+        cr_assert_eq(queued, 3, "2 of 5 accepted");
+        for (int i = 0; i < 5; i++)
+                close(c[i]);
+        us_close(l);
+}
+
+Test(listen, queue_of_a_full_backlog_and_of_the_default)
+{
+        const char *p = join(dir, "qf.sock");
+        struct us_listener *l = us_listen(p, 0);
+        unsigned queued, max;
+        int fds[64], n;
+
+        cr_assert_not_null(l);
+        cr_assert_eq(us_listener_queue(l, NULL, &max), 0);
+        cr_assert_eq(max, US_DEFAULT_BACKLOG);
+        n = fill_queue(p, fds, 64);
+        cr_assert_eq(us_listener_queue(l, &queued, &max), 0);
+        cr_assert_eq(queued, (unsigned)n, "every client the kernel took is counted");
+        cr_assert_eq(queued, US_DEFAULT_BACKLOG + 1, "Linux queues backlog + 1");
+        cr_assert_eq(us_listener_set_backlog(l, 20), 0);
+        cr_assert_eq(us_listener_queue(l, &queued, &max), 0);
+        cr_assert_eq(max, 20, "a new backlog is seen at once");
+        cr_assert_eq(queued, US_DEFAULT_BACKLOG + 1, "the queued clients stay");
+        while (n--)
+                close(fds[n]);
+        us_close(l);
+}
+
+Test(listen, queue_of_an_adopted_listener)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct us_listener *l;
+        unsigned queued, max;
+        int c;
+
+        strcpy(sa.sun_path, join(dir, "qa.sock"));
+        cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+        cr_assert(listen(fd, 3) == 0);
+        l = us_listener_adopt(fd);
+        cr_assert_not_null(l);
+        c = us_connect(sa.sun_path);
+        cr_assert(c >= 0);
+        cr_assert_eq(us_listener_queue(l, &queued, &max), 0);
+        cr_assert_eq(queued, 1);
+        cr_assert_eq(max, 3);
+        close(c);
+        us_close(l);
+}
