@@ -8,6 +8,8 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 
+#include "control/control.h"
+#include "control/status.h"
 #include "daemon.h"
 #include "dispatch/dispatch.h"
 #include "listen/inherit.h"
@@ -33,6 +35,9 @@ struct daemon {
         size_t n_old_cfgs;
         struct proctab procs;
         struct counters counters;
+        struct control *control;
+        uint64_t started_usec;
+        unsigned long reloads;
         bool stopping;
         int stop_stage;                         /* 0 waiting, 1 SIGTERM sent, 2 SIGKILL sent */
         sd_event_source *sigs[4];
@@ -62,22 +67,22 @@ static int push_ptr(void ***v, size_t *n, void *p)
 /* ---- status ------------------------------------------------------------ */
 
 /* STATUS=, after state (READY=1 ...) if not NULL, in the same message. */
+static struct status_daemon status_of(const struct daemon *d)
+{
+        return (struct status_daemon){
+                .config = d->cfg->file, .started_usec = d->started_usec, .stopping = d->stopping,
+                .accepted = d->counters.accepted, .refused = d->counters.refused, .reloads = d->reloads,
+                .socks = d->socks, .n_socks = d->n_socks, .workers = d->workers, .n_workers = d->n_workers,
+        };
+}
+
 static void status_send_with(struct daemon *d, const char *state)
 {
-        unsigned running = 0, queued = 0;
-        unsigned long restarts = 0;
-        char msg[512];
+        struct status_daemon s = status_of(d);
+        char line[480], msg[512];
 
-        for (size_t i = 0; i < d->n_workers; i++) {
-                running += d->workers[i]->running + worker_members_up(d->workers[i]);
-                queued += d->workers[i]->n_queued;
-                restarts += worker_restarts(d->workers[i]);
-        }
-        snprintf(msg, sizeof(msg), "%s%sSTATUS=%s%zu sockets, %u worker processes, %lu accepted, %lu refused, "
-                 "%u queued, %lu restarts",
-                 state ? state : "", state ? "\n" : "",
-                 d->stopping ? "Stopping: " : "", d->n_socks, running,
-                 d->counters.accepted, d->counters.refused, queued, restarts);
+        status_line(&s, line, sizeof(line));
+        snprintf(msg, sizeof(msg), "%s%sSTATUS=%s", state ? state : "", state ? "\n" : "", line);
         (void)notify_send(msg, -1);
         d->status_last = now_usec(d);
 }
@@ -216,17 +221,16 @@ static int on_stop_timer(sd_event_source *es, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+static void stop(struct daemon *d, const char *why)
 {
-        struct daemon *d = userdata;
         struct log_ctx c = LOG_CTX_INIT;
 
         if (d->stopping)
-                return 0;
+                return;
         d->stopping = true;
         c.msgid = MSGID_STOPPING;
         log_ctx(LOG_INFO, &c, "stopping on %s: no new connections; %zu worker processes serve on",
-                sigabbrev_np((int)ssi->ssi_signo), proctab_count(&d->procs));
+                why, proctab_count(&d->procs));
         for (size_t i = 0; i < d->n_socks; i++)
                 socket_close(d->socks[i]);
         for (size_t i = 0; i < d->n_workers; i++)
@@ -236,6 +240,11 @@ static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ss
                 sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC,
                                            d->cfg->stop_timeout_usec, 0, on_stop_timer, d);
         stop_check_done(d);
+}
+
+static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        stop(userdata, sigabbrev_np((int)ssi->ssi_signo));
         return 0;
 }
 
@@ -272,33 +281,6 @@ int daemon_new(sd_event *e, struct config *cfg, struct daemon **ret)
 oom:
         daemon_free(d);
         return -ENOMEM;
-}
-
-/* Listening fds from systemd: matched by FileDescriptorName, else by path. */
-static void adopt_inherited(struct daemon *d)
-{
-        struct inherited *v;
-        size_t n = inherit_listeners(&v);
-
-        for (size_t i = 0; i < n; i++) {
-                const char *name = v[i].name ? v[i].name : "", *path = us_listener_path(v[i].listener);
-                struct socket *match = NULL;
-                for (size_t j = 0; j < d->n_socks && !match; j++)
-                        if (strcmp(d->socks[j]->cfg->name, name) == 0)
-                                match = d->socks[j];
-                for (size_t j = 0; j < d->n_socks && !match; j++)
-                        if (strcmp(d->socks[j]->cfg->path, path) == 0)
-                                match = d->socks[j];
-                if (!match || match->l) {
-                        log_msg(LOG_WARNING, "inherited fd %d (name '%s', path %s) %s; closed",
-                                us_listener_fd(v[i].listener), name, path,
-                                match ? "duplicates one already matched" : "matches no [socket:]");
-                        continue;
-                }
-                socket_adopt(match, v[i].listener);
-                v[i].listener = NULL;
-        }
-        inherit_free(v, n);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -343,6 +325,8 @@ static void open_all(struct daemon *d)
                         log_errno(LOG_ERR, r, "worker %s", d->workers[i]->cfg->name);
         }
 }
+
+static void control_update(struct daemon *d);
 
 /* ---- reload ------------------------------------------------------------ */
 
@@ -432,7 +416,7 @@ static void reload_commit(struct daemon *d, struct config *next, const struct re
  * connections, unchanged workers keep their processes; a changed worker is
  * replaced by a new one (its old processes finish what they have and are not
  * restarted); removed sockets close. Takes ownership of next. */
-static int daemon_reload(struct daemon *d, struct config *next)
+static int daemon_reload(struct daemon *d, struct config *next, json_object *answer)
 {
         struct worker **workers = calloc(next->n_workers + 1, sizeof(*workers));
         struct socket **socks = calloc(next->n_sockets + 1, sizeof(*socks));
@@ -447,7 +431,14 @@ static int daemon_reload(struct daemon *d, struct config *next)
                 reload_commit(d, next, &p, workers, socks);
                 log_msg(LOG_INFO, "reload: %u sockets new, %u closed, %u workers replaced", p.sockets_new,
                         p.sockets_closed, p.workers_replaced);
+                if (answer) {
+                        json_object_object_add(answer, "sockets_new", json_object_new_int((int)p.sockets_new));
+                        json_object_object_add(answer, "sockets_closed", json_object_new_int((int)p.sockets_closed));
+                        json_object_object_add(answer, "workers_replaced", json_object_new_int((int)p.workers_replaced));
+                }
+                d->reloads++;
                 reload_plan_free(&p);
+                control_update(d);
                 gc(d);
                 return 0;
         }
@@ -458,26 +449,150 @@ static int daemon_reload(struct daemon *d, struct config *next)
         return r;
 }
 
-static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+/* A config error, logged as at start, and for unixsockctl in errors[]. */
+static void reload_error(void *userdata, const char *file, unsigned line, const char *msg)
 {
-        struct daemon *d = userdata;
+        json_object *errors = userdata;
+        char buf[4600];
+
+        log_config_error(NULL, file, line, msg);
+        if (!errors)
+                return;
+        if (line)
+                snprintf(buf, sizeof(buf), "%s:%u: %s", file, line, msg);
+        else
+                snprintf(buf, sizeof(buf), "%s: %s", file, msg);
+        json_object_array_add(errors, json_object_new_string(buf));
+}
+
+/* Reads the file again and applies it. answer (NULL for SIGHUP) gets what
+ * changed, or errors[]. 0, or a negative errno with *error. */
+static int reload_file(struct daemon *d, json_object *answer, const char **error)
+{
+        static char buf[4200];
+        json_object *errors = answer ? json_object_new_array() : NULL;
         struct config *next = NULL;
         struct log_ctx c = LOG_CTX_INIT;
         int r;
 
         (void)notify_send("RELOADING=1", -1);
         /* Logged as at start, and as bounded: never raw on stderr. */
-        r = config_load_max(d->cfg->file, CONFIG_ERRORS_LOGGED, log_config_error, NULL, &next);
+        r = config_load_max(d->cfg->file, CONFIG_ERRORS_LOGGED, reload_error, errors, &next);
         if (r < 0) {
-                log_msg(LOG_ERR, "reload: %s has errors; the running configuration stays", d->cfg->file);
-        } else if ((r = daemon_reload(d, next)) < 0) {
+                snprintf(buf, sizeof(buf), "%s has errors; the running configuration stays", d->cfg->file);
+                log_msg(LOG_ERR, "reload: %s", buf);
+        } else if ((r = daemon_reload(d, next, answer)) < 0) {
+                snprintf(buf, sizeof(buf), "%s; the running configuration stays", strerror(-r));
                 log_errno(LOG_ERR, r, "reload: the running configuration stays");
         } else {
                 c.msgid = MSGID_RELOADED;
                 log_ctx(LOG_INFO, &c, "reloaded %s", d->cfg->file);
         }
+        if (errors && r < 0)
+                json_object_object_add(answer, "errors", errors);
+        else
+                json_object_put(errors);
+        *error = buf;
         status_send_with(d, "READY=1");
+        return r;
+}
+
+static int on_sighup(sd_event_source *es, const struct signalfd_siginfo *ssi, void *userdata)
+{
+        const char *error;
+
+        (void)reload_file(userdata, NULL, &error);
         return 0;
+}
+
+/* ---- the control socket's commands ------------------------------------------ */
+
+static int op_status(void *userdata, char *const *names, size_t n, json_object *answer, const char **error)
+{
+        struct status_daemon s = status_of(userdata);
+
+        return status_json(&s, names, n, answer, error);
+}
+
+static int op_reload(void *userdata, json_object *answer, const char **error)
+{
+        return reload_file(userdata, answer, error);
+}
+
+/* A pool or listener worker's processes replaced: a new worker object on the
+ * same section starts its own, the old one finishes what it has, as a
+ * reload that changed the worker would do. */
+static int op_restart(void *userdata, const char *name, const char **error)
+{
+        static char buf[160];
+        struct daemon *d = userdata;
+        struct worker *old = NULL, *w;
+        size_t i;
+
+        for (i = 0; i < d->n_workers && !old; i++)
+                if (strcmp(d->workers[i]->cfg->name, name) == 0)
+                        old = d->workers[i];
+        *error = buf;
+        if (!old) {
+                snprintf(buf, sizeof(buf), "no worker '%.64s'", name);
+                return -ENOENT;
+        }
+        if (old->cfg->dispatch == DISPATCH_SPAWN) {
+                snprintf(buf, sizeof(buf), "worker %.64s starts a process per connection: nothing runs to restart", name);
+                return -EINVAL;
+        }
+        w = worker_new(d, old->cfg, d->cfg);
+        if (!w || push_ptr((void ***)&d->old_workers, &d->n_old_workers, old) < 0) {
+                dispatch_worker_free(w);
+                snprintf(buf, sizeof(buf), "out of memory");
+                return -ENOMEM;
+        }
+        d->workers[i - 1] = w;
+        for (size_t j = 0; j < d->n_socks; j++)
+                if (d->socks[j]->w == old)
+                        socket_update(d->socks[j], d->socks[j]->cfg, w);
+        open_all(d);
+        dispatch_worker_retire(old);
+        log_msg(LOG_INFO, "worker %s: restarted: new processes start, the old ones finish their connections", name);
+        gc(d);
+        return 0;
+}
+
+static int op_pause(void *userdata, const char *name, bool paused, const char **error)
+{
+        static char buf[128];
+        struct daemon *d = userdata;
+
+        for (size_t i = 0; i < d->n_socks; i++)
+                if (strcmp(d->socks[i]->cfg->name, name) == 0) {
+                        socket_set_paused(d->socks[i], paused);
+                        status_changed(d);
+                        return 0;
+                }
+        snprintf(buf, sizeof(buf), "no socket '%.64s'", name);
+        *error = buf;
+        return -ENOENT;
+}
+
+static void op_stop(void *userdata)
+{
+        stop(userdata, "unixsockctl stop");
+}
+
+/* The control socket the configuration asks for: kept if it is the same. */
+static void control_update(struct daemon *d)
+{
+        const struct config *c = d->cfg;
+        struct control_ops ops = {
+                .status = op_status, .reload = op_reload, .restart = op_restart, .pause = op_pause,
+                .stop = op_stop, .userdata = d,
+        };
+
+        if (c->control && control_is(d->control, c->control, c->control_group_set, c->control_gid))
+                return;
+        d->control = control_free(d->control);
+        if (c->control)
+                (void)control_open(d->event, c->control, c->control_group_set, c->control_gid, &ops, &d->control);
 }
 
 /* ---- start and free ------------------------------------------------------ */
@@ -516,7 +631,7 @@ int daemon_start(struct daemon *d)
                 return log_errno(LOG_ERR, r, "timer");
         sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
 
-        adopt_inherited(d);
+        socket_adopt_inherited(d->socks, d->n_socks);
         runtime_directory(d->cfg);
         for (size_t i = 0; i < d->n_socks; i++) {
                 r = socket_open(d->socks[i]);
@@ -524,6 +639,8 @@ int daemon_start(struct daemon *d)
                         return r;
         }
         open_all(d);
+        control_update(d);
+        d->started_usec = now_usec(d);
         c.msgid = MSGID_STARTED;
         log_ctx(LOG_INFO, &c, "started: %zu sockets, %zu workers, from %s", d->n_socks, d->n_workers,
                 d->cfg->file);
@@ -535,6 +652,7 @@ struct daemon *daemon_free(struct daemon *d)
 {
         if (!d)
                 return NULL;
+        d->control = control_free(d->control);
         proctab_free(&d->procs); /* first: its chains run through the workers' processes */
         for (size_t i = 0; i < d->n_socks; i++)
                 socket_free(d->socks[i]);

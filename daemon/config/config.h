@@ -68,6 +68,8 @@ struct config {
         int log_level;                  /* LOG_DEBUG .. LOG_ERR (syslog.h) */
         uint64_t stop_timeout_usec;
         char *control;                  /* absolute or NULL */
+        bool control_group_set;         /* control-group= given: */
+        gid_t control_gid;              /* the group that may read status */
         struct cfg_socket *sockets;
         size_t n_sockets;
         struct cfg_worker *workers;

@@ -19,6 +19,7 @@ int dispatch_connection(struct worker *w, struct accepted *a)
         }
         if (verdict != ADMIT_OK) {
                 a->why = admit_to_string(verdict);
+                a->reason = verdict == ADMIT_NOT_ALLOWED ? REFUSAL_NOT_ALLOWED : REFUSAL_MAX_PER_USER;
                 return DISPATCH_REFUSED;
         }
         switch (w->cfg->dispatch) {
@@ -28,6 +29,7 @@ int dispatch_connection(struct worker *w, struct accepted *a)
                 return spawn_connection(w, a);
         default:
                 a->why = "its worker takes the listening socket";
+                a->reason = REFUSAL_OTHER;
                 return DISPATCH_REFUSED;
         }
 }
@@ -114,4 +116,37 @@ void dispatch_worker_free(struct worker *w)
                 listener_free(w);
         worker_done(w);
         free(w);
+}
+
+const char *dispatch_refusal_name(enum refusal r)
+{
+        static const char *const names[_REFUSAL_MAX] = {
+                [REFUSAL_NOT_ALLOWED] = "not-allowed",
+                [REFUSAL_MAX_PER_USER] = "max-per-user",
+                [REFUSAL_NO_PROCESS] = "no-process",
+                [REFUSAL_OTHER] = "other",
+        };
+
+        return r < _REFUSAL_MAX ? names[r] : "other";
+}
+
+size_t dispatch_processes(const struct worker *w, struct process_info *out, size_t max)
+{
+        switch (w->cfg->dispatch) {
+        case DISPATCH_POOL:
+                return pool_processes(w, out, max);
+        case DISPATCH_LISTENER:
+                return listener_processes(w, out, max);
+        default:
+                return spawn_processes(w, out, max);
+        }
+}
+
+void dispatch_socket_load(const struct worker *w, const char *name, unsigned *ret_in_service, unsigned *ret_queued)
+{
+        *ret_in_service = *ret_queued = 0;
+        if (w->cfg->dispatch == DISPATCH_POOL)
+                pool_socket_load(w, name, ret_in_service, ret_queued);
+        else if (w->cfg->dispatch == DISPATCH_SPAWN)
+                *ret_in_service = spawn_socket_load(w, name);
 }

@@ -9,6 +9,30 @@
 #include "dispatch/worker.h"
 #include "unixsock.h"
 
+enum refusal {
+        REFUSAL_NOT_ALLOWED,            /* allow-users, allow-groups */
+        REFUSAL_MAX_PER_USER,
+        REFUSAL_NO_PROCESS,             /* a pool with no process and none to start */
+        REFUSAL_OTHER,
+        _REFUSAL_MAX,
+};
+const char *dispatch_refusal_name(enum refusal r);
+
+/* What a worker's process is doing, for status. Times are CLOCK_MONOTONIC. */
+struct process_info {
+        pid_t pid;                      /* 0: not running */
+        uint64_t started_usec;
+        unsigned long served;           /* connections it finished */
+        unsigned in_service;            /* connections it holds now */
+        const char *state;              /* starting, idle, busy, backoff, stopped */
+        uint64_t backoff_until_usec;    /* state backoff */
+};
+/* Up to max of w's processes in out; how many there are. */
+size_t dispatch_processes(const struct worker *w, struct process_info *out, size_t max);
+/* Connections of the socket called name that w's processes hold, and that w queues. */
+void dispatch_socket_load(const struct worker *w, const char *name, unsigned *ret_in_service,
+                          unsigned *ret_queued);
+
 /* A connection on its way down: a value, nothing below keeps a pointer to
  * the socket it came from. */
 struct accepted {
@@ -16,6 +40,7 @@ struct accepted {
         struct us_peer peer;
         const struct cfg_socket *socket; /* name, path, allow lists: valid for the call */
         const char *why;                /* DISPATCH_REFUSED: why, for the refusal's line */
+        enum refusal reason;            /* DISPATCH_REFUSED: why, counted */
 };
 
 enum {

@@ -129,3 +129,19 @@ void listener_free(struct worker *w)
         w->members = NULL;
         w->n_members = 0;
 }
+
+size_t listener_processes(const struct worker *w, struct process_info *out, size_t max)
+{
+        const struct member *m = w->n_members ? w->members[0] : NULL;
+
+        if (!m)
+                return 0;
+        if (max)
+                out[0] = (struct process_info){
+                        .pid = m->proc.pid,
+                        .started_usec = m->started_at,
+                        .state = m->proc.pid > 0 ? "busy" : member_restart_pending(m) ? "backoff" : "stopped",
+                        .backoff_until_usec = member_restart_at(m),
+                };
+        return 1;
+}

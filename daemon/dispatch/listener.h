@@ -11,5 +11,6 @@ void listener_activate(struct worker *w);
 /* SIGTERM to its process, as systemd stops a service; no restart. */
 void listener_stop(struct worker *w);
 void listener_free(struct worker *w);
+size_t listener_processes(const struct worker *w, struct process_info *out, size_t max);
 
 #endif

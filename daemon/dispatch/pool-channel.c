@@ -144,6 +144,7 @@ static bool handle_reply(struct pool_member *pm, const struct us_frame *f)
                                 (unsigned long long)c->id, (int)pid_of(pm));
                 pool_list_unlink(&pm->conns, NULL, c);
                 pm->inflight--;
+                pm->served++;
                 pool_conn_free(w, c);
                 counters_changed(w->counters);
         }

@@ -43,6 +43,7 @@ struct pool_member {
         struct conn *conns;                     /* sent to it, newest first */
         int lost;
         unsigned dropped;                       /* sent to it and left untaken */
+        unsigned long served;                   /* DONE by it (this process and those before) */
 };
 
 struct pool {

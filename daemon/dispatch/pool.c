@@ -158,6 +158,7 @@ int pool_dispatch(struct worker *w, struct accepted *a)
                  * server would. */
                 snprintf(why, sizeof(why), "worker %s has no process and none will start", w->cfg->name);
                 a->why = why;
+                a->reason = REFUSAL_NO_PROCESS;
                 return DISPATCH_REFUSED;
         }
         c = calloc(1, sizeof(*c) + len);
@@ -422,4 +423,52 @@ void pool_free(struct worker *w)
         w->members = NULL;
         w->n_members = 0;
         w->mode = NULL;
+}
+
+static const char *member_state(const struct pool_member *pm)
+{
+        if (pid_of(pm) <= 0)
+                return member_restart_pending(&pm->base) ? "backoff" : "stopped";
+        if (pm->chan < 0)
+                return "starting";
+        return pm->inflight ? "busy" : "idle";
+}
+
+size_t pool_processes(const struct worker *w, struct process_info *out, size_t max)
+{
+        const struct pool *p = pool_of(w);
+
+        for (size_t i = 0; p && i < p->n && i < max; i++) {
+                const struct pool_member *pm = &p->pm[i];
+                out[i] = (struct process_info){
+                        .pid = pid_of(pm) > 0 ? pid_of(pm) : 0,
+                        .started_usec = pm->base.started_at,
+                        .served = pm->served,
+                        .in_service = pm->inflight,
+                        .state = member_state(pm),
+                        .backoff_until_usec = member_restart_at(&pm->base),
+                };
+        }
+        return p ? p->n : 0;
+}
+
+static unsigned count_named(const struct conn *c, const char *name)
+{
+        unsigned n = 0;
+
+        for (; c; c = c->next)
+                n += strcmp(c->socket, name) == 0;
+        return n;
+}
+
+void pool_socket_load(const struct worker *w, const char *name, unsigned *ret_in_service, unsigned *ret_queued)
+{
+        const struct pool *p = pool_of(w);
+
+        *ret_in_service = *ret_queued = 0;
+        if (!p)
+                return;
+        for (size_t i = 0; i < p->n; i++)
+                *ret_in_service += count_named(p->pm[i].conns, name);
+        *ret_queued = count_named(p->queue, name);
 }

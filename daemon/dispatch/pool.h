@@ -19,6 +19,9 @@ int pool_dispatch(struct worker *w, struct accepted *a);
 void pool_stop(struct worker *w);
 /* Nothing queued, nothing sent and not DONE, no process. */
 bool pool_idle(const struct worker *w);
+size_t pool_processes(const struct worker *w, struct process_info *out, size_t max);
+/* Connections from the socket called name its processes hold, and that it queues. */
+void pool_socket_load(const struct worker *w, const char *name, unsigned *ret_in_service, unsigned *ret_queued);
 void pool_free(struct worker *w);
 /* What the channel of process index said (revents as epoll gives them): the fuzzer's entry too. */
 void pool_channel_event(struct worker *w, unsigned index, uint32_t revents);

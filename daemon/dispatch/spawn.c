@@ -10,17 +10,39 @@
 
 #include "spawn.h"
 
-/* A process serving one connection. */
+/* A process serving one connection, on its worker's list (w->mode). */
 struct spawned {
         struct process proc;
         struct worker *w;
         struct us_peer peer;
+        uint64_t started_usec;
+        struct spawned *prev, *next;
         char socket[];                  /* the socket it came from, for its exit's line */
 };
 
 static struct spawned *of(struct process *p)
 {
         return (struct spawned *)((char *)p - offsetof(struct spawned, proc));
+}
+
+static void list_remove(struct worker *w, struct spawned *sp)
+{
+        if (sp->prev)
+                sp->prev->next = sp->next;
+        else if (w->mode == sp)
+                w->mode = sp->next;
+        if (sp->next)
+                sp->next->prev = sp->prev;
+        sp->prev = sp->next = NULL;
+}
+
+static void list_add(struct worker *w, struct spawned *sp)
+{
+        sp->prev = NULL;
+        sp->next = w->mode;
+        if (sp->next)
+                sp->next->prev = sp;
+        w->mode = sp;
 }
 
 static void spawned_exit(struct process *p, const siginfo_t *si)
@@ -37,6 +59,8 @@ static void spawned_exit(struct process *p, const siginfo_t *si)
                         si->si_status, ratelimit_note(note, suppressed, "failures"));
         else
                 log_ctx(LOG_DEBUG, &c, "worker %s: pid %d %s %d", w->cfg->name, (int)p->pid, how, si->si_status);
+        launch_record_exit(&w->launcher, si, worker_now(w));
+        list_remove(w, sp);
         if (w->cfg->max_per_user)
                 uidtab_dec(&w->uids, sp->peer.uid);
         if (w->running-- >= w->cfg->instances)
@@ -49,7 +73,32 @@ static void spawned_exit(struct process *p, const siginfo_t *si)
 
 static void release(struct process *p)
 {
-        free(of(p));
+        struct spawned *sp = of(p);
+
+        list_remove(sp->w, sp);
+        free(sp);
+}
+
+size_t spawn_processes(const struct worker *w, struct process_info *out, size_t max)
+{
+        size_t n = 0;
+
+        for (const struct spawned *sp = w->mode; sp; sp = sp->next, n++)
+                if (n < max)
+                        out[n] = (struct process_info){
+                                .pid = sp->proc.pid, .started_usec = sp->started_usec, .in_service = 1,
+                                .state = "busy",
+                        };
+        return n;
+}
+
+unsigned spawn_socket_load(const struct worker *w, const char *name)
+{
+        unsigned n = 0;
+
+        for (const struct spawned *sp = w->mode; sp; sp = sp->next)
+                n += strcmp(sp->socket, name) == 0;
+        return n;
 }
 
 /* The environment and fds of a process for a: UCSPI-UNIX variables, and
@@ -99,6 +148,8 @@ static void started(struct worker *w, struct spawned *sp, const struct accepted 
                 free(sp); /* cannot track it: it still runs and is reaped, just not counted */
                 return;
         }
+        sp->started_usec = worker_now(w);
+        list_add(w, sp);
         if (w->cfg->max_per_user)
                 (void)uidtab_inc(&w->uids, a->peer.uid);
         if (++w->running >= w->cfg->instances)

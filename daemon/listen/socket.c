@@ -14,10 +14,6 @@
 #define ACCEPT_BUDGET 32                        /* connections per wakeup, then others get a turn */
 #define RESUME_AFTER_USEC (100 * 1000)          /* retry a socket paused on a resource error */
 
-enum {
-        PAUSE_RESOURCE = 1 << 0,                /* EMFILE and friends: retried on a timer */
-        PAUSE_RATE = 1 << 1,                    /* rate-limit: this interval's accepts are used up */
-};
 
 static uint64_t now_usec(const struct socket *s)
 {
@@ -36,9 +32,22 @@ static struct log_ctx ctx(const struct socket *s, const struct us_peer *peer)
 static void update_io(void *userdata)
 {
         struct socket *s = userdata;
+        bool paused = s->pause || s->w->gate;
 
+        if (!paused)
+                s->paused_since = 0;
+        else if (!s->paused_since)
+                s->paused_since = now_usec(s);
         if (s->io)
-                sd_event_source_set_enabled(s->io, s->pause || s->w->gate ? SD_EVENT_OFF : SD_EVENT_ON);
+                sd_event_source_set_enabled(s->io, paused ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
+void socket_set_paused(struct socket *s, bool paused)
+{
+        s->pause = paused ? s->pause | SOCKET_PAUSE_MANUAL : s->pause & ~SOCKET_PAUSE_MANUAL;
+        log_msg(LOG_INFO, "socket %s: %s", s->cfg->name, paused ? "paused: clients wait in the backlog"
+                                                                 : "resumed");
+        update_io(s);
 }
 
 static bool retry_pending(struct socket *s);
@@ -47,7 +56,7 @@ static int on_resume_timer(sd_event_source *es, uint64_t usec, void *userdata)
 {
         struct socket *s = userdata;
 
-        s->pause &= ~(PAUSE_RESOURCE | PAUSE_RATE);
+        s->pause &= ~(SOCKET_PAUSE_RESOURCE | SOCKET_PAUSE_RATE);
         if (retry_pending(s))
                 update_io(s);
         return 0;
@@ -76,7 +85,7 @@ static void pause_resource(struct socket *s, int err, const char *what)
         unsigned suppressed;
         char note[64];
 
-        pause_until(s, PAUSE_RESOURCE, now + RESUME_AFTER_USEC);
+        pause_until(s, SOCKET_PAUSE_RESOURCE, now + RESUME_AFTER_USEC);
         if (ratelimit_pass(&s->pause_rl, now, &suppressed)) {
                 struct log_ctx c = ctx(s, NULL);
                 c.msgid = MSGID_ACCEPT_PAUSED;
@@ -102,13 +111,13 @@ static bool rate_ok(struct socket *s)
                 log_ctx(LOG_DEBUG, &c, "socket %s: rate-limit %u per %llums reached; paused for the rest of it",
                         cs->name, cs->rate_burst, (unsigned long long)(cs->rate_interval_usec / 1000));
         }
-        pause_until(s, PAUSE_RATE, until);
+        pause_until(s, SOCKET_PAUSE_RATE, until);
         return false;
 }
 
 /* Closes an accepted connection that will not be served, counted and logged
  * (warning, rate-limited per socket) with why. */
-static void refuse(struct socket *s, int fd, const struct us_peer *peer, const char *why)
+static void refuse(struct socket *s, int fd, const struct us_peer *peer, const char *why, enum refusal reason)
 {
         struct log_ctx c = ctx(s, peer);
         unsigned suppressed;
@@ -116,6 +125,7 @@ static void refuse(struct socket *s, int fd, const struct us_peer *peer, const c
 
         close(fd);
         s->counts.refused++;
+        s->counts.refused_by[reason < _REFUSAL_MAX ? reason : REFUSAL_OTHER]++;
         s->counters->refused++;
         counters_changed(s->counters);
         c.msgid = MSGID_CONN_REFUSED;
@@ -134,7 +144,7 @@ static bool hand_down(struct socket *s, int fd, const struct us_peer *peer)
         int r = dispatch_connection(s->w, &a);
 
         if (r == DISPATCH_REFUSED) {
-                refuse(s, fd, peer, a.why);
+                refuse(s, fd, peer, a.why, a.reason);
         } else if (r < 0) {
                 /* No process now (EAGAIN, ENOMEM): the client keeps its connection
                  * and gets its worker when the socket resumes. */
@@ -195,9 +205,9 @@ static int on_readable(sd_event_source *es, int fd, uint32_t revents, void *user
 
 void socket_resources_freed(struct socket *s)
 {
-        if (!(s->pause & PAUSE_RESOURCE))
+        if (!(s->pause & SOCKET_PAUSE_RESOURCE))
                 return;
-        s->pause &= ~PAUSE_RESOURCE; /* a rate-limit pause keeps its timer */
+        s->pause &= ~SOCKET_PAUSE_RESOURCE; /* a rate-limit pause keeps its timer */
         /* debug: tells a resume by a freed resource from one by the timer */
         log_msg(LOG_DEBUG, "socket %s: a resource came back: accepting again before the pause ends", s->cfg->name);
         if (retry_pending(s))
@@ -227,6 +237,33 @@ void socket_adopt(struct socket *s, struct us_listener *l)
         s->published_here = us_listener_published_at(l, s->cfg->path);
         log_msg(LOG_DEBUG, "socket %s: inherited fd %d (%s)", s->cfg->name, us_listener_fd(l),
                 us_listener_path(l));
+}
+
+/* Listening fds from systemd: matched by FileDescriptorName, else by path. */
+void socket_adopt_inherited(struct socket *const *socks, size_t n_socks)
+{
+        struct inherited *v;
+        size_t n = inherit_listeners(&v);
+
+        for (size_t i = 0; i < n; i++) {
+                const char *name = v[i].name ? v[i].name : "", *path = us_listener_path(v[i].listener);
+                struct socket *match = NULL;
+                for (size_t j = 0; j < n_socks && !match; j++)
+                        if (strcmp(socks[j]->cfg->name, name) == 0)
+                                match = socks[j];
+                for (size_t j = 0; j < n_socks && !match; j++)
+                        if (strcmp(socks[j]->cfg->path, path) == 0)
+                                match = socks[j];
+                if (!match || match->l) {
+                        log_msg(LOG_WARNING, "inherited fd %d (name '%s', path %s) %s; closed",
+                                us_listener_fd(v[i].listener), name, path,
+                                match ? "duplicates one already matched" : "matches no [socket:]");
+                        continue;
+                }
+                socket_adopt(match, v[i].listener);
+                v[i].listener = NULL;
+        }
+        inherit_free(v, n);
 }
 
 int socket_listen(struct socket *s)

@@ -9,9 +9,16 @@
 
 #include "config/config.h"
 #include "counters.h"
-#include "dispatch/worker.h"
+#include "dispatch/dispatch.h"
 #include "ratelimit.h"
 #include "unixsock.h"
+
+/* A socket's own reasons not to accept (its worker's are its gate, worker.h). */
+enum {
+        SOCKET_PAUSE_RESOURCE = 1 << 0,         /* EMFILE and friends: retried on a timer */
+        SOCKET_PAUSE_RATE = 1 << 1,             /* rate-limit: this interval's accepts are used up */
+        SOCKET_PAUSE_MANUAL = 1 << 2,           /* unixsockctl pause */
+};
 
 struct socket {
         const struct cfg_socket *cfg;
@@ -20,13 +27,15 @@ struct socket {
         sd_event *event;
         struct counters *counters;
         sd_event_source *io, *resume;
-        unsigned pause;                 /* its own reasons: PAUSE_* in socket.c */
+        unsigned pause;                 /* its own reasons: SOCKET_PAUSE_* */
+        uint64_t paused_since;          /* CLOCK_MONOTONIC; 0: accepting */
         bool attached;                  /* one of w's ports */
         bool inherited;
         bool published_here;            /* inherited, but a unixsockd published it
                                          * (fd store): its file is ours to remove */
         struct {                        /* read by the top (STATUS=, control socket) */
                 unsigned long accepted, refused;
+                unsigned long refused_by[_REFUSAL_MAX];
         } counts;
         struct ratelimit refuse_rl, pause_rl;
         struct rate_window rate;
@@ -38,6 +47,9 @@ struct socket {
 struct socket *socket_new(const struct cfg_socket *cs, struct worker *w, sd_event *e, struct counters *c);
 /* l came from the service manager. */
 void socket_adopt(struct socket *s, struct us_listener *l);
+/* The listening fds the service manager passed go to the sockets they are
+ * for: by FileDescriptorName, else by path; any other is logged and closed. */
+void socket_adopt_inherited(struct socket *const *socks, size_t n_socks);
 /* Makes its listener, not yet watched nor stored. 0, or a negative errno (logged). */
 int socket_listen(struct socket *s);
 /* Listens unless it does (and then gives the listener to the fd store), and watches it. */
@@ -52,6 +64,8 @@ void socket_update(struct socket *s, const struct cfg_socket *cs, struct worker 
 void socket_retire(struct socket *s);
 /* The daemon stops: no more accepting. */
 void socket_close(struct socket *s);
+/* Stops accepting (clients wait in the backlog) or starts again. */
+void socket_set_paused(struct socket *s, bool paused);
 /* An fd or a process slot came back: a socket paused on EMFILE tries again now. */
 void socket_resources_freed(struct socket *s);
 void socket_free(struct socket *s);

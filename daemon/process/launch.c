@@ -140,3 +140,10 @@ const char *launch_exit_ctx(struct log_ctx *c, const siginfo_t *si)
         c->exit_status = si->si_status;
         return si->si_code == CLD_EXITED ? "exited with status" : "killed by signal";
 }
+
+void launch_record_exit(struct launcher *l, const siginfo_t *si, uint64_t now)
+{
+        l->last_exit = (struct last_exit){
+                .pid = si->si_pid, .code = si->si_code, .status = si->si_status, .usec = now,
+        };
+}

@@ -19,6 +19,14 @@ enum ending {
         ENDING_STOPPING,                /* the daemon stops */
 };
 
+/* The last exit of a process of a worker, for status. */
+struct last_exit {
+        pid_t pid;                      /* 0: none yet */
+        int code;                       /* CLD_EXITED, CLD_KILLED, CLD_DUMPED */
+        int status;
+        uint64_t usec;                  /* CLOCK_MONOTONIC */
+};
+
 /* One per worker: shared by its processes. */
 struct launcher {
         const struct cfg_worker *cfg;   /* follows a reload that keeps the worker */
@@ -30,6 +38,7 @@ struct launcher {
         uint64_t stop_timeout_usec;     /* stop-timeout of the configuration */
         struct ratelimit exit_rl;       /* failed exits logged */
         struct ratelimit exec_rl;       /* spawn: a worker that cannot start, per connection */
+        struct last_exit last_exit;
 };
 
 /* 0, or -ENOMEM. */
@@ -60,5 +69,7 @@ void launch_log_failure(const struct launcher *l, const struct log_ctx *c, int p
 /* c with the exit of si; and "exited with status" or "killed by signal". */
 const char *launch_exit_ctx(struct log_ctx *c, const siginfo_t *si);
 bool launch_exit_failed(const siginfo_t *si);
+/* Remembers si as l's last exit, at now (CLOCK_MONOTONIC). */
+void launch_record_exit(struct launcher *l, const siginfo_t *si, uint64_t now);
 
 #endif

@@ -49,6 +49,15 @@ bool member_restart_pending(const struct member *m)
         return m->restart_timer && sd_event_source_get_enabled(m->restart_timer, NULL) > 0;
 }
 
+uint64_t member_restart_at(const struct member *m)
+{
+        uint64_t t = 0;
+
+        if (!member_restart_pending(m) || sd_event_source_get_time(m->restart_timer, &t) < 0)
+                return 0;
+        return t;
+}
+
 void member_cancel_restart(struct member *m)
 {
         m->restart_timer = sd_event_source_disable_unref(m->restart_timer);
@@ -104,6 +113,7 @@ static void member_exit(struct process *p, const siginfo_t *si)
 
         m->ops->exiting(m, &e);
         m->proc.pid = 0;
+        launch_record_exit(m->launcher, si, member_now(m));
         /* Leaving clients unserved is a failure even with status 0: else a
          * program that exits 0 at once would, under restart = on-failure,
          * leave its pool dead and its clients waiting, logged as a clean exit. */

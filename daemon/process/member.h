@@ -60,6 +60,8 @@ void member_init(struct member *m, const struct member_ops *ops, void *owner, un
 void member_start(struct member *m);
 /* A restart is scheduled. */
 bool member_restart_pending(const struct member *m);
+/* When the pending restart is due (CLOCK_MONOTONIC), 0 if none. */
+uint64_t member_restart_at(const struct member *m);
 /* No restart now: the timer goes (stop). */
 void member_cancel_restart(struct member *m);
 /* A log context naming its worker and pid. */
