@@ -18,7 +18,7 @@
 struct client {
         struct control *c;
         int fd;
-        struct us_peer peer;
+        struct control_peer peer;
         sd_event_source *io, *deadline;
         char in[CONTROL_LINE_MAX];
         size_t n_in;
@@ -131,20 +131,16 @@ static const struct command *find_command(const char *name)
         return NULL;
 }
 
-static bool may_run(const struct client *k, enum access a)
+static bool may_run(const struct control_peer *p, enum access a)
 {
-        const struct control *c = k->c;
-
-        if (k->peer.uid == 0 || k->peer.uid == geteuid())
-                return true;
-        return a == READ_ONLY && c->has_group && peer_in_group(k->fd, k->peer.gid, c->gid);
+        return p->uid == 0 || p->uid == geteuid() || (a == READ_ONLY && p->in_group);
 }
 
 /* Runs what words[] ask; 0, or a negative errno with *error. */
-static int run(struct client *k, char **words, size_t n, json_object *answer, const char **error)
+static int run(const struct control_ops *ops, const struct control_peer *p, char **words, size_t n,
+               json_object *answer, const char **error, bool *ret_stop)
 {
         static char buf[256];
-        const struct control_ops *ops = &k->c->ops;
         const struct command *cmd;
 
         if (n == 0 || strcmp(words[0], CONTROL_PROTOCOL) != 0) {
@@ -165,13 +161,13 @@ static int run(struct client *k, char **words, size_t n, json_object *answer, co
                 *error = buf;
                 return -EINVAL;
         }
-        if (!may_run(k, cmd->access)) {
-                snprintf(buf, sizeof(buf), "uid %u may not run '%s'", (unsigned)k->peer.uid, cmd->name);
+        if (!may_run(p, cmd->access)) {
+                snprintf(buf, sizeof(buf), "uid %u may not run '%s'", (unsigned)p->uid, cmd->name);
                 *error = buf;
                 return -EPERM;
         }
         log_msg(cmd->access == CHANGING ? LOG_INFO : LOG_DEBUG, "control: uid %u pid %d: %s",
-                (unsigned)k->peer.uid, (int)k->peer.pid, cmd->name);
+                (unsigned)p->uid, (int)p->pid, cmd->name);
         if (strcmp(cmd->name, "status") == 0)
                 return ops->status(ops->userdata, words + 2, n - 2, answer, error);
         if (strcmp(cmd->name, "reload") == 0)
@@ -179,36 +175,44 @@ static int run(struct client *k, char **words, size_t n, json_object *answer, co
         if (strcmp(cmd->name, "restart") == 0)
                 return ops->restart(ops->userdata, words[2], error);
         if (strcmp(cmd->name, "stop") == 0) {
-                k->stop_after = true;
+                *ret_stop = true;
                 return 0;
         }
         return ops->pause(ops->userdata, words[2], strcmp(cmd->name, "pause") == 0, error);
 }
 
-/* The answer to line (or to what went wrong, if error), ready to write. */
-static void answer(struct client *k, char *line, const char *error)
+char *control_answer(const struct control_ops *ops, const struct control_peer *p, char *line,
+                     const char *error, bool *ret_stop)
 {
         json_object *a = json_object_new_object();
-        char *words[WORDS_MAX];
+        char *words[WORDS_MAX], *out;
         const char *text;
+        size_t n;
         int r = -EINVAL;
 
+        *ret_stop = false;
         json_object_object_add(a, "protocol", json_object_new_int(1));
         if (!error)
-                r = run(k, words, split(line, words), a, &error);
+                r = run(ops, p, words, split(line, words), a, &error, ret_stop);
         json_object_object_add(a, "ok", json_object_new_boolean(r >= 0));
         if (r < 0)
                 json_object_object_add(a, "error", json_object_new_string(error ? error : strerror(-r)));
         text = json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        k->n_out = strlen(text) + 1;
-        k->out = malloc(k->n_out);
-        if (k->out) {
-                memcpy(k->out, text, k->n_out - 1);
-                k->out[k->n_out - 1] = '\n';
-        } else {
-                k->n_out = 0;
+        n = strlen(text);
+        out = malloc(n + 2);
+        if (out) {
+                memcpy(out, text, n);
+                memcpy(out + n, "\n", 2);
         }
         json_object_put(a);
+        return out;
+}
+
+/* The answer to line (or to what went wrong, if error), ready to write. */
+static void answer(struct client *k, char *line, const char *error)
+{
+        k->out = control_answer(&k->c->ops, &k->peer, line, error, &k->stop_after);
+        k->n_out = k->out ? strlen(k->out) : 0;
         sd_event_source_set_io_events(k->io, EPOLLOUT);
 }
 
@@ -290,7 +294,10 @@ static void client_new(struct control *c, int fd, const struct us_peer *peer)
         }
         k->c = c;
         k->fd = fd;
-        k->peer = *peer;
+        k->peer = (struct control_peer){
+                .uid = peer->uid, .pid = peer->pid,
+                .in_group = c->has_group && peer_in_group(fd, peer->gid, c->gid),
+        };
         k->next = c->clients;
         if (k->next)
                 k->next->prev = k;

@@ -31,6 +31,20 @@ struct control_ops {
         void *userdata;
 };
 
+/* Who sent a request, as SO_PEERCRED and SO_PEERGROUPS said. */
+struct control_peer {
+        uid_t uid;
+        pid_t pid;
+        bool in_group;                  /* in control-group, primary or supplementary */
+};
+
+/* The answer to one request line (NUL-terminated, without its newline) from
+ * p: one JSON object and "\n", malloc'd, NULL when out of memory. error set:
+ * the line is not read, the answer is that error. *ret_stop: the request was
+ * stop, to be done once the answer is out. The fuzzer's entry too. */
+char *control_answer(const struct control_ops *ops, const struct control_peer *p, char *line,
+                     const char *error, bool *ret_stop);
+
 /* Listens on path, mode 0600 owned by the daemon, or 0660 with group gid if
  * has_group. 0, or a negative errno (logged). */
 int control_open(sd_event *e, const char *path, bool has_group, gid_t gid, const struct control_ops *ops,

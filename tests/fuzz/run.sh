@@ -15,7 +15,7 @@ if [ $# -ne 2 ] || ! [[ $2 =~ ^[1-9][0-9]*$ ]]; then
 fi
 builddir=$1
 seconds=$2
-targets=(fuzz-config fuzz-frame fuzz-channel)
+targets=(fuzz-config fuzz-frame fuzz-channel fuzz-control)
 
 # shellcheck source=tests/deps.sh
 . tests/deps.sh
@@ -70,6 +70,7 @@ for t in "${targets[@]}"; do
         fuzz-config) args+=(-dict=tests/fuzz/config.dict -max_len=8192) ;;
         fuzz-frame) args+=(-max_len=512) ;;
         fuzz-channel) args+=(-max_len=512) ;;
+        fuzz-control) args+=(-max_len=4200) ;;
         esac
         mkdir -p "$work/$corpus"
         cp tests/fuzz/corpus/"$corpus"/* "$work/$corpus/"
