@@ -16,10 +16,16 @@
  *   pool-probe quit-one DIR    the first process to create DIR/quit.lock waits
  *                              until a connection is sent to it, then exits 0
  *                              without taking it
+ *   pool-probe die-one DIR     the first process to create DIR/die.lock writes
+ *                              its pid to DIR/die, waits until a connection is
+ *                              sent to it, then dies of SIGKILL without taking
+ *                              it (as a worker killed while clients wait on it,
+ *                              with no race against the daemon's ACK timeout)
  * In the modes with DIR, every other process serves as the plain probe does. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -89,6 +95,13 @@ int main(int argc, char **argv)
                         ;
                 us_worker_close(w);
                 return 0;
+        }
+        if (argc > 2 && strcmp(argv[1], "die-one") == 0 && first_of_all(argv[2], "die")) {
+                struct pollfd p = { us_worker_fd(w), POLLIN, 0 };
+                publish_pid(argv[2], "die");
+                while (poll(&p, 1, -1) < 0 && errno == EINTR)
+                        ;
+                raise(SIGKILL);
         }
         if (argc > 1 && strcmp(argv[1], "garbage") == 0)
                 (void)us_send(us_worker_fd(w), "garbage!", 8);

@@ -237,25 +237,24 @@ Test(pool, connections_a_killed_worker_had_not_taken_go_to_another)
         struct load l;
         int fail[8] = { 0 };
 
-        /* One of three workers takes nothing; kill -9 it while clients wait on it. */
+        /* One of three workers dies of SIGKILL once a connection is sent to it,
+         * taking nothing, while clients wait on it. */
         const char *debug[] = { "--log-level=debug", NULL };
         char cmd[4200], sent[64];
-        snprintf(cmd, sizeof(cmd), "%s stall-one @DIR@", test_prog("pool-probe"));
+        snprintf(cmd, sizeof(cmd), "%s die-one @DIR@", test_prog("pool-probe"));
         daemon_spawn(&d, pool_conf(cmd, 3, ""), debug);
         cr_assert(daemon_wait_ready(&d));
-        cr_assert(wait_path(daemon_path(&d, "stall")));
-        FILE *f = fopen(daemon_path(&d, "stall"), "r");
-        int stalled = 0;
-        cr_assert(f && fscanf(f, "%d", &stalled) == 1);
+        cr_assert(wait_path(daemon_path(&d, "die")));
+        FILE *f = fopen(daemon_path(&d, "die"), "r");
+        int killed = 0;
+        cr_assert(f && fscanf(f, "%d", &killed) == 1);
         fclose(f);
         load_start(&l, daemon_path(&d, "p.sock"), 200);
-        /* wait until the daemon has handed it a connection, then kill it */
-        snprintf(sent, sizeof(sent), "to pid %d", stalled);
-        cr_assert(daemon_wait_log(&d, sent));
-        cr_assert(kill(stalled, SIGKILL) == 0);
         int ok = load_wait(&l, fail);
         cr_assert_eq(ok, 200, "served %d; connect failed %d, timeout %d, wrong reply %d",
                      ok, fail[2], fail[4], fail[5]);
+        snprintf(sent, sizeof(sent), "to pid %d", killed);
+        cr_assert(daemon_wait_log(&d, sent), "a connection was sent to it");
         cr_assert(daemon_wait_log(&d, "killed by signal 9"));
         cr_assert(daemon_log_has(&d, "had not taken go to another"));
         daemon_stop(&d);
