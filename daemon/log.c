@@ -107,7 +107,9 @@ struct field {
         char value[288];
 };
 
-static size_t ctx_fields(const struct log_ctx *c, struct field f[static 10])
+#define FIELDS_MAX 10                   /* every member of struct log_ctx once, exit twice */
+
+static size_t ctx_fields(const struct log_ctx *c, struct field f[static FIELDS_MAX])
 {
         size_t n = 0;
 
@@ -138,15 +140,19 @@ static size_t ctx_fields(const struct log_ctx *c, struct field f[static 10])
                 FIELD("EXIT_STATUS", "exit_status", "%s", "");
                 exit_status_string(c->exit_code, c->exit_status, f[n - 1].value, sizeof(f[n - 1].value));
         }
+        /* As systemd's own entries: the number, for journalctl ERRNO=...; the
+         * console line already has strerror() in its message. */
+        if (c->error > 0)
+                FIELD("ERRNO", NULL, "%d", c->error);
 #undef FIELD
         return n;
 }
 
 static void send_journal(int prio, const struct log_ctx *c, const char *msg)
 {
-        struct field f[10];
-        char lines[12][320];
-        struct iovec iov[12];
+        struct field f[FIELDS_MAX];
+        char lines[3 + FIELDS_MAX][320];
+        struct iovec iov[3 + FIELDS_MAX];
         size_t n = 0, nf = ctx_fields(c, f);
         char *m;
 
@@ -167,7 +173,7 @@ static void send_journal(int prio, const struct log_ctx *c, const char *msg)
 
 static void send_console(int prio, const struct log_ctx *c, const char *msg)
 {
-        struct field f[10];
+        struct field f[FIELDS_MAX];
         size_t nf = ctx_fields(c, f);
         char line[2048];
         size_t n = 0;
@@ -215,17 +221,39 @@ void log_ctx(int prio, const struct log_ctx *c, const char *fmt, ...)
         va_end(ap);
 }
 
-int log_errno(int prio, int r, const char *fmt, ...)
+__attribute__((format(printf, 4, 0)))
+static int vlog_errno(int prio, const struct log_ctx *ctx, int r, const char *fmt, va_list ap)
 {
+        struct log_ctx c = LOG_CTX_INIT;
         char msg[1024];
-        va_list ap;
 
         if (!log_enabled(prio))
                 return r;
-        va_start(ap, fmt);
+        if (ctx)
+                c = *ctx;
+        c.error = r < 0 ? -r : r;
         vsnprintf(msg, sizeof(msg), fmt, ap);
+        log_ctx(prio, &c, "%s: %s", msg, strerror(c.error));
+        return r;
+}
+
+int log_errno(int prio, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = vlog_errno(prio, NULL, r, fmt, ap);
         va_end(ap);
-        log_ctx(prio, NULL, "%s: %s", msg, strerror(r < 0 ? -r : r));
+        return r;
+}
+
+int log_ctx_errno(int prio, const struct log_ctx *ctx, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        r = vlog_errno(prio, ctx, r, fmt, ap);
+        va_end(ap);
         return r;
 }
 

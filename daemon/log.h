@@ -36,6 +36,7 @@ struct log_ctx {
         pid_t worker_pid;
         int exit_code;          /* CLD_EXITED, CLD_KILLED, CLD_DUMPED; 0: none */
         int exit_status;
+        int error;              /* the errno (positive) of what failed, ERRNO= in the journal; 0: none */
 };
 #define LOG_CTX_INIT { .peer_pid = -1, .peer_uid = (uid_t)-1, .peer_gid = (gid_t)-1, .worker_pid = -1 }
 
@@ -51,8 +52,13 @@ bool log_enabled(int prio);
 void log_ctx(int prio, const struct log_ctx *ctx, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 #define log_msg(prio, ...) log_ctx((prio), NULL, __VA_ARGS__)
-/* Logs "...: strerror(-r)" and returns r (negative errno). */
+/* Logs "...: strerror(-r)" with ERRNO= in the journal entry (the console
+ * line has the text only) and returns r (negative errno; a positive one is
+ * taken as it is and returned unchanged). */
 int log_errno(int prio, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same with the fields of ctx (NULL: none); ctx->error is replaced. */
+int log_ctx_errno(int prio, const struct log_ctx *ctx, int r, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 /* A configuration error as the daemon logs it, at start and at reload alike:
  * LOG_ERR, MSGID_CONFIG_ERROR, "FILE:LINE: message" ("FILE: message" for

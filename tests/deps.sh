@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # What building and testing unixsockd needs on Debian 12, installed when missing.
-DEPS_BUILD="meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libinih-dev libcriterion-dev scdoc"
+DEPS_BUILD="meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libinih-dev libcriterion-dev scdoc libjson-c-dev"
 # integration tests: systemd-socket-activate, socat as a client, python3 for
-# the example pool worker; the systemd suite: nspawn and debootstrap
-DEPS_TEST="systemd socat python3 systemd-container debootstrap procps valgrind"
+# the example pool worker; the systemd suite: nspawn and debootstrap;
+# prometheus for promtool (unixsockctl metrics is checked with it)
+DEPS_TEST="systemd socat python3 systemd-container debootstrap procps valgrind prometheus"
 
 deps_missing() {
         local p

@@ -11,9 +11,10 @@
  * them are reported in line order at the end.
  *
  * What the resolver does not cover, it reads here: the daemon's environment
- * (PATH, RUNTIME_DIRECTORY, XDG_RUNTIME_DIR) and its euid. Those are the
- * process's own state, which a test or the fuzzer sets directly, not a look-up
- * in a database or the file system. */
+ * (RUNTIME_DIRECTORY, XDG_RUNTIME_DIR) and its euid. Those are the process's
+ * own state, which a test or the fuzzer sets directly, not a look-up in a
+ * database or the file system. Commands are searched in the resolver's fixed
+ * path, never the caller's $PATH (resolve.h). */
 #include <assert.h>
 #include <errno.h>
 #include <ini.h>
@@ -34,11 +35,10 @@
 
 #define SUN_PATH_MAX 107                /* bytes of sun_path, the NUL excluded */
 #define COUNT_MAX 1000000               /* instances, max-per-user */
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
 
-enum gkey { G_RUNTIME_DIRECTORY, G_LOG_LEVEL, G_STOP_TIMEOUT, G_CONTROL, G_MAX };
+enum gkey { G_RUNTIME_DIRECTORY, G_LOG_LEVEL, G_STOP_TIMEOUT, G_CONTROL, G_CONTROL_GROUP, G_MAX };
 enum skey { S_PATH, S_BACKLOG, S_MODE, S_OWNER, S_GROUP, S_ALLOW_USERS, S_ALLOW_GROUPS,
             S_WORKER, S_RATE_LIMIT, S_MAX };
 enum wkey { W_COMMAND, W_DISPATCH, W_INSTANCES, W_MAX_PER_USER, W_USER, W_GROUP,
@@ -86,7 +86,8 @@ struct parser {
 
         unsigned global_line;
         struct seen gkeys[G_MAX];
-        char *control;                  /* as written */
+        char *control;                  /* as written; NULL: the default or none */
+        bool control_none;
         struct socket_state *ss;        /* parallel to c->sockets */
         size_t cap_sockets;
         struct worker_state *ws;        /* parallel to c->workers */
@@ -284,14 +285,12 @@ static int resolve_id_list(struct parser *p, const char *key, const char *value,
 }
 
 /* The program of command=: an absolute path as it is, a bare name searched in
- * $PATH (the daemon's, as the worker's is unknown here), as execvp(3) would. */
+ * the fixed search path, as execvp(3) would in it. */
 static int find_program(struct parser *p, const char *name, char **ret)
 {
-        const char *path = getenv("PATH");
+        const char *path = p->res->search_path ? p->res->search_path : RESOLVE_SEARCH_PATH;
         int r;
 
-        if (!path || !*path)
-                path = DEFAULT_PATH;
         r = resolve_program(p->res, name, path, ret);
         if (r == -ENOMEM)
                 p->oom = true;
@@ -486,8 +485,21 @@ static int global_control(struct parser *p, const struct key *k, void *obj, cons
         (void)obj;
         if (v[0] == '@')
                 return refuse(p, k->name, v, "is abstract: the control socket needs a file and its permissions");
-        p->control = xstrdup(p, v);
+        if (strcmp(v, "none") == 0)
+                p->control_none = true;
+        else
+                p->control = xstrdup(p, v);
         return 0;
+}
+
+static int global_control_group(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct config *c = obj;
+        int r = resolve_id(p, k->name, v, true, &c->control_gid);
+
+        if (r == 0)
+                c->control_group_set = true;
+        return r;
 }
 
 static const struct choice log_levels[] = {
@@ -502,6 +514,7 @@ static const struct key global_keys[G_MAX] = {
         [G_STOP_TIMEOUT] = { KEY("stop-timeout", key_duration), GLOBAL_FIELD(stop_timeout_usec),
                              .why = "is not a duration (e.g. 10s, 500ms, 1min)" },
         [G_CONTROL] = { KEY("control", global_control) },
+        [G_CONTROL_GROUP] = { KEY("control-group", global_control_group) },
 };
 
 static int socket_path_key(struct parser *p, const struct key *k, void *obj, const char *v)
@@ -1058,6 +1071,51 @@ static char *socket_path(struct parser *p, const char *key, unsigned line, const
         return path;
 }
 
+/* Whether dir is path or a directory above it ("/" is above every path). */
+static bool dir_contains(const char *dir, const char *path)
+{
+        size_t n = strlen(dir);
+
+        if (strcmp(dir, "/") == 0)
+                return true;
+        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* The directory of a socket file must be there when the file is read, unless
+ * unixsockd makes it at start: the runtime directory and every directory
+ * above it (mkdir -p), so that neither --check nor a start under systemd,
+ * before RuntimeDirectory= exists or after, depends on it. A directory that
+ * the checker may not look at (EACCES, EPERM: --check as another user) is
+ * left to the daemon, which reports it when it makes the socket. */
+static void check_directory(struct parser *p, const char *key, unsigned line, const char *path)
+{
+        const char *rd = p->c->runtime_directory, *slash = strrchr(path, '/');
+        char *dir;
+        int r;
+
+        if (path[0] != '/' || !slash)
+                return;         /* abstract */
+        dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        if (!dir) {
+                p->oom = true;
+                return;
+        }
+        if (rd && dir_contains(dir, rd)) {
+                free(dir);
+                return;
+        }
+        r = p->res->directory(p->res->userdata, dir);
+        free(dir);
+        if (r == 0 || r == -EACCES || r == -EPERM)
+                return;
+        if (r == -ENOMEM)
+                p->oom = true;
+        else
+                fail(p, line, "%s: %s: %s%s", key, Q(path), strerror(-r),
+                     r == -ENOENT ? " (of the directories of sockets, unixsockd creates only the runtime directory)"
+                                  : "");
+}
+
 static const char *format_usec(char buf[static 32], uint64_t u)
 {
         if (u % (60 * USEC_PER_SEC) == 0)
@@ -1100,15 +1158,25 @@ static void finish_sockets(struct parser *p)
                         st->keys[S_PATH].bad = !path;
                 }
                 if (s->path) {
-                        for (size_t j = 0; j < i; j++)
+                        bool dup = false;
+
+                        for (size_t j = 0; j < i && !dup; j++)
                                 if (c->sockets[j].path && strcmp(c->sockets[j].path, s->path) == 0) {
                                         fail(p, pl, "path: '%s' is already the path of [socket:%s] (line %u)",
                                              Q(s->path), c->sockets[j].name, p->ss[j].keys[S_PATH].line);
-                                        break;
+                                        dup = true;
                                 }
-                        if (c->control && strcmp(c->control, s->path) == 0)
-                                fail(p, control_line, "control: '%s' is also the path of [socket:%s]",
-                                     Q(c->control), s->name);
+                        if (c->control && strcmp(c->control, s->path) == 0) {
+                                if (control_line)
+                                        fail(p, control_line, "control: '%s' is also the path of [socket:%s]",
+                                             Q(c->control), s->name);
+                                else
+                                        fail(p, pl, "path: '%s' is the control socket's (by default control = "
+                                             "control.sock: set control = to another path, or none)", Q(s->path));
+                                dup = true;
+                        }
+                        if (!dup)
+                                check_directory(p, "path", pl, s->path);
                         if (s->path[0] == '@') {
                                 /* An abstract socket has no inode, so nothing to give a mode or an owner. */
                                 static const enum skey file_keys[] = { S_MODE, S_OWNER, S_GROUP };
@@ -1211,12 +1279,22 @@ static void finish(struct parser *p)
 {
         struct config *c = p->c;
 
+        struct seen *ctl = &p->gkeys[G_CONTROL], *ctl_group = &p->gkeys[G_CONTROL_GROUP];
+
         if (!p->gkeys[G_RUNTIME_DIRECTORY].line)
                 c->runtime_directory = default_runtime_directory(p);
-        if (p->control) {
-                c->control = socket_path(p, "control", p->gkeys[G_CONTROL].line, p->control);
+        if (p->control_none && c->control_group_set)
+                fail(p, ctl_group->line, "control-group: there is no control socket (control = none, line %u)",
+                     ctl->line);
+        else if (!p->control_none && !(ctl->line && ctl->bad)) {
+                /* On by default: a long runtime-directory may leave no room for it. */
+                unsigned line = ctl->line ? ctl->line : p->gkeys[G_RUNTIME_DIRECTORY].line;
+
+                c->control = socket_path(p, "control", line, p->control ? p->control : "control.sock");
                 if (!c->control)
-                        p->gkeys[G_CONTROL].bad = true;
+                        ctl->bad = true;
+                else
+                        check_directory(p, "control", line, c->control);
         }
         finish_sockets(p);
         for (size_t i = 0; i < p->n_refs; i++) {

@@ -67,9 +67,9 @@ struct config {
         char *runtime_directory;        /* absolute, resolved from the defaults if not set */
         int log_level;                  /* LOG_DEBUG .. LOG_ERR (syslog.h) */
         uint64_t stop_timeout_usec;
-        char *control;                  /* absolute or NULL */
-        bool control_group_set;         /* control-group= given: */
-        gid_t control_gid;              /* the group that may read status */
+        char *control;                  /* absolute; NULL: control = none */
+        bool control_group_set;         /* control-group= given: control is not NULL */
+        gid_t control_gid;
         struct cfg_socket *sockets;
         size_t n_sockets;
         struct cfg_worker *workers;

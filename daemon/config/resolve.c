@@ -1,5 +1,6 @@
-/* The system resolver: users and groups through glibc's NSS, programs on the
- * real file system; and the PATH search of a command, on any resolver. */
+/* The system resolver: users and groups through glibc's NSS, programs and
+ * directories on the real file system; and the PATH search of a command, on
+ * any resolver. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -158,12 +159,23 @@ static int system_executable(void *userdata, const char *path)
         return 0;
 }
 
+static int system_directory(void *userdata, const char *path)
+{
+        struct stat st;
+
+        (void)userdata;
+        if (stat(path, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
 const struct resolver resolve_system = {
         .user_by_name = system_user_by_name,
         .user_by_uid = system_user_by_uid,
         .group_by_name = system_group_by_name,
         .group_list = system_group_list,
         .executable = system_executable,
+        .directory = system_directory,
 };
 
 int resolve_program(const struct resolver *r, const char *name, const char *search_path, char **ret)

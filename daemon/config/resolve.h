@@ -33,11 +33,25 @@ struct resolver {
          * -EISDIR (a directory), -EACCES (another kind of file, or no execute
          * permission), or what stat(2) or access(2) said. */
         int (*executable)(void *userdata, const char *path);
+        /* 0 if path is a directory (symbolic links followed); else -ENOENT
+         * (it, or a directory above it, does not exist), -ENOTDIR (it, or
+         * one above it, is another kind of file), or what stat(2) said. */
+        int (*directory)(void *userdata, const char *path);
+        /* Where a command's bare name is looked up (':'-separated);
+         * NULL: RESOLVE_SEARCH_PATH. */
+        const char *search_path;
         void *userdata;
 };
 
+/* The fixed search path of commands: the PATH systemd gives services
+ * (systemd-path search-binaries-default of systemd 252 on Debian 12), and
+ * what a worker gets when the daemon has no PATH of its own. Never the
+ * caller's $PATH: a file that passes --check in a shell also starts under
+ * systemd. */
+#define RESOLVE_SEARCH_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* glibc's NSS (getpwnam_r, getpwuid_r, getgrnam_r, getgrouplist) and the real
- * file system (stat, access). */
+ * file system (stat, access); RESOLVE_SEARCH_PATH. */
 extern const struct resolver resolve_system;
 
 /* The program of a command, as execvp(3) finds it: a name with a '/' must be

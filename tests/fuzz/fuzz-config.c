@@ -8,7 +8,8 @@
  * /etc/group at each look-up and, with nss-systemd, walks six userdb
  * directories and asks systemd-userdbd over varlink about every name not
  * found, which made most of an execution's time, and made what an input does
- * depend on the machine; so would stat(2) of the programs. PATH and
+ * depend on the machine; so would stat(2) of the programs and of the
+ * sockets' directories. The search path of commands (the resolver's) and
  * RUNTIME_DIRECTORY are fixed for the same reason. */
 #include <errno.h>
 #include <stdint.h>
@@ -53,7 +54,7 @@ static const struct {
         { "alice", 1000, "" }, { "nogroup", 65534, "" },
 };
 
-/* With PATH=/usr/bin:/bin; every other path does not exist. */
+/* Searched in /usr/bin:/bin; every other path does not exist. */
 static const struct {
         const char *path;
         int error;              /* what executable() says of it */
@@ -153,12 +154,39 @@ static int executable(void *userdata, const char *path)
         return -ENOENT;
 }
 
+/* The directories of files[] and /run, /srv; files[] that are not
+ * directories, and what is below them, give -ENOTDIR, as stat(2) would;
+ * /root cannot be looked at. The runtime directory (/run/unixsockd) is not
+ * there: unixsockd makes it at start, and the parser must know. */
+static int directory(void *userdata, const char *path)
+{
+        static const char *const dirs[] = { "/run", "/srv" };
+
+        (void)userdata;
+        for (size_t i = 0; i < N(dirs); i++)
+                if (strcmp(dirs[i], path) == 0)
+                        return 0;
+        if (strcmp(path, "/root") == 0)
+                return -EACCES;
+        for (size_t i = 0; i < N(files); i++) {
+                size_t n = strlen(files[i].path);
+
+                if (strcmp(files[i].path, path) == 0)
+                        return files[i].error == -EISDIR ? 0 : -ENOTDIR;
+                if (files[i].error != -EISDIR && strncmp(files[i].path, path, n) == 0 && path[n] == '/')
+                        return -ENOTDIR;
+        }
+        return -ENOENT;
+}
+
 static const struct resolver fixed = {
         .user_by_name = user_by_name,
         .user_by_uid = user_by_uid,
         .group_by_name = group_by_name,
         .group_list = group_list,
         .executable = executable,
+        .directory = directory,
+        .search_path = "/usr/bin:/bin",
 };
 
 struct errors {
@@ -193,6 +221,7 @@ static void check_config(const struct config *c)
 {
         check(is_abs(c->runtime_directory));
         check(!c->control || is_abs(c->control));
+        check(!c->control_group_set || c->control);
         check(c->log_level >= LOG_ERR && c->log_level <= LOG_DEBUG);
         check(c->n_sockets >= 1);
         for (size_t i = 0; i < c->n_sockets; i++) {
@@ -206,6 +235,21 @@ static void check_config(const struct config *c)
                 check(s->worker >= c->workers && s->worker < c->workers + c->n_workers);
                 check(s->rate_burst == 0 || s->rate_interval_usec > 0);
                 check(config_find_socket(c, s->name) == s);
+                /* A socket file's directory is there, or unixsockd makes it
+                 * (the runtime directory and those above it). */
+                if (s->path[0] == '/') {
+                        const char *slash = strrchr(s->path, '/');
+                        char dir[SUN_PATH_MAX + 1];
+                        size_t n = slash == s->path ? 1 : (size_t)(slash - s->path);
+                        int r;
+
+                        memcpy(dir, s->path, n);
+                        dir[n] = '\0';
+                        r = directory(NULL, dir);
+                        check(r == 0 || r == -EACCES || strcmp(dir, "/") == 0 ||
+                              (strncmp(c->runtime_directory, dir, n) == 0 &&
+                               (c->runtime_directory[n] == '/' || c->runtime_directory[n] == '\0')));
+                }
         }
         for (size_t i = 0; i < c->n_workers; i++) {
                 const struct cfg_worker *w = &c->workers[i];
@@ -231,8 +275,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
         (void)argc;
         (void)argv;
-        /* command = NAME is looked up in PATH: a short one, the same everywhere */
-        setenv("PATH", "/usr/bin:/bin", 1);
+        /* the caller's PATH plays no part: command = NAME is looked up in the
+         * resolver's search path */
+        setenv("PATH", "/nonexistent", 1);
         setenv("RUNTIME_DIRECTORY", "/run/unixsockd", 1);
         return 0;
 }

@@ -19,7 +19,7 @@ CT_SECURITY_MIRROR=${UNIXSOCKD_SECURITY_MIRROR:-http://deb.debian.org/debian-sec
 CT_SUITE=bookworm
 # What the daemon links (libsystemd0, libinih1) and what the tests use inside.
 # The stamp records this list: change it and the rootfs is built again.
-CT_PKGS=systemd,systemd-sysv,dbus,libsystemd0,libinih1,socat,procps,python3-minimal
+CT_PKGS=systemd,systemd-sysv,dbus,libsystemd0,libinih1,libjson-c5,socat,procps,python3-minimal
 CT_NAME=${CT_NAME:-unixsockd-test-$$}
 CT_STATE=/run/unixsockd-test/$CT_NAME
 CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -2,7 +2,8 @@
 # The systemd suite: the shipped unit files and the daemon from a build
 # directory, under real systemd and journald in a throw-away container.
 # Socket activation, READY/STATUS, restart under load (failed connections are
-# counted), reload, stop, and the daemon's native journal fields.
+# counted), reload, stop, the daemon's native journal fields, journalctl -x
+# with the installed catalog, and the units as `meson install` puts them.
 #   tests/systemd/run.sh BUILDDIR [SOURCEDIR]
 # TAP on stdout; "1..0 # SKIP reason" where it cannot run (not root, no
 # namespaces, no nspawn, no mirror for the first rootfs), unless
@@ -173,6 +174,26 @@ ct_boot --bind-ro="$build:$inside" 3>&- 9>&- || bail "the container did not boot
 check "the container boots with systemd as PID 1" is "$(X systemctl is-system-running)" running
 check "the daemon from the build directory runs inside" X "$exe_in" --help > /dev/null
 
+# ---- meson install into a tree of its own --------------------------------------
+# What `meson install` puts where: the configured unit's ExecStart= must run
+# the daemon installed in sbindir on the config installed in sysconfdir.
+dest=$tmp/dest
+meson install -C "$build" --no-rebuild --quiet --destdir "$dest" > "$tmp/install.log" 2>&1 ||
+	{ sed 's/^/# /' "$tmp/install.log" >&2; bail "meson install --destdir failed"; }
+inst_exe=$(cd "$dest" && find . -path '*/sbin/unixsockd' -type f | sed 's|^\.||')
+inst_conf=$(cd "$dest" && find . -path '*/unixsockd/unixsockd.conf' -type f | sed 's|^\.||')
+inst_unit=$(cd "$dest" && find . -name unixsockd.service -type f | sed 's|^\.||')
+inst_catalog=$(cd "$dest" && find . -name unixsockd.catalog -type f | sed 's|^\.||')
+diag "installed: $inst_exe $inst_conf $inst_unit $inst_catalog"
+check "meson install puts the daemon in sbindir, its config, the unit and the catalog" \
+	eval '[ -n "$inst_exe" ] && [ -n "$inst_conf" ] && [ -n "$inst_unit" ] && [ -n "$inst_catalog" ]'
+check "the installed unit runs the installed daemon on the installed config" \
+	grep -qxF "ExecStart=$inst_exe -c $inst_conf" "$dest$inst_unit"
+# The unit's config path, wherever sysconfdir is: the suite's config goes there.
+cfg=$(sed -nE 's/^ExecStart=[^ ]+ -c ([^ ]+).*/\1/p' "$build/systemd/unixsockd.service")
+[ -n "$cfg" ] || bail "no -c FILE in ExecStart= of $build/systemd/unixsockd.service"
+cfg_re=$(sed 's/[].[\\*^$()+?{}|]/\\&/g' <<< "$cfg")
+
 # ---- install: the shipped units, ExecStart= pointing into the build dir ------
 # The test config is the shipped one, at debug level (worker exits with status
 # 0 log at debug), plus sockets that exercise users, environment, exit
@@ -248,13 +269,19 @@ conf=$src/conf/unixsockd.conf
 	instances = 1
 	EOF
 } > "$tmp/unixsockd.conf"
-X install -D -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf < "$tmp/unixsockd.conf"
-sed -E "s|^ExecStart=[^ ]+|ExecStart=$exe_in|" "$build/systemd/unixsockd.service" |
+X install -D -m 0644 /dev/stdin "$cfg" < "$tmp/unixsockd.conf"
+# ExecReload= runs unixsockctl: the build's, if this build has one (a missing
+# one fails systemd-analyze verify and the reload checks, as it would a user).
+ctl=$(find "$build/daemon" -name unixsockctl -type f -perm -u+x 2> /dev/null | head -n 1)
+[ -n "$ctl" ] || ct_log "no unixsockctl in $build/daemon: verify and the reload checks will fail"
+ctl_in=$inside${ctl#"$build"}
+sed -E -e "s|^ExecStart=[^ ]+|ExecStart=$exe_in|" \
+	-e "${ctl:+s|^ExecReload=[^ ]+/unixsockctl|ExecReload=$ctl_in|}" "$build/systemd/unixsockd.service" |
 	X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd.service
 X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd.socket < "$build/systemd/unixsockd.socket"
 X systemctl daemon-reload
 
-check "unixsockd --check accepts the test config" X "$exe_in" --check -c /etc/unixsockd/unixsockd.conf
+check "unixsockd --check accepts the test config" X "$exe_in" --check -c "$cfg"
 verify=$(X systemd-analyze verify --man=no /etc/systemd/system/unixsockd.socket \
 	/etc/systemd/system/unixsockd.service 2>&1)
 rc=$?
@@ -370,7 +397,7 @@ check "a socket the daemon made survives the restart (fd store)" is "$(inode who
 	cat "$tmp/unixsockd.conf"
 	printf '\n[socket:late]\npath = late.sock\nworker = late\n\n[worker:late]\ncommand = /bin/echo late\ndispatch = spawn\n'
 } > "$tmp/reload.conf"
-X install -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf < "$tmp/reload.conf"
+X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"
 pid=$(prop unixsockd.service MainPID)
 ino=$(inode echo)
 under_load reload systemctl reload unixsockd.service
@@ -403,6 +430,19 @@ check_msgid "a refused connection, with the peer's credentials" MSGID_CONN_REFUS
 	UNIXSOCKD_SOCKET=denied UNIXSOCKD_PEER_UID=0 UNIXSOCKD_PEER_GID=0 'UNIXSOCKD_PEER_PID~[0-9]+'
 check_msgid "accept paused at the instances limit" MSGID_ACCEPT_PAUSED UNIXSOCKD_WORKER=slow
 check "journal: entries carry UNIXSOCKD_SOCKET=echo" journal_check UNIXSOCKD_SOCKET=echo
+
+# journalctl -x: the catalog as meson installed it, added to the database as
+# Debian's systemd package trigger does; the entry's fields filled in.
+X install -D -m 0644 /dev/stdin "$inst_catalog" < "$dest$inst_catalog"
+check "journalctl --update-catalog takes the installed catalog" X journalctl --update-catalog
+explained=$(X journalctl -x -u unixsockd.service --no-pager "MESSAGE_ID=$(msgid MSGID_WORKER_EXITED)" \
+	UNIXSOCKD_WORKER=fail)
+grep -q 'A worker process of unixsockd exited' <<< "$explained" || sed 's/^/# -x: /' <<< "$explained" >&2
+check "journalctl -x explains a worker exit with the catalog, its fields filled in" \
+	eval 'grep -q "Subject: A worker process of unixsockd exited" <<< "$explained" &&
+		grep -qE "of worker fail has ended:" <<< "$explained" &&
+		grep -qE "exited with status 1 " <<< "$explained" &&
+		grep -q "Documentation: man:unixsockd(8)" <<< "$explained"'
 # Not by unit: journald takes the unit from the writing process, and a worker
 # that is gone before its line is read has no _SYSTEMD_UNIT.
 JANY=1 check "journal: a worker's stderr has SYSLOG_IDENTIFIER=<worker>" \
@@ -417,18 +457,18 @@ check "systemd never had to restart the daemon (crash, watchdog)" is "$(prop uni
 
 # ---- a bad config on reload keeps the running one ------------------------------------
 printf '\n[worker:late]\nno-such-key = 1\n' | cat "$tmp/reload.conf" - |
-	X install -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf
+	X install -m 0644 /dev/stdin "$cfg"
 X systemctl reload unixsockd.service
 check "a bad config on reload: the daemon keeps running" \
 	is "$(prop unixsockd.service MainPID)/$(prop unixsockd.service ActiveState)" "$pid/active"
 check "a bad config on reload: the old config still serves" \
 	eval '[ "$(talk who < /dev/null)" = nobody ] && [ "$(echo still | talk echo)" = still ]'
 check "a bad config on reload: the error names FILE:LINE" \
-	journal_check 'MESSAGE~.*/etc/unixsockd/unixsockd\.conf:[0-9]+.*'
+	journal_check "MESSAGE~.*$cfg_re:[0-9]+.*"
 # through the logger, as at start: not raw on stderr (info, no MESSAGE_ID)
 check_msgid "a bad config on reload: the error at err, with its MESSAGE_ID" MSGID_CONFIG_ERROR PRIORITY=3 \
-	'MESSAGE~/etc/unixsockd/unixsockd\.conf:[0-9]+: duplicate section \[worker:late\] \(first at line [0-9]+\)'
-X install -m 0644 /dev/stdin /etc/unixsockd/unixsockd.conf < "$tmp/reload.conf"
+	"MESSAGE~$cfg_re"':[0-9]+: duplicate section \[worker:late\] \(first at line [0-9]+\)'
+X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"
 
 # ---- stop, then activation again ------------------------------------------------------
 check "systemctl stop unixsockd.service succeeds" X systemctl stop unixsockd.service
@@ -436,6 +476,29 @@ check "the service stopped cleanly (Result=success)" is "$(prop unixsockd.servic
 check "the socket unit still listens, echo.sock is kept" \
 	eval '[ "$(prop unixsockd.socket SubState)" = listening ] && [ "$(inode echo)" = "$ino" ]'
 check "a connection after stop activates the daemon again" is "$(echo back | talk echo)" back
+
+# ---- the units as meson installs them -----------------------------------------------
+# The whole --destdir tree into the container (its /lib is a link: kept), the
+# suite's units and config out of the way: the installed unit must start the
+# installed daemon on the installed (shipped) config, and serve.
+X systemctl stop unixsockd.service unixsockd.socket
+X rm -f /etc/systemd/system/unixsockd.service /etc/systemd/system/unixsockd.socket
+tar -C "$dest" -c . | X tar -C / --keep-directory-symlink --no-same-owner -x
+X ldconfig
+X systemctl daemon-reload
+check "systemctl start of the installed unit succeeds (READY=1)" X systemctl start unixsockd.service
+check "the installed unit is active" \
+	is "$(prop unixsockd.service ActiveState)/$(prop unixsockd.service SubState)" active/running
+check "its main process is the installed daemon" \
+	is "$(X readlink "/proc/$(prop unixsockd.service MainPID)/exe")" "$inst_exe"
+check "its ExecStart= reads the installed config" \
+	eval 'prop unixsockd.service ExecStart | grep -qF "argv[]=$inst_exe -c $inst_conf ;"'
+check "the installed unit serves the shipped echo socket" is "$(echo installed | talk echo)" installed
+score=$(X systemd-analyze security --no-pager unixsockd.service 2> /dev/null |
+	sed -nE 's/.*Overall exposure level for unixsockd.service: ([0-9.]+).*/\1/p')
+diag "systemd-analyze security unixsockd.service: ${score:-?}"
+check "systemd-analyze security: exposure at most 2.5 (README)" \
+	eval '[ -n "$score" ] && awk -v s="$score" "BEGIN { exit !(s <= 2.5) }"'
 
 echo "1..$n" >&3
 [ $failed = 0 ]

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "helpers.h"
 #include "config/parse.h"
+#include "config/resolve.h"
 
 #define RD "/run/test-usd"
 #define STD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -55,11 +56,30 @@ static const char *all_errs(void)
         return buf;
 }
 
+/* The system's resolver, but the directories that the configurations of
+ * this file invent (RD, /srv/usd, /tmp/usd-test, /run/other and what is below them) are
+ * there: a test of values need not make them. Whether a socket's directory
+ * must exist is tested on a fake system in test-resolve.c. */
+static struct resolver test_resolver;
+
+static int invented_directory(void *userdata, const char *path)
+{
+        static const char *const trees[] = { RD, "/srv/usd", "/tmp/usd-test", "/run/other" };
+
+        for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++) {
+                size_t n = strlen(trees[i]);
+
+                if (strncmp(path, trees[i], n) == 0 && (path[n] == '/' || path[n] == '\0'))
+                        return 0;
+        }
+        return resolve_system.directory(userdata, path);
+}
+
 static int load(const char *text, struct config **c)
 {
         *c = NULL;
         errs.n = 0;
-        return config_load_string("t.conf", text, strlen(text), collect, NULL, c);
+        return config_load_string_with("t.conf", text, strlen(text), &test_resolver, collect, NULL, c);
 }
 
 static struct config *ok(const char *text)
@@ -139,6 +159,8 @@ static bool has_gid(const struct cfg_worker *w, gid_t g)
 
 static void setup(void)
 {
+        test_resolver = resolve_system;
+        test_resolver.directory = invented_directory;
         setenv("RUNTIME_DIRECTORY", RD, 1);
         setenv("PATH", STD_PATH, 1);
         unsetenv("XDG_RUNTIME_DIR");
@@ -173,7 +195,8 @@ Test(config, minimal_file_gets_every_default)
         cr_assert_str_eq(c->runtime_directory, RD);
         cr_assert_eq(c->log_level, LOG_INFO);
         cr_assert_eq(c->stop_timeout_usec, 10 * SEC);
-        cr_assert_null(c->control);
+        cr_assert_str_eq(c->control, RD "/control.sock", "the control socket is on by default");
+        cr_assert_not(c->control_group_set);
         cr_assert_eq(c->n_sockets, 1);
         cr_assert_eq(c->n_workers, 1);
 
@@ -229,6 +252,69 @@ Test(config, global_section_keys_parse_to_typed_values)
         c = ok("[unixsockd]\ncontrol = /run/other/ctl.sock\n" SOCK_S WORKER_W);
         cr_assert_str_eq(c->control, "/run/other/ctl.sock");
         config_free(c);
+}
+
+Test(config, control_none_turns_the_control_socket_off)
+{
+        struct config *c = ok("[unixsockd]\ncontrol = none\n" SOCK_S WORKER_W);
+
+        cr_assert_null(c->control);
+        cr_assert_not(c->control_group_set);
+        config_free(c);
+        /* a socket file called none is still possible */
+        c = ok("[unixsockd]\ncontrol = ./none\n" SOCK_S WORKER_W);
+        cr_assert_str_eq(c->control, RD "/none");
+        config_free(c);
+}
+
+Test(config, control_group_takes_a_group_name_or_number)
+{
+        struct config *c = ok("[unixsockd]\ncontrol-group = 4242\n" SOCK_S WORKER_W);
+
+        cr_assert(c->control_group_set);
+        cr_assert_eq(c->control_gid, 4242);
+        cr_assert_str_eq(c->control, RD "/control.sock");
+        config_free(c);
+        c = ok("[unixsockd]\ncontrol = ctl.sock\ncontrol-group = root\n" SOCK_S WORKER_W);
+        cr_assert(c->control_group_set);
+        cr_assert_eq(c->control_gid, 0);
+        config_free(c);
+}
+
+Test(config, bad_control_group)
+{
+        bad_one("[unixsockd]\ncontrol-group = no-such-group-usd\n" SOCK_S WORKER_W, 2,
+                "control-group: unknown group 'no-such-group-usd'");
+        bad_one("[unixsockd]\ncontrol-group = 4294967295\n" SOCK_S WORKER_W, 2,
+                "control-group: 4294967295 is reserved (it means 'unchanged' to the kernel)");
+        bad_one("[unixsockd]\ncontrol = none\ncontrol-group = 4\n" SOCK_S WORKER_W, 3,
+                "control-group: there is no control socket (control = none, line 2)");
+        /* either order */
+        bad_one("[unixsockd]\ncontrol-group = 4\ncontrol = none\n" SOCK_S WORKER_W, 2,
+                "control-group: there is no control socket (control = none, line 3)");
+}
+
+Test(config, a_socket_on_the_default_control_path_is_an_error_at_its_path)
+{
+        bad_one("[socket:s]\npath = control.sock\nworker = w\n" WORKER_W, 2,
+                "path: '" RD "/control.sock' is the control socket's (by default control = control.sock: "
+                "set control = to another path, or none)");
+        /* not with the control socket elsewhere or off */
+        config_free(ok("[unixsockd]\ncontrol = none\n[socket:s]\npath = control.sock\nworker = w\n" WORKER_W));
+        config_free(ok("[unixsockd]\ncontrol = c.sock\n[socket:s]\npath = control.sock\nworker = w\n" WORKER_W));
+}
+
+Test(config, a_socket_whose_directory_does_not_exist_is_an_error_naming_the_path)
+{
+        bad_one("[socket:s]\npath = /nonexistent-usd/x.sock\nworker = w\n" WORKER_W, 2,
+                "path: /nonexistent-usd/x.sock: No such file or directory "
+                "(of the directories of sockets, unixsockd creates only the runtime directory)");
+        bad_one("[socket:s]\npath = /etc/passwd/x.sock\nworker = w\n" WORKER_W, 2,
+                "path: /etc/passwd/x.sock: Not a directory");
+        bad_one("[unixsockd]\ncontrol = /nonexistent-usd/c.sock\n" SOCK_S WORKER_W, 2,
+                "control: /nonexistent-usd/c.sock: No such file or directory "
+                "(of the directories of sockets, unixsockd creates only the runtime directory)");
+        config_free(ok("[socket:s]\npath = /tmp/x.sock\nworker = w\n" WORKER_W));
 }
 
 Test(config, every_log_level_maps_to_its_syslog_priority)
@@ -549,13 +635,15 @@ Test(config, command_follows_shell_quoting_without_a_shell)
         config_free(c);
 }
 
-Test(config, command_name_is_searched_in_path)
+/* In the PATH systemd gives services, whatever the caller's: a file that
+ * passes --check in a shell also starts under systemd. */
+Test(config, command_name_is_searched_in_the_fixed_path_not_the_callers)
 {
         struct config *c;
 
         setenv("PATH", "/nonexistent:relative/dir:/bin", 1);
         c = ok(SOCK_S "[worker:w]\ncommand = date +%s\n");
-        cr_assert_str_eq(c->workers[0].exec_path, "/bin/date");
+        cr_assert_str_eq(c->workers[0].exec_path, "/usr/bin/date", "not /bin/date of $PATH");
         cr_assert_str_eq(c->workers[0].argv[0], "date");
         config_free(c);
 
@@ -563,6 +651,19 @@ Test(config, command_name_is_searched_in_path)
         c = ok(SOCK_S "[worker:w]\ncommand = date\n");
         cr_assert_str_eq(c->workers[0].exec_path, "/usr/bin/date");
         config_free(c);
+
+        /* a program found only through the caller's PATH is not found */
+        char *dir = make_tmpdir();
+        FILE *f = fopen(join(dir, "only-here-usd"), "we");
+        cr_assert_not_null(f);
+        fputs("#!/bin/sh\n", f);
+        cr_assert_eq(fclose(f), 0);
+        cr_assert_eq(chmod(join(dir, "only-here-usd"), 0755), 0);
+        setenv("PATH", dir, 1);
+        bad_one(SOCK_S "[worker:w]\ncommand = only-here-usd\n", 5,
+                "command: 'only-here-usd' not found in PATH (" STD_PATH ")");
+        rm_rf(dir);
+        free(dir);
 }
 
 Test(config, environment_later_name_wins)
@@ -1070,12 +1171,27 @@ Test(config, relative_path_too_long_after_joining)
 {
         const char *dir = fmt("/run/%s", repeat('d', 90));      /* 95 bytes, + '/' = 96 */
 
-        bad_one(fmt("[unixsockd]\nruntime-directory = %s\n[socket:s]\npath = %s\nworker = w\n" WORKER_W,
-                    dir, repeat('p', 12)), 4,
+        /* (control = none: the default control.sock would not fit either, below) */
+        bad_one(fmt("[unixsockd]\nruntime-directory = %s\ncontrol = none\n[socket:s]\npath = %s\nworker = w\n"
+                    WORKER_W, dir, repeat('p', 12)), 5,
                 fmt("path: '%s/%s' is too long for a UNIX socket (108 bytes, at most 107)", dir, repeat('p', 12)));
         bad_one(fmt("[socket:s]\npath = %s\nworker = w\n" WORKER_W, repeat('p', 107 - 13)), 2,
                 fmt("path: '" RD "/%s' is too long for a UNIX socket (108 bytes, at most 107)",
                     repeat('p', 107 - 13)));
+}
+
+/* The control socket is on by default: a runtime directory with no room for
+ * control.sock is an error at its line (or of the whole file, if it is the
+ * default one). */
+Test(config, a_runtime_directory_too_long_for_the_default_control_socket)
+{
+        const char *dir = fmt("/run/%s", repeat('d', 90));      /* 95 bytes + "/control.sock" = 108 */
+
+        bad_one(fmt("[unixsockd]\nruntime-directory = %s\n[socket:s]\npath = s\nworker = w\n" WORKER_W, dir), 2,
+                fmt("control: '%s/control.sock' is too long for a UNIX socket (108 bytes, at most 107)", dir));
+        setenv("RUNTIME_DIRECTORY", dir, 1);
+        bad_one("[socket:s]\npath = s\nworker = w\n" WORKER_W, 0,
+                fmt("control: '%s/control.sock' is too long for a UNIX socket (108 bytes, at most 107)", dir));
 }
 
 Test(config, abstract_name_too_long)
@@ -1472,10 +1588,11 @@ Test(config, demo_config_has_a_socket_per_program)
                 DISPATCH_SPAWN, DISPATCH_POOL, DISPATCH_POOL, DISPATCH_LISTENER };
         struct config *c = NULL;
 
-        /* conf/demo.sh puts the example pool workers in PATH */
-        setenv("PATH", BUILD_ROOT "/lib:" SOURCE_ROOT "/lib/examples:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+        /* meson writes the example pool workers' paths into the build's
+         * demo.conf, which conf/demo.sh runs; the caller's PATH plays no part */
+        setenv("PATH", "/nonexistent", 1);
         errs.n = 0;
-        cr_assert_eq(config_load(SOURCE_ROOT "/conf/demo.conf", collect, NULL, &c), 0, "%s", all_errs());
+        cr_assert_eq(config_load(BUILD_ROOT "/conf/demo.conf", collect, NULL, &c), 0, "%s", all_errs());
         cr_assert_eq(c->n_sockets, 7);
         for (size_t i = 0; i < 7; i++) {
                 const struct cfg_socket *s = config_find_socket(c, t[i].socket);

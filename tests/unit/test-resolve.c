@@ -98,6 +98,30 @@ Test(resolve_system, executable_tells_a_program_from_other_files)
         free(dir);
 }
 
+Test(resolve_system, directory_tells_a_directory_from_other_files_and_missing_ones)
+{
+        char *dir = make_tmpdir();
+
+        write_file(join(dir, "file"), 0644);
+        cr_assert_eq(mkdir(join(dir, "sub"), 0755), 0);
+        cr_assert_eq(symlink("sub", join(dir, "link")), 0);
+        cr_assert_eq(sys->directory(NULL, join(dir, "sub")), 0);
+        cr_assert_eq(sys->directory(NULL, join(dir, "link")), 0, "a link to a directory is followed");
+        cr_assert_eq(sys->directory(NULL, join(dir, "file")), -ENOTDIR);
+        cr_assert_eq(sys->directory(NULL, join(dir, "file/below")), -ENOTDIR);
+        cr_assert_eq(sys->directory(NULL, join(dir, "none")), -ENOENT);
+        cr_assert_eq(sys->directory(NULL, join(dir, "none/below")), -ENOENT);
+        cr_assert_eq(sys->directory(NULL, "/"), 0);
+        rm_rf(dir);
+        free(dir);
+}
+
+Test(resolve_system, commands_are_searched_in_the_fixed_path_of_systemd_services)
+{
+        cr_assert_null(sys->search_path, "RESOLVE_SEARCH_PATH");
+        cr_assert_str_eq(RESOLVE_SEARCH_PATH, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+}
+
 /* A directory named like the command and a file that is not executable are
  * passed over, as execvp(3) does; relative entries too. */
 Test(resolve_system, path_search_takes_the_first_executable_file)
@@ -151,6 +175,8 @@ static struct {
         const char *group_list_user;
         gid_t group_list_gid;
         int calls;
+        char directory[8][128];         /* what directory() was asked, the last 8 */
+        size_t n_directory;
 } fake_seen;
 
 static int fake_user(uid_t uid, gid_t gid, const char *name, struct resolve_user *ret)
@@ -209,12 +235,27 @@ static int fake_executable(void *userdata, const char *path)
         return strcmp(path, "/fake/bin/prog") == 0 || strcmp(path, "/fake/abs") == 0 ? 0 : -ENOENT;
 }
 
+/* Directories: /srv, /srv/app and what is above them; /etc/passwd a file. */
+static int fake_directory(void *userdata, const char *path)
+{
+        static const char *const dirs[] = { "/", "/srv", "/srv/app", "/etc" };
+
+        fake_seen.calls += userdata == &fake_seen;
+        snprintf(fake_seen.directory[fake_seen.n_directory++ % 8], sizeof(fake_seen.directory[0]), "%s", path);
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+                if (strcmp(path, dirs[i]) == 0)
+                        return 0;
+        return strncmp(path, "/etc/passwd", 11) == 0 ? -ENOTDIR : strcmp(path, "/locked") == 0 ? -EACCES : -ENOENT;
+}
+
 static const struct resolver fake = {
         .user_by_name = fake_user_by_name,
         .user_by_uid = fake_user_by_uid,
         .group_by_name = fake_group_by_name,
         .group_list = fake_group_list,
         .executable = fake_executable,
+        .directory = fake_directory,
+        .search_path = "/fake/bin",
         .userdata = &fake_seen,
 };
 
@@ -245,7 +286,8 @@ static int load(const char *text, struct config **c)
 static void setup(void)
 {
         setenv("RUNTIME_DIRECTORY", "/run/test-usd", 1);
-        setenv("PATH", "/fake/bin", 1);
+        /* the resolver's search path, not this one, is searched */
+        setenv("PATH", "/usr/bin:/bin", 1);
         memset(&fake_seen, 0, sizeof(fake_seen));
 }
 
@@ -337,4 +379,77 @@ Test(config_fake, a_program_the_resolver_does_not_know_is_not_found)
         cr_assert_str_eq(errs.msg[0], "command: 'cat' not found in PATH (/fake/bin)");
         cr_assert_eq(load(SOCK "[worker:w]\ncommand = /bin/sh\n", &c), -EINVAL);
         cr_assert_str_eq(errs.msg[0], "command: '/bin/sh' does not exist");
+}
+
+Test(config_fake, a_socket_in_a_directory_that_does_not_exist_is_an_error_at_its_path)
+{
+        struct config *c;
+
+        cr_assert_eq(load("[socket:s]\npath = /srv/none/x.sock\nworker = w\n"
+                          "[socket:t]\npath = /etc/passwd/t.sock\nworker = w\n"
+                          "[socket:u]\npath = /srv/app/u.sock\nworker = w\n"
+                          "[worker:w]\ncommand = /fake/abs\n", &c), -EINVAL);
+        cr_assert_eq(errs.n, 2);
+        cr_assert_eq(errs.line[0], 2);
+        cr_assert_str_eq(errs.msg[0], "path: /srv/none/x.sock: No such file or directory "
+                         "(of the directories of sockets, unixsockd creates only the runtime directory)");
+        cr_assert_eq(errs.line[1], 5);
+        cr_assert_str_eq(errs.msg[1], "path: /etc/passwd/t.sock: Not a directory");
+}
+
+Test(config_fake, the_control_socket_in_a_directory_that_does_not_exist_is_an_error)
+{
+        struct config *c;
+
+        cr_assert_eq(load("[unixsockd]\ncontrol = /srv/none/ctl.sock\n" SOCK "[worker:w]\ncommand = /fake/abs\n",
+                          &c), -EINVAL);
+        cr_assert_eq(errs.n, 1);
+        cr_assert_eq(errs.line[0], 2);
+        cr_assert_str_eq(errs.msg[0], "control: /srv/none/ctl.sock: No such file or directory "
+                         "(of the directories of sockets, unixsockd creates only the runtime directory)");
+        cr_assert_eq(load("[unixsockd]\ncontrol = /srv/app/ctl.sock\n" SOCK "[worker:w]\ncommand = /fake/abs\n",
+                          &c), 0);
+        cr_assert_str_eq(c->control, "/srv/app/ctl.sock");
+        config_free(c);
+}
+
+/* unixsockd makes the runtime directory and every directory above it at
+ * start (mkdir -p): none of them need exist when the file is checked. */
+Test(config_fake, the_runtime_directory_and_those_above_it_need_not_exist_yet)
+{
+        struct config *c;
+
+        cr_assert_eq(load("[unixsockd]\nruntime-directory = /none/run/usd\n"
+                          "[socket:s]\npath = s.sock\nworker = w\n"
+                          "[socket:t]\npath = /none/run/t.sock\nworker = w\n"
+                          "[socket:u]\npath = /none/u.sock\nworker = w\n"
+                          "[worker:w]\ncommand = /fake/abs\n", &c), 0,
+                     "%zu errors, first: %s", errs.n, errs.n ? errs.msg[0] : "");
+        cr_assert_str_eq(c->control, "/none/run/usd/control.sock");
+        config_free(c);
+        for (size_t i = 0; i < fake_seen.n_directory && i < 8; i++)
+                cr_assert(strncmp(fake_seen.directory[i], "/none", 5) != 0, "asked about %s",
+                          fake_seen.directory[i]);
+
+        /* a directory below it is not made: it must be there */
+        cr_assert_eq(load("[unixsockd]\nruntime-directory = /none/run/usd\n"
+                          "[socket:s]\npath = sub/s.sock\nworker = w\n"
+                          "[worker:w]\ncommand = /fake/abs\n", &c), -EINVAL);
+        cr_assert_eq(errs.n, 1);
+        cr_assert_eq(errs.line[0], 4);
+        cr_assert_str_eq(errs.msg[0], "path: /none/run/usd/sub/s.sock: No such file or directory "
+                         "(of the directories of sockets, unixsockd creates only the runtime directory)");
+}
+
+/* One the checker may not look into, the daemon (often another user) may:
+ * it is tried when the socket is made. Abstract sockets have no directory. */
+Test(config_fake, a_directory_that_cannot_be_looked_at_and_an_abstract_socket_are_not_errors)
+{
+        struct config *c;
+
+        cr_assert_eq(load("[socket:s]\npath = /locked/s.sock\nworker = w\n"
+                          "[socket:a]\npath = @abstract\nworker = w\n"
+                          "[worker:w]\ncommand = /fake/abs\n", &c), 0,
+                     "%zu errors, first: %s", errs.n, errs.n ? errs.msg[0] : "");
+        config_free(c);
 }
