@@ -89,6 +89,7 @@ static void pause_resource(struct socket *s, int err, const char *what)
         if (ratelimit_pass(&s->pause_rl, now, &suppressed)) {
                 struct log_ctx c = ctx(s, NULL);
                 c.msgid = MSGID_ACCEPT_PAUSED;
+                c.error = err;
                 log_ctx(LOG_WARNING, &c, "socket %s: %s: %s; accepting paused for %ums%s",
                         s->cfg->name, what, strerror(err), RESUME_AFTER_USEC / 1000,
                         ratelimit_note(note, suppressed, "pauses"));

@@ -122,8 +122,10 @@ void launch_log_failure(const struct launcher *l, const struct log_ctx *c, int p
                         const char *step, const char *tail)
 {
         const struct cfg_worker *cw = l->cfg;
+        struct log_ctx e = *c;
 
-        log_ctx(prio, c, "worker %s: %s %s: %s%s", cw->name, step,
+        e.error = -r;
+        log_ctx(prio, &e, "worker %s: %s %s: %s%s", cw->name, step,
                 strcmp(step, "chdir") == 0 ? cw->working_directory : cw->exec_path, strerror(-r), tail);
 }
 
