@@ -458,7 +458,13 @@ check "systemd never had to restart the daemon (crash, watchdog)" is "$(prop uni
 # ---- a bad config on reload keeps the running one ------------------------------------
 printf '\n[worker:late]\nno-such-key = 1\n' | cat "$tmp/reload.conf" - |
 	X install -m 0644 /dev/stdin "$cfg"
-X systemctl reload unixsockd.service
+# ExecReload= is unixsockctl reload: synchronous, so systemctl reload fails
+check "a bad config on reload: systemctl reload fails" eval '! X systemctl reload unixsockd.service'
+ctl_out=$(X "$ctl_in" reload 2>&1)
+rc=$?
+sed 's/^/# unixsockctl reload: /' <<< "$ctl_out" >&2
+check "a bad config on reload: unixsockctl reload exits 78 with FILE:LINE: message" \
+	eval '[ $rc = 78 ] && grep -Eq "^$cfg_re:[0-9]+: duplicate section \[worker:late\]" <<< "$ctl_out"'
 check "a bad config on reload: the daemon keeps running" \
 	is "$(prop unixsockd.service MainPID)/$(prop unixsockd.service ActiveState)" "$pid/active"
 check "a bad config on reload: the old config still serves" \
@@ -469,6 +475,10 @@ check "a bad config on reload: the error names FILE:LINE" \
 check_msgid "a bad config on reload: the error at err, with its MESSAGE_ID" MSGID_CONFIG_ERROR PRIORITY=3 \
 	"MESSAGE~$cfg_re"':[0-9]+: duplicate section \[worker:late\] \(first at line [0-9]+\)'
 X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"
+check "a good config again: unixsockctl reload exits 0" X "$ctl_in" reload
+ctl_out=$(X "$ctl_in" status 2>&1)
+sed 's/^/# unixsockctl status: /' <<< "$ctl_out" >&2
+check "unixsockctl status under systemd lists the sockets" eval 'grep -Eq "^echo +listening" <<< "$ctl_out"'
 
 # ---- stop, then activation again ------------------------------------------------------
 check "systemctl stop unixsockd.service succeeds" X systemctl stop unixsockd.service
