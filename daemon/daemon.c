@@ -475,6 +475,12 @@ static int reload_file(struct daemon *d, json_object *answer, const char **error
         struct log_ctx c = LOG_CTX_INIT;
         int r;
 
+        if (d->stopping) {
+                /* its sockets are closed and its workers finishing: nothing to apply to */
+                log_msg(LOG_NOTICE, "reload: not while stopping");
+                *error = "the daemon is stopping";
+                return -ESHUTDOWN;
+        }
         (void)notify_send("RELOADING=1", -1);
         /* Logged as at start, and as bounded: never raw on stderr. */
         r = config_load_max(d->cfg->file, CONFIG_ERRORS_LOGGED, reload_error, errors, &next);
@@ -529,10 +535,14 @@ static int op_restart(void *userdata, const char *name, const char **error)
         struct worker *old = NULL, *w;
         size_t i;
 
+        *error = buf;
+        if (d->stopping) {
+                snprintf(buf, sizeof(buf), "the daemon is stopping");
+                return -ESHUTDOWN;
+        }
         for (i = 0; i < d->n_workers && !old; i++)
                 if (strcmp(d->workers[i]->cfg->name, name) == 0)
                         old = d->workers[i];
-        *error = buf;
         if (!old) {
                 snprintf(buf, sizeof(buf), "no worker '%.64s'", name);
                 return -ENOENT;
@@ -563,6 +573,10 @@ static int op_pause(void *userdata, const char *name, bool paused, const char **
         static char buf[128];
         struct daemon *d = userdata;
 
+        if (d->stopping) {
+                *error = "the daemon is stopping";
+                return -ESHUTDOWN;
+        }
         for (size_t i = 0; i < d->n_socks; i++)
                 if (strcmp(d->socks[i]->cfg->name, name) == 0) {
                         socket_set_paused(d->socks[i], paused);

@@ -90,14 +90,17 @@ static bool peer_in_group(int fd, gid_t primary, gid_t gid)
         return in;
 }
 
+/* The words of line in words[]; WORDS_MAX + 1 if there are more. */
 static size_t split(char *line, char *words[static WORDS_MAX])
 {
         size_t n = 0;
 
-        for (char *p = line; *p && n < WORDS_MAX;) {
+        for (char *p = line; *p;) {
                 p += strspn(p, " \t");
                 if (!*p)
                         break;
+                if (n == WORDS_MAX)
+                        return WORDS_MAX + 1;
                 words[n++] = p;
                 p += strcspn(p, " \t");
                 if (*p)
@@ -143,6 +146,10 @@ static int run(const struct control_ops *ops, const struct control_peer *p, char
         static char buf[256];
         const struct command *cmd;
 
+        if (n > WORDS_MAX) {
+                *error = "more than 64 words in the request";
+                return -E2BIG;
+        }
         if (n == 0 || strcmp(words[0], CONTROL_PROTOCOL) != 0) {
                 snprintf(buf, sizeof(buf), n && strncmp(words[0], "unixsockd/", 10) == 0
                          ? "protocol '%.64s' not supported (this daemon speaks " CONTROL_PROTOCOL ")"
