@@ -1318,3 +1318,84 @@ Test(control, a_uid_that_may_not_connect_or_run_a_command_is_refused)
         expect_recovered(base);
         daemon_stop(&d);
 }
+
+/* More names than a request has room for words: the daemon must not drop
+ * the ones past its limit and answer for the others (the protocol: "an
+ * unknown name is an error"). */
+Test(control, an_unknown_name_after_many_known_ones_is_still_an_error)
+{
+        char req[1024];
+        size_t n = (size_t)snprintf(req, sizeof(req), "status");
+
+        start(conf_with(SPAWN));
+        for (int i = 0; i < 70; i++)
+                n += (size_t)snprintf(req + n, sizeof(req) - n, " s");
+        snprintf(req + n, sizeof(req) - n, " nope");
+        json_object *a = ctl(req);
+        cr_assert_not(jbool(a, "ok"), "'nope' after 70 names was not looked at: %s", json_object_to_json_string(a));
+        cr_assert_not(json_object_object_get_ex(a, "sockets", NULL));
+        daemon_stop(&d);
+}
+
+/* While it stops, workers serve on: status says so, and a command that
+ * would start something starts nothing. The daemon exits once the last
+ * worker is done. */
+static int start_stopping(void)
+{
+        char *t = replace_all(conf_with(SPAWN), "control = control.sock\n",
+                              "control = control.sock\nstop-timeout = 60s\n");
+
+        start(t);
+        free(t);
+        int held = hold(daemon_path(&d, "s.sock")); /* the stop waits for its worker */
+        ctl_ok("stop");
+        cr_assert(daemon_wait_log(&d, "stopping on unixsockctl stop"));
+        json_object *a = ctl_ok("status");
+        cr_assert(jbool(jget(a, "daemon"), "stopping"));
+        cr_assert_str_eq(jstr(jnamed(a, "sockets", "s"), "state"), "closed");
+        cr_assert_str_eq(jstr(jnamed(a, "sockets", "p"), "state"), "closed");
+        cr_assert_eq(jint(jnamed(a, "sockets", "s"), "in_service"), 1);
+        cr_assert(daemon_wait_log_count(&d, "exited with status 0", 3), "the pool's processes stop");
+        return held;
+}
+
+static void expect_exit_after(int held)
+{
+        close(held);
+        int st = daemon_wait_exit(&d);
+        cr_assert_neq(st, -1, "unixsockd did not exit after its last worker");
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "unixsockd exit status 0x%x", st);
+}
+
+Test(control, while_stopping_status_says_so_and_the_last_worker_ends_it)
+{
+        expect_exit_after(start_stopping());
+}
+
+Test(control, restart_while_stopping_starts_nothing)
+{
+        int held = start_stopping();
+        int started = daemon_log_count(&d, "started pid");
+        json_object *a = ctl("restart echo");
+        cr_expect_eq(daemon_log_count(&d, "started pid"), started, "restart started processes while stopping: %s",
+                     json_object_to_json_string(a));
+        a = ctl_ok("status");
+        cr_expect_str_eq(jstr(jnamed(a, "sockets", "p"), "state"), "closed", "p listens again while stopping");
+        cr_expect_str_eq(jstr(jnamed(a, "sockets", "s"), "state"), "closed", "s listens again while stopping");
+        expect_exit_after(held);
+}
+
+Test(control, reload_while_stopping_opens_nothing)
+{
+        int held = start_stopping();
+        int started = daemon_log_count(&d, "started pid");
+        write_conf(conf_with(SPAWN "[socket:n]\npath = n.sock\nworker = cat\n"));
+        json_object *a = ctl("reload");
+        cr_expect(access(daemon_path(&d, "n.sock"), F_OK) < 0, "reload made a socket while stopping: %s",
+                  json_object_to_json_string(a));
+        cr_expect_eq(daemon_log_count(&d, "started pid"), started, "reload started processes while stopping: %s",
+                     json_object_to_json_string(a));
+        a = ctl_ok("status");
+        cr_expect_str_eq(jstr(jnamed(a, "sockets", "p"), "state"), "closed", "p listens again while stopping");
+        expect_exit_after(held);
+}
