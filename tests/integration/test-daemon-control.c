@@ -1292,8 +1292,7 @@ Test(control, a_uid_that_may_not_connect_or_run_a_command_is_refused)
         as_nobody(nobody_requests, "status", buf, sizeof(buf));
         snprintf(want, sizeof(want), "errno %d\n", EACCES);
         cr_assert_str_eq(buf, want, "nobody connected to a 0600 control socket");
-        /* (control-group = is not a key on this branch: config rejects it.)
-         * Reachable by everyone, the daemon still checks who asks. */
+        /* Reachable by everyone, the daemon still checks who asks. */
         cr_assert(chmod(ctl_path(), 0666) == 0);
         as_nobody(nobody_requests, "status;reload;stop;pause s;restart echo", buf, sizeof(buf));
         static const char *const cmds[] = { "status", "reload", "stop", "pause", "restart" };
@@ -1316,6 +1315,38 @@ Test(control, a_uid_that_may_not_connect_or_run_a_command_is_refused)
         cr_assert_str_eq(jstr(jnamed(a, "sockets", "s"), "state"), "listening");
         cr_assert_eq(daemon_log_count(&d, "worker echo: started pid"), 3);
         expect_recovered(base);
+        daemon_stop(&d);
+}
+
+/* control-group = GROUP: the socket is 0660 in that group, and its members
+ * may read the status, never change anything. */
+Test(control, control_group_members_may_read_the_status_and_change_nothing)
+{
+        char buf[65536], text[65536];
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to be another uid");
+        snprintf(text, sizeof(text), "[unixsockd]\nruntime-directory = @DIR@\ncontrol = control.sock\n"
+                 "control-group = %d\n\n" SPAWN, (int)NOBODY);
+        start(text);
+        struct stat st;
+        cr_assert(stat(ctl_path(), &st) == 0);
+        cr_assert_eq(st.st_mode & 07777, 0660, "control socket mode %04o", st.st_mode & 07777);
+        cr_assert_eq(st.st_gid, (gid_t)NOBODY, "its group");
+        as_nobody(nobody_requests, "status;stop", buf, sizeof(buf));
+        char *save = NULL, *l = strtok_r(buf, "\n", &save);
+        cr_assert_not_null(l);
+        snprintf(text, sizeof(text), "%s\n", l);
+        json_object *a = parse_answer(text);
+        cr_assert(jbool(a, "ok"), "a member of control-group reads the status: %s", text);
+        cr_assert_str_eq(jstr(jnamed(a, "sockets", "s"), "state"), "listening");
+        l = strtok_r(NULL, "\n", &save);
+        cr_assert_not_null(l);
+        snprintf(text, sizeof(text), "%s\n", l);
+        a = parse_answer(text);
+        cr_assert_not(jbool(a, "ok"), "a member of control-group stopped the daemon: %s", text);
+        cr_assert_str_eq(jstr(a, "error"), "uid 65534 may not run 'stop'");
+        cr_assert_not(jbool(jget(ctl_ok("status"), "daemon"), "stopping"));
         daemon_stop(&d);
 }
 
