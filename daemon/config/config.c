@@ -31,9 +31,9 @@
 #include "diag.h"
 #include "file.h"
 #include "parse.h"
+#include "paths.h"
 #include "resolve.h"
 
-#define SUN_PATH_MAX 107                /* bytes of sun_path, the NUL excluded */
 #define COUNT_MAX 1000000               /* instances, max-per-user */
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -99,20 +99,6 @@ struct parser {
         struct diag errors;
         bool oom;
 };
-
-/* A value quoted for a message: valid UTF-8 as it is; every byte that is not
- * part of it, and every control character (C0, DEL, C1), escaped as \xNN, so
- * that nothing from a bad file reaches a terminal or the journal raw; long
- * ones cut, between characters. */
-#define QUOTE_MAX 192
-#define Q(s) quote((char[QUOTE_MAX]){ 0 }, (s))
-
-static const char *quote(char *buf, const char *s)
-{
-        if (s[parse_escape(buf, QUOTE_MAX - 7, s)]) /* room for "..." */
-                strcat(buf, "...");
-        return buf;
-}
 
 __attribute__((format(printf, 3, 4)))
 static void fail(struct parser *p, unsigned line, const char *fmt, ...)
@@ -1010,110 +996,28 @@ static char *reader(char *str, int num, void *stream)
         return str;
 }
 
-static char *default_runtime_directory(struct parser *p)
+static struct paths paths_of(struct parser *p)
 {
-        const char *rd = getenv("RUNTIME_DIRECTORY"), *x;
-        char *d = NULL, *r;
+        return (struct paths){ .errors = &p->errors, .res = p->res, .runtime_directory = p->c->runtime_directory };
+}
 
-        /* systemd gives one path per RuntimeDirectory= entry, ':'-separated. */
-        if (rd && rd[0] == '/') {
-                d = strndup(rd, strcspn(rd, ":"));
-                if (!d) {
-                        p->oom = true;
-                        return NULL;
-                }
-        } else if (geteuid() == 0)
-                return xstrdup(p, "/run/unixsockd");
-        else if ((x = getenv("XDG_RUNTIME_DIR")) && x[0] == '/') {
-                if (asprintf(&d, "%s/unixsockd", x) < 0) {
-                        p->oom = true;
-                        return NULL;
-                }
-        } else {
-                fail(p, 0, "no runtime directory: set runtime-directory in [unixsockd] "
-                     "(RUNTIME_DIRECTORY and XDG_RUNTIME_DIR are not set to absolute paths)");
-                return NULL;
-        }
-        r = path_make(p, "", d);
-        free(d);
+/* The runtime directory (fn given), or the socket path of key at line. */
+static char *with_paths(struct parser *p, char *(*fn)(struct paths *), const char *key, unsigned line,
+                        const char *v)
+{
+        struct paths pp = paths_of(p);
+        char *r = fn ? fn(&pp) : paths_socket(&pp, key, line, v);
+
+        p->oom |= pp.oom;
         return r;
 }
 
-/* A file-system path that fits sun_path, or an abstract name; relative ones
- * joined to the runtime directory. NULL if it cannot be made (reported). */
-static char *socket_path(struct parser *p, const char *key, unsigned line, const char *v)
+static void check_dir(struct parser *p, const char *key, unsigned line, const char *path)
 {
-        const char *rd = p->c->runtime_directory;
-        char *path;
-        size_t n;
+        struct paths pp = paths_of(p);
 
-        if (v[0] == '@') {
-                n = strlen(v + 1);
-                if (n > SUN_PATH_MAX) {
-                        fail(p, line, "%s: abstract name '%s' is too long (%zu bytes after '@', at most %d)",
-                             key, Q(v), n, SUN_PATH_MAX);
-                        return NULL;
-                }
-                return xstrdup(p, v);
-        }
-        if (v[0] != '/' && !rd)
-                return NULL;    /* the runtime directory was refused: reported */
-        path = path_make(p, rd ? rd : "", v);
-        if (!path)
-                return NULL;
-        n = strlen(path);
-        if (n > SUN_PATH_MAX) {
-                fail(p, line, "%s: '%s' is too long for a UNIX socket (%zu bytes, at most %d)", key,
-                     Q(path), n, SUN_PATH_MAX);
-                free(path);
-                return NULL;
-        }
-        return path;
-}
-
-/* Whether dir is path or a directory above it ("/" is above every path). */
-static bool dir_contains(const char *dir, const char *path)
-{
-        size_t n = strlen(dir);
-
-        if (strcmp(dir, "/") == 0)
-                return true;
-        return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
-/* The directory of a socket file must be there when the file is read, unless
- * unixsockd makes it at start: the runtime directory and every directory
- * above it (mkdir -p), so that neither --check nor a start under systemd,
- * before RuntimeDirectory= exists or after, depends on it. A directory that
- * the checker may not look at (EACCES, EPERM: --check as another user) is
- * left to the daemon, which reports it when it makes the socket. */
-static void check_directory(struct parser *p, const char *key, unsigned line, const char *path)
-{
-        const char *rd = p->c->runtime_directory, *slash = strrchr(path, '/');
-        char *dir;
-        int r;
-
-        if (path[0] != '/' || !slash)
-                return;         /* abstract */
-        dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-        if (!dir) {
-                p->oom = true;
-                return;
-        }
-        if (rd && dir_contains(dir, rd)) {
-                free(dir);
-                return;
-        }
-        r = p->res->directory(p->res->userdata, dir);
-        free(dir);
-        if (r == 0 || r == -EACCES || r == -EPERM)
-                return;
-        if (r == -ENOMEM)
-                p->oom = true;
-        else
-                fail(p, line, "%s: %s: %s%s", key, Q(path), strerror(-r),
-                     r == -ENOENT ? " (of the directories of sockets, unixsockd creates only the runtime directory)"
-                                  : "");
+        paths_check_directory(&pp, key, line, path);
+        p->oom |= pp.oom;
 }
 
 static const char *format_usec(char buf[static 32], uint64_t u)
@@ -1151,7 +1055,7 @@ static void finish_sockets(struct parser *p)
                 if (!pl)
                         fail(p, s->line, "missing 'path =' in [socket:%s]", s->name);
                 else if (s->path) {
-                        char *path = socket_path(p, "path", pl, s->path);
+                        char *path = with_paths(p, NULL, "path", pl, s->path);
 
                         free(s->path);
                         s->path = path;
@@ -1176,7 +1080,7 @@ static void finish_sockets(struct parser *p)
                                 dup = true;
                         }
                         if (!dup)
-                                check_directory(p, "path", pl, s->path);
+                                check_dir(p, "path", pl, s->path);
                         if (s->path[0] == '@') {
                                 /* An abstract socket has no inode, so nothing to give a mode or an owner. */
                                 static const enum skey file_keys[] = { S_MODE, S_OWNER, S_GROUP };
@@ -1282,7 +1186,7 @@ static void finish(struct parser *p)
         struct seen *ctl = &p->gkeys[G_CONTROL], *ctl_group = &p->gkeys[G_CONTROL_GROUP];
 
         if (!p->gkeys[G_RUNTIME_DIRECTORY].line)
-                c->runtime_directory = default_runtime_directory(p);
+                c->runtime_directory = with_paths(p, paths_default_runtime_directory, NULL, 0, NULL);
         if (p->control_none && c->control_group_set)
                 fail(p, ctl_group->line, "control-group: there is no control socket (control = none, line %u)",
                      ctl->line);
@@ -1290,11 +1194,11 @@ static void finish(struct parser *p)
                 /* On by default: a long runtime-directory may leave no room for it. */
                 unsigned line = ctl->line ? ctl->line : p->gkeys[G_RUNTIME_DIRECTORY].line;
 
-                c->control = socket_path(p, "control", line, p->control ? p->control : "control.sock");
+                c->control = with_paths(p, NULL, "control", line, p->control ? p->control : "control.sock");
                 if (!c->control)
                         ctl->bad = true;
                 else
-                        check_directory(p, "control", line, c->control);
+                        check_dir(p, "control", line, c->control);
         }
         finish_sockets(p);
         for (size_t i = 0; i < p->n_refs; i++) {

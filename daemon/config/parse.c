@@ -441,3 +441,10 @@ char *parse_path_join(const char *dir, const char *rel)
         free(in);
         return out;
 }
+
+const char *parse_quote(char *buf, const char *s)
+{
+        if (s[parse_escape(buf, QUOTE_MAX - 7, s)]) /* room for "..." */
+                strcat(buf, "...");
+        return buf;
+}

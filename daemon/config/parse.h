@@ -70,4 +70,12 @@ bool parse_is_control(uint32_t cp);
  * reaches a terminal or the journal. */
 size_t parse_escape(char *buf, size_t size, const char *s);
 
+/* A value quoted for a message: valid UTF-8 as it is; every byte that is not
+ * part of it, and every control character (C0, DEL, C1), escaped as \xNN, so
+ * that nothing from a bad file reaches a terminal or the journal raw; long
+ * ones cut, between characters. */
+#define QUOTE_MAX 192
+#define Q(s) parse_quote((char[QUOTE_MAX]){ 0 }, (s))
+const char *parse_quote(char *buf, const char *s);
+
 #endif
