@@ -23,6 +23,11 @@
 #include "notify.h"
 
 #define QUEUE_MAX 256
+/* Slots FDSTORE= may not take: a daemon with more sockets than the queue
+ * holds, under a manager that reads nothing while it starts, must still get
+ * its READY=1 (or STOPPING=1, RELOADING=1) through. An FDSTORE= dropped
+ * leaves the socket's file the daemon's, removed at stop. */
+#define QUEUE_RESERVED 16
 
 struct message {
         char *text;
@@ -194,10 +199,10 @@ int notify_send(const char *text, int fd)
                 last->text = t;
                 return 1;
         }
-        if (nt.n == QUEUE_MAX) {
+        if (nt.n >= (strncmp(text, "FDSTORE=", 8) == 0 ? QUEUE_MAX - QUEUE_RESERVED : QUEUE_MAX)) {
                 if (!nt.dropped_logged)
                         log_msg(LOG_WARNING, "notify socket: the service manager reads nothing; "
-                                "%d messages wait, later ones are dropped", QUEUE_MAX);
+                                "%zu messages wait, later ones are dropped", nt.n);
                 nt.dropped_logged = true;
                 return -ENOBUFS;
         }

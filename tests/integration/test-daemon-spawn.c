@@ -520,6 +520,28 @@ Test(spawn, listeners_go_to_the_fd_store_under_a_service_manager)
         daemon_stop(&d);
 }
 
+/* More sockets than the notify queue holds, under a manager that reads
+ * nothing while the daemon starts: some FDSTORE= may have to be dropped (their
+ * files are then the daemon's to remove), READY=1 never. */
+Test(spawn, ready_is_never_dropped_behind_many_fd_store_messages)
+{
+        enum { SOCKETS = 400 };
+        size_t cap = SOCKETS * 64 + 256, n = 0;
+        char *text = malloc(cap);
+
+        cr_assert_not_null(text);
+        n += (size_t)snprintf(text + n, cap - n, "[worker:cat]\ncommand = /bin/cat\n\n");
+        for (int i = 0; i < SOCKETS; i++)
+                n += (size_t)snprintf(text + n, cap - n, "[socket:s%03d]\npath = s%03d.sock\nworker = cat\n", i, i);
+        /* the harness reads its notify socket only while a test waits on it */
+        daemon_spawn(&d, text, NULL);
+        free(text);
+        cr_assert(daemon_wait_log(&d, "started: 400 sockets"));
+        cr_assert(daemon_wait_ready(&d), "READY=1 came after all");
+        client_expect_echo(daemon_path(&d, "s399.sock"), "last");
+        daemon_stop(&d);
+}
+
 Test(spawn, by_hand_the_socket_files_it_made_go_at_stop)
 {
         char buf[64];
