@@ -470,7 +470,7 @@ static void reload_error(void *userdata, const char *file, unsigned line, const 
 static int reload_file(struct daemon *d, json_object *answer, const char **error)
 {
         static char buf[4200];
-        json_object *errors = answer ? json_object_new_array() : NULL;
+        json_object *errors;
         struct config *next = NULL;
         struct log_ctx c = LOG_CTX_INIT;
         int r;
@@ -481,6 +481,7 @@ static int reload_file(struct daemon *d, json_object *answer, const char **error
                 *error = "the daemon is stopping";
                 return -ESHUTDOWN;
         }
+        errors = answer ? json_object_new_array() : NULL;
         (void)notify_send("RELOADING=1", -1);
         /* Logged as at start, and as bounded: never raw on stderr. */
         r = config_load_max(d->cfg->file, CONFIG_ERRORS_LOGGED, reload_error, errors, &next);
