@@ -581,6 +581,54 @@ Test(control, status_numbers_match_what_the_clients_counted)
 }
 
 /* status NAME shows only what is named. */
+/* unixsockctl against the real daemon: its table and its metrics show the
+ * connections the clients made. */
+static char *run_unixsockctl(const char *args)
+{
+        const char *ctl = getenv("UNIXSOCKCTL");
+        char cmd[8192], *out = malloc(1 << 16);
+        size_t n = 0;
+
+        cr_assert_not_null(ctl, "UNIXSOCKCTL names the built unixsockctl (meson test sets it)");
+        cr_assert_not_null(out);
+        snprintf(cmd, sizeof(cmd), "UNIXSOCKCTL_TIMEOUT=10 %s -s %s %s", ctl, ctl_path(), args);
+        FILE *f = popen(cmd, "r");
+        cr_assert_not_null(f);
+        while (n < (1 << 16) - 1 && !feof(f))
+                n += fread(out + n, 1, (1 << 16) - 1 - n, f);
+        out[n] = '\0';
+        cr_assert_eq(pclose(f), 0, "%s: %s", cmd, out);
+        return out;
+}
+
+Test(control, unixsockctl_shows_what_the_clients_counted)
+{
+        char want[128];
+
+        start(conf_with(SPAWN));
+        for (int i = 0; i < 20; i++)
+                client_expect_echo(daemon_path(&d, "s.sock"), "counted");
+        for (int i = 0; i < 7; i++)
+                pool_echo("pooled");
+        char *table = run_unixsockctl("status s p");
+        cr_assert(strstr(table, "listening"), "%s", table);
+        char *row = strstr(table, "\ns ");
+        cr_assert_not_null(row, "a row for socket s: %s", table);
+        long accepted = -1, refused = -1;
+        cr_assert(sscanf(row, " s listening %ld %ld", &accepted, &refused) == 2, "%s", row);
+        cr_assert_eq(accepted, 20, "%s", table);
+        cr_assert_eq(refused, 0);
+        free(table);
+        char *metrics = run_unixsockctl("metrics");
+        snprintf(want, sizeof(want), "unixsockd_socket_accepted_total{socket=\"s\"} 20\n");
+        cr_assert(strstr(metrics, want), "%s in %s", want, metrics);
+        snprintf(want, sizeof(want), "unixsockd_socket_accepted_total{socket=\"p\"} 7\n");
+        cr_assert(strstr(metrics, want), "%s in %s", want, metrics);
+        cr_assert(strstr(metrics, "# EOF"));
+        free(metrics);
+        daemon_stop(&d);
+}
+
 Test(control, status_with_names_shows_only_those)
 {
         start(conf_with(SPAWN));
