@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,16 +99,8 @@ struct parser {
         bool oom;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void fail(struct parser *p, unsigned line, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (diag_addv(&p->errors, line, fmt, ap) < 0)
-                p->oom = true;
-        va_end(ap);
-}
+/* An error at line; out of memory to keep it, p->oom. */
+#define fail(p, line, ...) diag_add(&(p)->errors, &(p)->oom, (line), __VA_ARGS__)
 
 static void *xstrdup(struct parser *p, const char *s)
 {

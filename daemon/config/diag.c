@@ -58,6 +58,16 @@ int diag_addv(struct diag *d, unsigned line, const char *fmt, va_list ap)
         return 0;
 }
 
+void diag_add(struct diag *d, bool *oom, unsigned line, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (diag_addv(d, line, fmt, ap) < 0)
+                *oom = true;
+        va_end(ap);
+}
+
 bool diag_has_line(const struct diag *d, unsigned line)
 {
         /* (an error past those kept may have been there: counted already) */

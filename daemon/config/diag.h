@@ -28,6 +28,10 @@ struct diag {
 int diag_addv(struct diag *d, unsigned line, const char *fmt, va_list ap)
         __attribute__((format(printf, 3, 0)));
 
+/* diag_addv with its arguments; *oom set when the error could not be kept. */
+void diag_add(struct diag *d, bool *oom, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 /* Whether an error is at line (or might be, among those dropped). */
 bool diag_has_line(const struct diag *d, unsigned line);
 

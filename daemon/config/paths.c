@@ -1,7 +1,6 @@
 /* Where the configuration's files go: the runtime directory by default,
  * socket paths (joined, within sun_path), and the directory each lives in. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +9,8 @@
 #include "parse.h"
 #include "paths.h"
 
-__attribute__((format(printf, 3, 4)))
-static void fail(struct paths *p, unsigned line, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (diag_addv(p->errors, line, fmt, ap) < 0)
-                p->oom = true;
-        va_end(ap);
-}
+/* An error at line; out of memory to keep it, p->oom. */
+#define fail(p, line, ...) diag_add((p)->errors, &(p)->oom, (line), __VA_ARGS__)
 
 static char *xstrdup(struct paths *p, const char *s)
 {
