@@ -29,21 +29,6 @@ unsigned harness_nproc;
 int harness_listen_fd = -1;
 const char *harness_listen_name = "";
 
-static long long now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static int ms_left(long long deadline)
-{
-        long long l = deadline - now_ms();
-
-        return l < 0 ? 0 : (int)l;
-}
-
 const char *test_prog(const char *name)
 {
         static char buf[4][1024];

@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -115,4 +117,32 @@ char *replace_all(const char *text, const char *token, const char *value)
         }
         out[n] = '\0';
         return out;
+}
+
+long long now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+int ms_left(long long deadline)
+{
+        long long l = deadline - now_ms();
+
+        return l < 0 ? 0 : (int)l;
+}
+
+char *fmt(const char *f, ...)
+{
+        static char bufs[4][8192];
+        static int i;
+        char *b = bufs[i++ % 4];
+        va_list ap;
+
+        va_start(ap, f);
+        vsnprintf(b, sizeof(bufs[0]), f, ap);
+        va_end(ap);
+        return b;
 }

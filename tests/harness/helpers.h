@@ -25,4 +25,12 @@ char *replace_all(const char *text, const char *token, const char *value);
 /* Reads exactly n bytes (or until EOF); returns the number read. */
 ssize_t read_full(int fd, void *buf, size_t n);
 
+/* CLOCK_MONOTONIC in milliseconds, and what is left of a deadline in it (>= 0). */
+long long now_ms(void);
+int ms_left(long long deadline);
+
+/* printf into one of 4 rotating static buffers of 8 KiB: a few may be used
+ * in one expression. */
+char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

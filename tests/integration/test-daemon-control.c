@@ -47,21 +47,6 @@ TestSuite(control, .fini = fini, .timeout = 240);
 
 /* ---- time ---------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static int ms_left(long long deadline)
-{
-        long long l = deadline - now_ms();
-
-        return l < 0 ? 0 : (int)l;
-}
-
 /* A pause between two looks at something that sends no event (/proc). */
 static void look_again(void)
 {

@@ -123,20 +123,6 @@ static void has_err(unsigned line, const char *part)
         cr_assert_fail("no error '%s' at line %u in:\n%s", part, line, all_errs());
 }
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-        static char bufs[4][8192];
-        static int i;
-        char *b = bufs[i++ % 4];
-        va_list ap;
-
-        va_start(ap, f);
-        vsnprintf(b, sizeof(bufs[0]), f, ap);
-        va_end(ap);
-        return b;
-}
-
 static char *repeat(char ch, size_t n)
 {
         static char bufs[4][1024];

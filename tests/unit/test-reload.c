@@ -10,6 +10,8 @@
 #include "config/config.h"
 #include "reload.h"
 
+#include "helpers.h"
+
 #define RD "/run/test-usd"
 #define STD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -37,20 +39,6 @@ static struct config *cfg(const char *text)
         cr_assert_eq(r, 0, "config does not load (%d):\n%s", r, text);
         cr_assert_not_null(c);
         return c;
-}
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-        static char bufs[4][8192];
-        static int i;
-        char *b = bufs[i++ % 4];
-        va_list ap;
-
-        va_start(ap, f);
-        vsnprintf(b, sizeof(bufs[0]), f, ap);
-        va_end(ap);
-        return b;
 }
 
 #define SOCK(name, path, worker) "[socket:" name "]\npath = " RD "/" path "\nworker = " worker "\n"
