@@ -237,10 +237,13 @@ static void socket_refused(const struct out *o, const struct family *fam, struct
 
         if (!r)
                 return;
-        json_object_object_foreach(r, reason, val)
+        struct json_object_iterator it = json_object_iter_begin(r), end = json_object_iter_end(r);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                struct json_object *val = json_object_iter_peek_value(&it);
                 if (json_object_is_type(val, json_type_int))
                         put(o, fam, i64(b, json_object_get_int64(val)), "socket", answer_str(s, "name"), "reason",
-                            reason, NULL);
+                            json_object_iter_peek_name(&it), NULL);
+        }
 }
 
 PLAIN(socket_accepted, "accepted", "socket")

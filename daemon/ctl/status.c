@@ -108,7 +108,10 @@ static int64_t refused(struct json_object *o, char **ret_why)
         if (!m)
                 abort();
         if (r) {
-                json_object_object_foreach(r, reason, val) {
+                struct json_object_iterator it = json_object_iter_begin(r), end = json_object_iter_end(r);
+                for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                        const char *reason = json_object_iter_peek_name(&it);
+                        struct json_object *val = json_object_iter_peek_value(&it);
                         char *s;
 
                         if (!json_object_is_type(val, json_type_int) || (v = json_object_get_int64(val)) == 0)

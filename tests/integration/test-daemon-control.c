@@ -369,7 +369,10 @@ static void expect_no_refusal(json_object *sock)
 {
         json_object *r = jget(sock, "refused");
 
-        json_object_object_foreach(r, reason, count) {
+        struct json_object_iterator it = json_object_iter_begin(r), end = json_object_iter_end(r);
+        for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+                const char *reason = json_object_iter_peek_name(&it);
+                json_object *count = json_object_iter_peek_value(&it);
                 cr_assert(json_object_is_type(count, json_type_int));
                 cr_assert_eq(json_object_get_int64(count), 0, "socket %s: refused %s: %lld", jstr(sock, "name"),
                              reason, (long long)json_object_get_int64(count));

@@ -254,7 +254,7 @@ Test(parse, utf8_takes_rfc_3629_only)
                 "\xf0\x80\x80\x80",             /* overlong 4-byte */
                 "\xed\xa0\x80", "\xed\xbf\xbf", /* surrogates */
                 "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", /* past U+10FFFF */
-                "\xc3", "\xe2\x82", "\xc3" "A",    /* cut short */
+                "\xc3", "\xe2\x82", ("\xc3" "A"),  /* cut short */
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 cr_assert_eq(parse_utf8_char((const unsigned char *)bad[i], &cp), 0, "bad[%zu]", i);
