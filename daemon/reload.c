@@ -33,7 +33,8 @@ bool reload_worker_unchanged(const struct cfg_worker *a, const struct cfg_worker
                a->instances == b->instances && a->max_per_user == b->max_per_user && ids_equal(a, b) &&
                strv_equal(a->env, b->env) && str_equal(a->working_directory, b->working_directory) &&
                a->restart == b->restart && a->restart_delay_usec == b->restart_delay_usec &&
-               a->restart_delay_max_usec == b->restart_delay_max_usec && a->listen_fds == b->listen_fds;
+               a->restart_delay_max_usec == b->restart_delay_max_usec && a->listen_fds == b->listen_fds &&
+               a->max_concurrent == b->max_concurrent;
 }
 
 /* The next socket of c, from *i on, that names worker w. */

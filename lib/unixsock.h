@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -195,58 +196,118 @@ ssize_t us_recv_fd(int sock, void *hdr, size_t len, int *ret_fd);
 int us_fdopen_pair(int fd, FILE **ret_in, FILE **ret_out);
 
 /* ---- The pool channel (unixsockd dispatch = pool) ----------------------
- * A SOCK_SEQPACKET socket, one message per datagram, host byte order:
- *   offset 0  u16 version (US_PROTO_VERSION)
+ * A SOCK_SEQPACKET socket. Every frame starts with a 32-byte header, host
+ * byte order:
+ *   offset 0  u16 version (1 or 2)
  *          2  u16 type (US_FRAME_*)
- *          4  u32 length of the whole message, header included
- *          8  u64 connection id
+ *          4  u32 length of the frame, header included
+ *          8  u64 connection id (HELLO, CREDIT: the credit)
  *         16  i32 peer pid, 20 u32 peer uid, 24 u32 peer gid
- *         28  u32 reserved, 0
- *         32  CONN only: the socket's name, length - 32 bytes (1 to 255), no NUL
- * CONN (daemon to worker) carries the connection's fd in SCM_RIGHTS. The worker
- * answers ACK (header only, same id) once it holds the fd, and DONE once it
- * has closed it. See unixsock(3). */
-#define US_PROTO_VERSION 1
+ *         28  u32 version 2 CONN: the socket's type (SOCK_STREAM...); else 0
+ *         32  CONN: the socket's name, length - 32 bytes (1 to 255), no NUL;
+ *             version 2 ACK and DONE: (length - 32) / 8 more u64 ids
+ * Version 1: one frame per message, the message's length. CONN (daemon to
+ * worker) carries the connection's fd in SCM_RIGHTS; the worker answers ACK
+ * (same id) once it holds the fd, and DONE once it has closed it.
+ * Version 2, negotiated: the worker's first message is HELLO with its credit
+ * (how many connections it takes at once); a worker may change it with CREDIT.
+ * The daemon answers in version 2 from then on: a message holds up to
+ * US_FRAME_BATCH_MAX CONN frames, their fds in the same order in one
+ * SCM_RIGHTS; one ACK or DONE frame lists up to US_FRAME_IDS_MAX ids, and a
+ * message may hold several frames. The daemon never has more connections sent
+ * and not DONE at a worker than its credit. See unixsock(3). */
+#define US_PROTO_VERSION 2              /* the highest version spoken */
 #define US_FRAME_CONN 1
 #define US_FRAME_ACK 2
 #define US_FRAME_DONE 3
+#define US_FRAME_HELLO 4                /* version 2 */
+#define US_FRAME_CREDIT 5               /* version 2 */
 #define US_FRAME_HEADER_SIZE 32
 #define US_FRAME_NAME_MAX 255
 #define US_FRAME_MAX (US_FRAME_HEADER_SIZE + US_FRAME_NAME_MAX)
+#define US_FRAME_IDS_MAX 512            /* ids in one version 2 ACK or DONE frame */
+#define US_FRAME_BATCH_MAX 32           /* CONN frames, and fds, in one message */
+#define US_FRAME_MSG_MAX 16384          /* bytes in one message, either way */
+#define US_CREDIT_MAX 65535
 
 struct us_frame {
         unsigned type;
         uint64_t id;
         struct us_peer peer;
         char socket[US_FRAME_NAME_MAX + 1];     /* NUL-terminated; "" but in CONN */
+        unsigned version;                       /* 1 or 2; 0 to encode means 1 */
+        int sock_type;                          /* version 2 CONN; 0 otherwise */
 };
 
-/* Writes f as a message into buf; returns its length. EINVAL for an unknown
- * type, a CONN without a name or a name too long; ENOBUFS if size is short. */
+/* Writes f as one frame into buf; returns its length. EINVAL for an unknown
+ * type or version, a CONN without a name or a name too long, a version 2 CONN
+ * without a socket type, HELLO or CREDIT in version 1 or over US_CREDIT_MAX;
+ * ENOBUFS if size is short. */
 ssize_t us_frame_encode(const struct us_frame *f, void *buf, size_t size);
-/* Parses one message. EPROTONOSUPPORT for another version; EBADMSG for a
- * length that is not the message's, an unknown type, a name where none
- * belongs or a CONN without one, or a reserved field not 0. */
+/* A version 2 ACK or DONE frame listing n ids (1 to US_FRAME_IDS_MAX). */
+ssize_t us_frame_encode_ids(unsigned type, const uint64_t *ids, size_t n, void *buf, size_t size);
+/* Parses a message that is exactly one frame with one id. EPROTONOSUPPORT for
+ * another version; EBADMSG for a length that is not the message's, an
+ * unknown type, a name where none belongs or a CONN without one, a field
+ * that must be 0 and is not. */
 int us_frame_decode(const void *buf, size_t len, struct us_frame *f);
 
-/* The worker's side of the channel. */
+/* Reads the frames of one message in order, a listed id at a time: an ACK
+ * listing 3 ids reads as 3 ACK frames. */
+struct us_frame_reader {
+        const unsigned char *msg;
+        size_t len, off;                        /* the next frame */
+        const unsigned char *ids;               /* the rest of the current id list */
+        size_t n_ids;
+        unsigned version, type;
+};
+void us_frame_reader_init(struct us_frame_reader *r, const void *msg, size_t len);
+/* 1 and the next frame in *f; 0 at the end; -1 with EBADMSG or
+ * EPROTONOSUPPORT (as us_frame_decode; also a version 1 frame that is not the
+ * whole message, or frames of two versions). Frames before a bad one were
+ * good: a caller may have used them. */
+int us_frame_read(struct us_frame_reader *r, struct us_frame *f);
+
+/* Sends one message of len bytes (1 to US_MSG_MAX) with n fds (0 to
+ * US_FRAME_BATCH_MAX) in one SCM_RIGHTS, in one sendmsg(2). Returns len. */
+ssize_t us_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n);
+/* Receives one message of at most len bytes and at most max fds (up to
+ * US_FRAME_BATCH_MAX), close-on-exec, in order into fds[]; *ret_n says how
+ * many. As us_recv_fd() otherwise: more fds than max is EBADMSG, after
+ * closing them all. */
+ssize_t us_recv_fds(int sock, void *buf, size_t len, int *fds, size_t max, size_t *ret_n);
+
+/* The worker's side of the channel. It speaks version 2: HELLO at open with
+ * a credit of 1, so a serial worker (accept, serve, done, accept) is sent a
+ * connection only when it is free. A worker that accepts again while it
+ * holds as many connections as its credit raises it by one (it serves
+ * several at once); one that turns non-blocking asks for 64 at once; either
+ * may set it with us_worker_set_credit(). Connections that arrive together
+ * are all ACKed at once and handed out by the next calls. */
 struct us_worker;
 struct us_conn {
         int fd;                                 /* the connection, close-on-exec */
         uint64_t id;
         struct us_peer peer;
         char socket[US_FRAME_NAME_MAX + 1];
+        int sock_type;                          /* SOCK_STREAM...: the listening socket's type */
 };
 
 /* Takes the channel named by $UNIXSOCKD_CHANNEL (fd 3), after checking it is
- * an AF_UNIX SOCK_SEQPACKET socket (ENOTSOCK otherwise, ENOENT if unset). */
+ * an AF_UNIX SOCK_SEQPACKET socket (ENOTSOCK otherwise, ENOENT if unset), and
+ * says HELLO. */
 struct us_worker *us_worker_open(void);
 /* Or any channel fd (the worker owns it from then on). */
 struct us_worker *us_worker_open_fd(int fd);
 /* The channel fd, to poll for POLLIN when non-blocking. */
 int us_worker_fd(const struct us_worker *w);
-/* Non-blocking: us_worker_accept() fails with EAGAIN when nothing is there. */
+/* Non-blocking: us_worker_accept() fails with EAGAIN when nothing is there;
+ * call it until it does. Turning non-blocking sets the credit to 64 unless
+ * us_worker_set_credit() set one. */
 int us_worker_set_nonblock(struct us_worker *w, bool nonblock);
+/* How many connections this worker takes at once (1 to US_CREDIT_MAX; the
+ * daemon may cap it: max-concurrent). */
+int us_worker_set_credit(struct us_worker *w, unsigned credit);
 /* Waits for the next connection, takes it and answers ACK. Returns 1 and
  * fills conn; 0 when the daemon closed the channel (stopping: finish the
  * connections held, then exit); -1 with errno. A malformed message is
@@ -254,7 +315,9 @@ int us_worker_set_nonblock(struct us_worker *w, bool nonblock);
 int us_worker_accept(struct us_worker *w, struct us_conn *conn);
 /* Closes conn->fd and answers DONE. */
 int us_worker_done(struct us_worker *w, struct us_conn *conn);
-/* Closes the channel and frees w. Accepts NULL. */
+/* Closes the channel and frees w, and any connection that arrived with others
+ * and was not handed out yet (it was ACKed: its client sees it closed; call
+ * us_worker_accept() until it returns 0 or EAGAIN first). Accepts NULL. */
 void us_worker_close(struct us_worker *w);
 
 #ifdef __cplusplus

@@ -42,7 +42,7 @@ enum skey { S_PATH, S_BACKLOG, S_MODE, S_OWNER, S_GROUP, S_ALLOW_USERS, S_ALLOW_
             S_WORKER, S_RATE_LIMIT, S_MAX };
 enum wkey { W_COMMAND, W_DISPATCH, W_INSTANCES, W_MAX_PER_USER, W_USER, W_GROUP,
             W_ENVIRONMENT, W_WORKING_DIRECTORY, W_RESTART, W_RESTART_DELAY,
-            W_RESTART_DELAY_MAX, W_LISTEN_FDS, W_MAX };
+            W_RESTART_DELAY_MAX, W_LISTEN_FDS, W_MAX_CONCURRENT, W_MAX };
 
 /* Where a key was set (line 0: not set), and whether its value was refused, so
  * that checks across keys neither trust a refused value nor repeat its error. */
@@ -677,6 +677,8 @@ static const struct key worker_keys[W_MAX] = {
         [W_RESTART_DELAY_MAX] = { KEY("restart-delay-max", key_duration), WORKER_FIELD(restart_delay_max_usec),
                                   RESTART_DELAY },
         [W_LISTEN_FDS] = { KEY("listen-fds", worker_listen_fds) },
+        [W_MAX_CONCURRENT] = { KEY("max-concurrent", key_number), WORKER_FIELD(max_concurrent), .min = 1,
+                               .max = COUNT_MAX },
 };
 
 /* The keys of the current section, where their lines are kept, and the struct
@@ -1128,6 +1130,8 @@ static void finish_worker(struct parser *p, struct cfg_worker *w, struct worker_
                 /* A refused value was reported already: one error per line. */
                 if (w->dispatch != DISPATCH_SPAWN && k[W_LISTEN_FDS].line && !k[W_LISTEN_FDS].bad)
                         fail(p, k[W_LISTEN_FDS].line, "listen-fds: only for dispatch = spawn");
+                if (w->dispatch != DISPATCH_POOL && k[W_MAX_CONCURRENT].line && !k[W_MAX_CONCURRENT].bad)
+                        fail(p, k[W_MAX_CONCURRENT].line, "max-concurrent: only for dispatch = pool");
                 for (size_t i = 0; i < 3 && w->dispatch == DISPATCH_SPAWN; i++)
                         if (k[not_spawn[i]].line && !k[not_spawn[i]].bad)
                                 fail(p, k[not_spawn[i]].line, "%s: only for dispatch = pool or listener",

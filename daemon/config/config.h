@@ -30,6 +30,7 @@ struct cfg_worker {
         enum dispatch dispatch;
         unsigned instances;             /* spawn: max concurrent; pool: processes; listener: 1 */
         unsigned max_per_user;          /* 0: no limit */
+        unsigned max_concurrent;        /* pool: connections at one process at once; 0: its credit */
         bool set_user;                  /* user= given: run as uid/gid with groups[] */
         bool set_group;                 /* group= given: gid is it (with or without user=) */
         char *user_name;

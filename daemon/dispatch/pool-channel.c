@@ -1,10 +1,12 @@
 /* One pool process's channel: CONN out with the fd, ACK and DONE in, the ACK
  * timeout, protocol errors, and a channel lost while its process runs. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "pool-channel.h"
@@ -73,25 +75,71 @@ static void sent(struct pool_member *pm, struct conn *c)
         }
 }
 
-/* Sends c to pm. 1 sent, 0 the channel is full (try elsewhere), -1 pm is gone. */
-int pool_channel_send(struct pool_member *pm, struct conn *c)
+unsigned pool_member_room(const struct pool_member *pm)
 {
-        unsigned char buf[US_FRAME_MAX];
-        struct us_frame f = { .type = US_FRAME_CONN, .id = c->id, .peer = c->peer };
-        ssize_t n;
+        unsigned limit = pm->version == 2 ? pm->credit : pm->version == 1 ? UINT_MAX : 1;
+        unsigned cap = pm->w->cfg->max_concurrent;
+        unsigned room;
+
+        if (cap && cap < limit)
+                limit = cap;
+        if (pm->inflight >= limit || pm->unacked >= POOL_UNACKED_MAX)
+                return 0;
+        room = limit - pm->inflight;
+        return room < POOL_UNACKED_MAX - pm->unacked ? room : POOL_UNACKED_MAX - pm->unacked;
+}
+
+static int blocked(struct pool_member *pm)
+{
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+                return -1;
+        pm->blocked = true;
+        sd_event_source_set_io_events(pm->chan_io, EPOLLIN | EPOLLOUT);
+        return 0;
+}
+
+static ssize_t encode(const struct pool_member *pm, const struct conn *c, unsigned char *buf, size_t size)
+{
+        struct us_frame f = { .type = US_FRAME_CONN, .id = c->id, .peer = c->peer,
+                              .version = pm->version == 2 ? 2 : 1, .sock_type = pm->version == 2 ? SOCK_STREAM : 0 };
 
         snprintf(f.socket, sizeof(f.socket), "%s", c->socket);
-        n = us_frame_encode(&f, buf, sizeof(buf));
-        if (n < 0 || us_send_fd(pm->chan, buf, (size_t)n, c->fd) < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-                        pm->blocked = true;
-                        sd_event_source_set_io_events(pm->chan_io, EPOLLIN | EPOLLOUT);
-                        return 0;
+        return us_frame_encode(&f, buf, size);
+}
+
+int pool_channel_send(struct pool_member *pm, struct conn **cs, unsigned n)
+{
+        unsigned char buf[US_FRAME_BATCH_MAX * US_FRAME_MAX];
+        int fds[US_FRAME_BATCH_MAX];
+        size_t len = 0;
+        unsigned i;
+
+        if (n == 0)
+                return 0;
+        if (pm->version < 2) {
+                /* version 1: a message per connection */
+                for (i = 0; i < n; i++) {
+                        ssize_t k = encode(pm, cs[i], buf, sizeof(buf));
+                        if (k < 0 || us_send_fd(pm->chan, buf, (size_t)k, cs[i]->fd) < 0)
+                                return blocked(pm) < 0 && i == 0 ? -1 : (int)i;
+                        sent(pm, cs[i]);
                 }
-                return -1;
+                return (int)n;
         }
-        sent(pm, c);
-        return 1;
+        if (n > US_FRAME_BATCH_MAX)
+                n = US_FRAME_BATCH_MAX;
+        for (i = 0; i < n; i++) {
+                ssize_t k = encode(pm, cs[i], buf + len, sizeof(buf) - len);
+                if (k < 0)
+                        return -1;
+                len += (size_t)k;
+                fds[i] = cs[i]->fd;
+        }
+        if (us_send_fds(pm->chan, buf, len, fds, n) < 0)
+                return blocked(pm);
+        for (i = 0; i < n; i++)
+                sent(pm, cs[i]);
+        return (int)n;
 }
 
 static struct conn *find_conn(struct pool_member *pm, uint64_t id)
@@ -118,19 +166,43 @@ static void protocol_error(struct pool_member *pm, const char *what)
         pool_channel_close(pm, NULL);
 }
 
+/* HELLO and CREDIT: what pm can take at once. False: a protocol error (said). */
+static bool handle_credit(struct pool_member *pm, const struct us_frame *f)
+{
+        if (f->type == US_FRAME_HELLO ? pm->version != 0 : pm->version != 2) {
+                protocol_error(pm, f->type == US_FRAME_HELLO ? "HELLO after it spoke" : "CREDIT before HELLO");
+                return false;
+        }
+        pm->version = 2;
+        pm->credit = (unsigned)f->id;
+        return true;
+}
+
 /* Handles one answer; true if it gave the daemon an fd back (an ACK: our
  * copy of the connection is closed). */
 static bool handle_reply(struct pool_member *pm, const struct us_frame *f)
 {
         struct worker *w = pm->w;
-        struct conn *c = find_conn(pm, f->id);
+        struct conn *c;
         bool freed = false;
 
-        if (!c || f->type == US_FRAME_CONN || (f->type == US_FRAME_ACK && c->acked)) {
-                protocol_error(pm, f->type == US_FRAME_ACK ? "ACK for no connection waiting"
-                                                           : "DONE for no connection it holds");
+        if (f->type == US_FRAME_HELLO || f->type == US_FRAME_CREDIT) {
+                (void)handle_credit(pm, f);
                 return false;
         }
+        if (f->version == 2 && pm->version != 2) {
+                protocol_error(pm, "version 2 before HELLO");
+                return false;
+        }
+        c = find_conn(pm, f->id);
+        if (!c || f->type == US_FRAME_CONN || (f->type == US_FRAME_ACK && c->acked)) {
+                protocol_error(pm, f->type == US_FRAME_CONN ? "CONN sent back"
+                                   : f->type == US_FRAME_ACK ? "ACK for no connection waiting"
+                                                             : "DONE for no connection it holds");
+                return false;
+        }
+        if (pm->version == 0)
+                pm->version = 1; /* it answered without HELLO */
         if (!c->acked) {
                 close(c->fd);
                 c->fd = -1;
@@ -158,11 +230,12 @@ static bool handle_reply(struct pool_member *pm, const struct us_frame *f)
  * A protocol error stops the process and closes the channel here. */
 bool pool_channel_read(struct pool_member *pm, int max, unsigned *freed, const char **why)
 {
-        unsigned char buf[US_FRAME_MAX + 1];
-        struct us_frame f;
+        unsigned char buf[US_FRAME_MSG_MAX + 1];
 
         for (int i = 0; i < max && pm->chan >= 0; i++) {
-                int passed = -1;
+                struct us_frame_reader r;
+                struct us_frame f;
+                int passed = -1, got = 0;
                 ssize_t n = us_recv_fd(pm->chan, buf, sizeof(buf), &passed);
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
                         break;
@@ -179,12 +252,14 @@ bool pool_channel_read(struct pool_member *pm, int max, unsigned *freed, const c
                         *why = n == 0 ? NULL : strerror(errno);
                         return false;
                 }
-                if (us_frame_decode(buf, (size_t)n, &f) < 0) {
+                us_frame_reader_init(&r, buf, (size_t)n);
+                while (pm->chan >= 0 && (got = us_frame_read(&r, &f)) > 0)
+                        *freed += handle_reply(pm, &f);
+                if (pm->chan >= 0 && got < 0) {
                         protocol_error(pm, errno == EPROTONOSUPPORT ? "another protocol version"
                                                                     : "a malformed message");
                         break;
                 }
-                *freed += handle_reply(pm, &f);
         }
         return true;
 }
@@ -264,6 +339,7 @@ void pool_channel_close(struct pool_member *pm, const char *why)
                 }
         }
         pm->unacked = pm->inflight = 0;
+        pm->version = pm->credit = 0; /* the next process says its own */
         if (why || requeued) {
                 struct log_ctx c = member_ctx(&pm->base);
                 log_ctx(requeued ? LOG_WARNING : LOG_DEBUG, &c,

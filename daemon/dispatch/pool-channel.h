@@ -38,6 +38,8 @@ struct pool_member {
         int chan_child;                         /* its end, while it starts */
         sd_event_source *chan_io, *ack_timer, *lost_timer;
         unsigned unacked, inflight;             /* inflight counts unacked too */
+        unsigned version;                       /* 0 until it speaks: HELLO makes it 2, an ACK 1 */
+        unsigned credit;                        /* version 2: connections it takes at once */
         bool blocked;                           /* channel full: waiting for EPOLLOUT */
         bool shut;                              /* stopping: we shut our writing side */
         struct conn *conns;                     /* sent to it, newest first */
@@ -50,6 +52,7 @@ struct pool {
         struct pool_member *pm;
         size_t n;
         struct conn *queue, *queue_tail;        /* accepted, no process could take them yet */
+        sd_event_source *flush;                 /* sends what this wake-up queued, once */
         uint64_t next_id;
         bool closing;                           /* stopping: close channels once queue is empty */
         /* pool.c's, for pool-channel.c: hand out the queue; put back what a process did not take */
@@ -76,8 +79,12 @@ static inline pid_t pid_of(const struct pool_member *pm)
 void pool_list_unlink(struct conn **head, struct conn **tail, struct conn *c);
 /* A connection is over for the daemon. True if that gave an fd back (it was not ACKed). */
 bool pool_conn_free(struct worker *w, struct conn *c);
-/* Sends c to pm. 1 sent, 0 the channel is full (try elsewhere), -1 pm is gone. */
-int pool_channel_send(struct pool_member *pm, struct conn *c);
+/* How many more connections pm may be sent now: its credit (one until it
+ * speaks, then as its protocol version says), max-concurrent, POOL_UNACKED_MAX. */
+unsigned pool_member_room(const struct pool_member *pm);
+/* Sends cs[0..n) to pm, in one message if it speaks version 2. Returns how
+ * many went (fewer: the channel is full, pm->blocked), or -1: pm is gone. */
+int pool_channel_send(struct pool_member *pm, struct conn **cs, unsigned n);
 /* Reads up to max answers; false if the worker's end is gone (*why: NULL for EOF). */
 bool pool_channel_read(struct pool_member *pm, int max, unsigned *freed, const char **why);
 /* Watches pm's new channel. 0, or a negative errno. */

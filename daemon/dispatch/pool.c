@@ -96,40 +96,64 @@ static void update_capacity(struct worker *w)
         worker_set_gate(w, GATE_CAPACITY, w->n_queued >= POOL_QUEUE_MAX);
 }
 
-/* The running process with the fewest connections in flight that can take one more. */
-static struct pool_member *pick(struct worker *w)
+/* The running process with the fewest connections in flight that can take
+ * more; *ret_room says how many, *ret_open how many processes can. */
+static struct pool_member *pick(struct worker *w, unsigned *ret_room, unsigned *ret_open)
 {
         struct pool *p = pool_of(w);
         struct pool_member *best = NULL;
 
+        *ret_open = 0;
         for (size_t i = 0; i < p->n; i++) {
                 struct pool_member *pm = &p->pm[i];
-                if (pm->chan < 0 || pm->shut || pm->blocked || pm->unacked >= POOL_UNACKED_MAX)
+                unsigned room;
+                if (pm->chan < 0 || pm->shut || pm->blocked || !(room = pool_member_room(pm)))
                         continue;
-                if (!best || pm->inflight < best->inflight)
+                ++*ret_open;
+                if (!best || pm->inflight < best->inflight) {
                         best = pm;
+                        *ret_room = room;
+                }
         }
         return best;
 }
 
-/* Hands queued connections to processes while any can take one. */
+/* Hands queued connections to processes while any can take one: to each a
+ * batch, its share of the queue within its room, in one message. */
 static void drain(struct worker *w)
 {
         struct pool *p = pool_of(w);
+        struct conn *batch[US_FRAME_BATCH_MAX];
         struct pool_member *pm;
+        unsigned room, open;
 
-        while (p->queue && (pm = pick(w))) {
-                struct conn *c = queue_pop(w);
-                int r = pool_channel_send(pm, c);
+        while (p->queue && (pm = pick(w, &room, &open))) {
+                unsigned share = (w->n_queued + open - 1) / open, n = 0;
+                if (room > share)
+                        room = share;
+                while (n < room && n < US_FRAME_BATCH_MAX && p->queue)
+                        batch[n++] = queue_pop(w);
+                int r = pool_channel_send(pm, batch, n);
                 int err = errno;
-                if (r <= 0)
-                        queue_push(w, c, true);
+                for (unsigned i = n; i-- > (r < 0 ? 0 : (unsigned)r);)
+                        queue_push(w, batch[i], true);
                 if (r < 0)
                         pool_channel_gone(pm, strerror(err));
         }
         update_capacity(w);
         if (p->closing && !p->queue)
                 pool_stop(w);
+}
+
+static int on_flush(sd_event_source *es, void *userdata)
+{
+        drain(userdata);
+        return 0;
+}
+
+void pool_flush(struct worker *w)
+{
+        drain(w);
 }
 
 /* No process runs and none is to start (restart = never, or no restart could
@@ -173,7 +197,10 @@ int pool_dispatch(struct worker *w, struct accepted *a)
         if (w->cfg->max_per_user)
                 (void)uidtab_inc(&w->uids, a->peer.uid);
         queue_push(w, c, false);
-        drain(w);
+        /* What this wake-up accepts goes out together, once the socket's accept
+         * loop is over (the next loop iteration: a pending source, no wait). */
+        if (!pool_of(w)->flush || sd_event_source_set_enabled(pool_of(w)->flush, SD_EVENT_ONESHOT) < 0)
+                drain(w);
         return DISPATCH_TAKEN;
 }
 
@@ -346,6 +373,11 @@ int pool_start(struct worker *w)
         if (!p->pm || !w->members)
                 return -ENOMEM;
         w->n_members = p->n;
+        /* without it, each connection goes out alone */
+        if (sd_event_add_defer(w->event, &p->flush, on_flush, w) >= 0) {
+                (void)sd_event_source_set_priority(p->flush, SD_EVENT_PRIORITY_IDLE);
+                (void)sd_event_source_set_enabled(p->flush, SD_EVENT_OFF);
+        }
         for (size_t i = 0; i < p->n; i++) {
                 struct pool_member *pm = &p->pm[i];
                 member_init(&pm->base, &pool_ops, w, (unsigned)i, &w->launcher, w->procs, w->counters, w->event);
@@ -417,6 +449,7 @@ void pool_free(struct worker *w)
                         close(pm->chan);
         }
         queue_free(w);
+        sd_event_source_disable_unref(p->flush);
         free(p->pm);
         free(p);
         free(w->members);

@@ -15,6 +15,8 @@
 int pool_start(struct worker *w);
 /* DISPATCH_TAKEN, or DISPATCH_REFUSED when no process runs nor will. */
 int pool_dispatch(struct worker *w, struct accepted *a);
+/* Sends what is queued now, rather than at the end of this loop iteration. */
+void pool_flush(struct worker *w);
 /* The daemon stops, or a reload replaced w: channels close once the queue is handed out. */
 void pool_stop(struct worker *w);
 /* Nothing queued, nothing sent and not DONE, no process. */

@@ -29,7 +29,7 @@ Test(frame, conn_frame_round_trips_with_its_fixed_layout)
         strcpy(f.socket, "echo");
         cr_assert_eq(encode(&f, buf), US_FRAME_HEADER_SIZE + 4);
         memcpy(&v16, buf, 2);
-        cr_assert_eq(v16, US_PROTO_VERSION);
+        cr_assert_eq(v16, 1, "version 0 in the struct encodes version 1");
         memcpy(&v16, buf + 2, 2);
         cr_assert_eq(v16, US_FRAME_CONN);
         memcpy(&v32, buf + 4, 4);
@@ -90,6 +90,10 @@ Test(frame, decode_refuses_malformed_messages)
         cr_assert_eq(errno, EBADMSG);
         memcpy(bad, buf, (size_t)n);
         v16 = 2;
+        memcpy(bad, &v16, 2);
+        cr_assert_eq(us_frame_decode(bad, (size_t)n, &g), -1, "a version 2 CONN names its socket type");
+        cr_assert_eq(errno, EBADMSG);
+        v16 = US_PROTO_VERSION + 1;
         memcpy(bad, &v16, 2);
         cr_assert_eq(us_frame_decode(bad, (size_t)n, &g), -1);
         cr_assert_eq(errno, EPROTONOSUPPORT);
@@ -406,4 +410,133 @@ Test(frame, a_nul_anywhere_in_the_name_is_ebadmsg)
                 expect_refused(buf, n, EBADMSG, "NUL in the name");
                 buf[i] = saved;
         }
+}
+
+/* ---- version 2: batches, id lists, HELLO and CREDIT ------------------------ */
+
+static size_t v2_conn(unsigned char *buf, uint64_t id, const char *name)
+{
+        struct us_frame f = { .version = 2, .type = US_FRAME_CONN, .id = id, .peer = { 5, 6, 7 },
+                              .sock_type = SOCK_STREAM };
+
+        strcpy(f.socket, name);
+        ssize_t n = us_frame_encode(&f, buf, US_FRAME_MAX);
+        cr_assert_eq(n, US_FRAME_HEADER_SIZE + (ssize_t)strlen(name));
+        return (size_t)n;
+}
+
+Test(frame, a_version_2_message_reads_as_its_frames_in_order)
+{
+        unsigned char buf[US_FRAME_MSG_MAX];
+        uint64_t ids[3] = { 7, 8, 9 };
+        struct us_frame_reader r;
+        struct us_frame f;
+        size_t len = 0;
+
+        len += v2_conn(buf + len, 1, "a");
+        len += v2_conn(buf + len, 2, "bb");
+        ssize_t n = us_frame_encode_ids(US_FRAME_DONE, ids, 3, buf + len, sizeof(buf) - len);
+        cr_assert_eq(n, US_FRAME_HEADER_SIZE + 2 * 8, "the header holds the first id, then 8 bytes each");
+        len += (size_t)n;
+        us_frame_reader_init(&r, buf, len);
+        cr_assert_eq(us_frame_read(&r, &f), 1);
+        cr_assert(f.type == US_FRAME_CONN && f.id == 1 && strcmp(f.socket, "a") == 0 && f.version == 2);
+        cr_assert_eq(f.sock_type, SOCK_STREAM);
+        cr_assert_eq(f.peer.uid, 6);
+        cr_assert_eq(us_frame_read(&r, &f), 1);
+        cr_assert(f.type == US_FRAME_CONN && f.id == 2 && strcmp(f.socket, "bb") == 0);
+        for (int i = 0; i < 3; i++) {
+                cr_assert_eq(us_frame_read(&r, &f), 1);
+                cr_assert(f.type == US_FRAME_DONE && f.id == ids[i] && f.socket[0] == '\0' && f.peer.pid == 0);
+        }
+        cr_assert_eq(us_frame_read(&r, &f), 0);
+        cr_assert_eq(us_frame_decode(buf + len - (size_t)n, (size_t)n, &f), -1,
+                     "decode takes one id only: a list is the reader's");
+        cr_assert_eq(errno, EBADMSG);
+}
+
+Test(frame, the_reader_refuses_mixed_versions_partial_frames_and_a_version_1_frame_in_a_batch)
+{
+        unsigned char buf[US_FRAME_MSG_MAX];
+        struct us_frame_reader r;
+        struct us_frame f = { .type = US_FRAME_ACK, .id = 3 };
+        size_t len = v2_conn(buf, 1, "a");
+        size_t one = len;
+
+        len += (size_t)us_frame_encode(&f, buf + len, sizeof(buf) - len); /* version 1 */
+        us_frame_reader_init(&r, buf, len);
+        cr_assert_eq(us_frame_read(&r, &f), 1);
+        cr_assert_eq(us_frame_read(&r, &f), -1, "version 1 after version 2");
+        cr_assert_eq(errno, EBADMSG);
+        us_frame_reader_init(&r, buf + one, len - one);
+        cr_assert_eq(us_frame_read(&r, &f), 1, "a version 1 frame alone is a message");
+        cr_assert_eq(f.version, 1);
+        us_frame_reader_init(&r, buf, len - 1);
+        cr_assert_eq(us_frame_read(&r, &f), 1);
+        cr_assert_eq(us_frame_read(&r, &f), -1, "a frame cut short");
+        cr_assert_eq(errno, EBADMSG);
+        us_frame_reader_init(&r, buf, 0);
+        cr_assert_eq(us_frame_read(&r, &f), -1, "an empty message");
+        cr_assert_eq(errno, EBADMSG);
+}
+
+Test(frame, hello_and_credit_carry_a_bounded_credit_in_version_2_only)
+{
+        unsigned char buf[US_FRAME_MAX];
+        struct us_frame f = { .version = 2, .type = US_FRAME_HELLO, .id = 1 }, g;
+
+        cr_assert_eq(us_frame_encode(&f, buf, sizeof(buf)), US_FRAME_HEADER_SIZE);
+        cr_assert_eq(us_frame_decode(buf, US_FRAME_HEADER_SIZE, &g), 0);
+        cr_assert(g.type == US_FRAME_HELLO && g.id == 1 && g.version == 2);
+        f.type = US_FRAME_CREDIT;
+        f.id = US_CREDIT_MAX;
+        cr_assert_eq(us_frame_encode(&f, buf, sizeof(buf)), US_FRAME_HEADER_SIZE);
+        f.id = US_CREDIT_MAX + 1;
+        cr_assert_eq(us_frame_encode(&f, buf, sizeof(buf)), -1);
+        cr_assert_eq(errno, EINVAL);
+        uint64_t big = US_CREDIT_MAX + 1;
+        memcpy(buf + 8, &big, 8);
+        expect_refused(buf, US_FRAME_HEADER_SIZE, EBADMSG, "a credit over US_CREDIT_MAX");
+        f.version = 1;
+        f.id = 1;
+        cr_assert_eq(us_frame_encode(&f, buf, sizeof(buf)), -1, "no CREDIT in version 1");
+        cr_assert_eq(errno, EINVAL);
+        f = (struct us_frame){ .version = 2, .type = US_FRAME_CONN, .id = 1 };
+        strcpy(f.socket, "s");
+        cr_assert_eq(us_frame_encode(&f, buf, sizeof(buf)), -1, "a version 2 CONN names its socket type");
+        cr_assert_eq(errno, EINVAL);
+        f = (struct us_frame){ .version = 2, .type = US_FRAME_ACK, .id = 1, .peer = { 1, 0, 0 } };
+        cr_assert_eq(us_frame_encode(&f, buf, sizeof(buf)), -1, "a version 2 ACK has no peer");
+}
+
+Test(frame, an_id_list_holds_1_to_US_FRAME_IDS_MAX_ids)
+{
+        static uint64_t ids[US_FRAME_IDS_MAX + 1];
+        static unsigned char buf[US_FRAME_HEADER_SIZE + 8 * (US_FRAME_IDS_MAX + 1)];
+        struct us_frame_reader r;
+        struct us_frame f;
+        size_t k = 0;
+
+        for (size_t i = 0; i <= US_FRAME_IDS_MAX; i++)
+                ids[i] = i + 1;
+        cr_assert_eq(us_frame_encode_ids(US_FRAME_ACK, ids, 0, buf, sizeof(buf)), -1);
+        cr_assert_eq(us_frame_encode_ids(US_FRAME_ACK, ids, US_FRAME_IDS_MAX + 1, buf, sizeof(buf)), -1);
+        cr_assert_eq(us_frame_encode_ids(US_FRAME_CONN, ids, 1, buf, sizeof(buf)), -1);
+        ssize_t n = us_frame_encode_ids(US_FRAME_ACK, ids, US_FRAME_IDS_MAX, buf, sizeof(buf));
+        cr_assert_eq(n, US_FRAME_HEADER_SIZE + 8 * (US_FRAME_IDS_MAX - 1));
+        us_frame_reader_init(&r, buf, (size_t)n);
+        while (us_frame_read(&r, &f) > 0)
+                cr_assert_eq(f.id, ++k);
+        cr_assert_eq(k, US_FRAME_IDS_MAX);
+        /* one more id, by hand: refused */
+        uint32_t len = (uint32_t)n + 8;
+        memcpy(buf + 4, &len, 4);
+        memcpy(buf + n, &ids[US_FRAME_IDS_MAX], 8);
+        us_frame_reader_init(&r, buf, len);
+        cr_assert_eq(us_frame_read(&r, &f), -1);
+        cr_assert_eq(errno, EBADMSG);
+        /* a list that is not whole ids */
+        len = US_FRAME_HEADER_SIZE + 4;
+        memcpy(buf + 4, &len, 4);
+        expect_refused(buf, len, EBADMSG, "an id list of 4 bytes");
 }
