@@ -21,6 +21,9 @@
  *                              sent to it, then dies of SIGKILL without taking
  *                              it (as a worker killed while clients wait on it,
  *                              with no race against the daemon's ACK timeout)
+ *   pool-probe v1              speaks protocol version 1 only, as a worker built
+ *                              with libunixsock 0.1 did: no HELLO, one CONN per
+ *                              message, ACK and DONE of one id
  * In the modes with DIR, every other process serves as the plain probe does. */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,8 +64,46 @@ static void publish_pid(const char *dir, const char *name)
         rename(tmp, path);
 }
 
+static int answer_v1(int chan, unsigned type, uint64_t id)
+{
+        struct us_frame f = { .version = 1, .type = type, .id = id };
+        unsigned char buf[US_FRAME_MAX];
+        ssize_t n = us_frame_encode(&f, buf, sizeof(buf));
+
+        return n < 0 ? -1 : (int)us_send_fd(chan, buf, (size_t)n, -1);
+}
+
+/* The serial probe in protocol version 1, on fd 3. */
+static int serve_v1(void)
+{
+        unsigned char msg[US_FRAME_MAX];
+        char buf[65536];
+        struct us_frame f;
+        int fd;
+        ssize_t n;
+
+        while ((n = us_recv_fd(3, msg, sizeof(msg), &fd)) > 0) {
+                if (us_frame_decode(msg, (size_t)n, &f) < 0 || f.version != 1 || f.type != US_FRAME_CONN ||
+                    fd < 0) {
+                        fprintf(stderr, "pool-probe: not a version 1 CONN\n");
+                        return 1;
+                }
+                answer_v1(3, US_FRAME_ACK, f.id);
+                dprintf(fd, "pid=%d\n", (int)getpid());
+                while ((n = read(fd, buf, sizeof(buf))) > 0)
+                        if (us_send(fd, buf, (size_t)n) < 0)
+                                break;
+                close(fd);
+                answer_v1(3, US_FRAME_DONE, f.id);
+        }
+        return n < 0;
+}
+
 int main(int argc, char **argv)
 {
+        if (argc > 1 && strcmp(argv[1], "v1") == 0)
+                return serve_v1();
+
         struct us_worker *w = us_worker_open();
         struct us_conn conn;
         char buf[65536];

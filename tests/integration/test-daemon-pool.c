@@ -176,6 +176,7 @@ Test(pool, done_releases_max_per_user)
 /* Runs n clients at once, each in its own process: connect, send, half-close,
  * read the echo. Returns how many got their whole reply. */
 struct load { pid_t pids[512]; int n; };
+static pid_t load_not_by;                       /* a client served by this pid fails (6) */
 
 static void load_start(struct load *l, const char *path, int n)
 {
@@ -198,6 +199,8 @@ static void load_start(struct load *l, const char *path, int n)
                         /* the probe greets with pid=N first */
                         char *nl = strchr(buf, '\n');
                         const char *echo = nl && strncmp(buf, "pid=", 4) == 0 ? nl + 1 : buf;
+                        if (load_not_by && echo != buf && atoi(buf + 4) == load_not_by)
+                                _exit(6);
                         _exit(strcmp(echo, msg) == 0 ? 0 : 5);
                 }
         }
@@ -230,6 +233,34 @@ Test(pool, back_pressure_serves_every_client_beyond_capacity)
         cr_assert_eq(ok, 400, "served %d; connect failed %d, send %d, timeout %d, wrong reply %d",
                      ok, fail[2], fail[3], fail[4], fail[5]);
         daemon_stop(&d);
+}
+
+/* One client connects and sends nothing: its serial worker is busy for as
+ * long as it stays. Every other client must go to the other worker, none
+ * sent to wait behind the silent one (it stays connected until they are all
+ * served: one that waited there would never be). */
+static void expect_no_client_behind_a_silent_one(const char *command, const char *extra)
+{
+        struct load l;
+        int fail[8] = { 0 };
+        pid_t busy;
+        int silent;
+
+        daemon_start(&d, pool_conf(command, 2, extra));
+        hold_connections(&silent, &busy, 1);
+        load_not_by = busy;
+        load_start(&l, daemon_path(&d, "p.sock"), 300);
+        int ok = load_wait(&l, fail);
+        load_not_by = 0;
+        cr_assert_eq(ok, 300, "served %d; connect failed %d, send %d, timeout %d, wrong reply %d, "
+                     "sent to the busy worker %d", ok, fail[2], fail[3], fail[4], fail[5], fail[6]);
+        close(silent);
+        daemon_stop(&d);
+}
+
+Test(pool, no_client_waits_behind_a_silent_one_while_another_worker_is_free)
+{
+        expect_no_client_behind_a_silent_one(test_prog("pool-probe"), "");
 }
 
 Test(pool, connections_a_killed_worker_had_not_taken_go_to_another)
@@ -615,4 +646,27 @@ Test(pool, a_listener_worker_exiting_0_with_clients_waiting_failed)
         cr_assert(daemon_wait_log(&d, "restart in"));
         close(c);
         daemon_stop(&d);
+}
+
+/* ---- protocol version 1 ------------------------------------------------------ */
+
+static const char *probe_v1(void)
+{
+        static char cmd[4200];
+
+        snprintf(cmd, sizeof(cmd), "%s v1", test_prog("pool-probe"));
+        return cmd;
+}
+
+Test(pool, a_version_1_worker_is_served_in_version_1)
+{
+        daemon_start(&d, pool_conf(probe_v1(), 2, ""));
+        expect_probe_echo(daemon_path(&d, "p.sock"), "hello v1");
+        expect_probe_echo(daemon_path(&d, "p.sock"), "and again");
+        daemon_stop(&d);
+}
+
+Test(pool, max_concurrent_1_keeps_version_1_workers_from_queueing_behind_a_silent_client)
+{
+        expect_no_client_behind_a_silent_one(probe_v1(), "max-concurrent = 1\n");
 }
