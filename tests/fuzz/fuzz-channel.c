@@ -29,16 +29,23 @@
  *
  * The input is a list of operations, one byte each (kind = b & 7, argument =
  * b >> 3) and the bytes some of them take:
- *   FRAME    m, fd?, type, batch?  + id byte: a well-formed ACK, DONE, CONN or
- *                                  ACK then DONE for connection id (1..N are the
- *                                  ones dispatched), then the channel event
- *                                  (unless batch)
+ *   FRAME    m, fd?, type, batch?  + id byte: a well-formed ACK, DONE or CONN
+ *                                  for connection id (1..N are the ones
+ *                                  dispatched); or type 3 + a byte x (+ a credit
+ *                                  byte for HELLO and CREDIT): x & 7 = ACK then
+ *                                  DONE (version 1), HELLO, CREDIT, a version 2
+ *                                  ACK, DONE or ACK+DONE listing (x >> 3) + 1
+ *                                  ids from id on, HELLO and an ACK in one
+ *                                  message, a version 2 ACK; then the channel
+ *                                  event (unless batch)
  *   RAW      m, nfds, batch?       + length byte (255: then 2 bytes LE) + bytes:
  *                                  any message, 0 to 2 fds attached
  *   EVENT    m, revents            pool_channel_event(m, revents)
  *   DISPATCH uid, count            count new connections (unless the worker's
- *                                  gate is closed, as its socket's would be)
- *   READ     m, max                the worker reads up to max CONN messages
+ *                                  gate is closed, as its socket's would be),
+ *                                  then the end of the wake-up (pool_flush)
+ *   READ     m, max                the worker reads up to max messages (of
+ *                                  CONN frames, each with its fd)
  *   CLOSE    m, how, event?        the worker closes or shuts down its end
  *   EXIT     m, restart?, status   the process exits (on_exit); or, restart
  *                                  set: one that exited is started again when
@@ -49,8 +56,9 @@
  *                                  its ACK timeout (status bit 0 clear) or its
  *                                  lost timer (set) fires if armed
  *   STOP                           the daemon stops (dispatch_worker_stop)
- * Four connections (ids 1 to 4) are dispatched before the first operation, so
- * both members hold two.
+ * Four connections (ids 1 to 4) are dispatched before the first operation: as
+ * neither member has spoken yet, each is sent one (1 and 2) and 3 and 4 wait
+ * in the queue.
  *
  * Checked after every operation: the daemon's bookkeeping (queue and member
  * lists consistent, fd held until ACK and only then, unacked and inflight
@@ -268,6 +276,8 @@ static void check_state(struct harness *h, bool fds)
                         inflight++;
                 }
                 check(pm->unacked == unacked && pm->inflight == inflight);
+                /* it said which version it speaks, and version 2 its credit */
+                check(pm->version <= 2 && (pm->version == 2 || pm->credit == 0));
                 check(unacked <= UNACKED_MAX);
         }
         /* every running process is in the table, and only they */
@@ -288,7 +298,7 @@ static void check_state(struct harness *h, bool fds)
         if (p->queue)
                 for (unsigned i = 0; i < N_MEMBERS; i++) {
                         struct pool_member *pm = member(h, i);
-                        check(pm->chan < 0 || pm->shut || pm->blocked || pm->unacked >= UNACKED_MAX);
+                        check(pm->chan < 0 || pm->shut || pm->blocked || pool_member_room(pm) == 0);
                 }
         /* none waits for a pool with no process and none to start */
         if (p->queue) {
@@ -390,17 +400,20 @@ static void event(struct harness *h, unsigned i, uint32_t revents)
                 pool_channel_event(h->w, i, revents);
 }
 
-/* The worker reads what the daemon sent: only CONN, each with the fd of the
- * connection it names. */
+/* The worker reads what the daemon sent: only CONN frames, each with the fd
+ * of the connection it names, in order; a version it said it speaks. */
 static void worker_read(struct harness *h, unsigned i, unsigned max)
 {
-        unsigned char buf[US_FRAME_MAX + 1];
+        unsigned char buf[US_FRAME_MSG_MAX + 1];
+        struct us_frame_reader r;
         struct us_frame f;
 
         for (unsigned k = 0; k < max && h->wend[i] >= 0; k++) {
-                int fd = -1;
-                ssize_t n = us_recv_fd(h->wend[i], buf, sizeof(buf), &fd);
+                int fds[US_FRAME_BATCH_MAX];
+                size_t nfds = 0, used = 0;
+                ssize_t n = us_recv_fds(h->wend[i], buf, sizeof(buf), fds, US_FRAME_BATCH_MAX, &nfds);
                 struct stat st;
+                int got;
 
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
                         break;
@@ -410,16 +423,24 @@ static void worker_read(struct harness *h, unsigned i, unsigned max)
                         continue;
                 check(n >= 0);
                 if (n == 0) {   /* the daemon closed or shut its side */
-                        check(fd < 0);
+                        check(nfds == 0);
                         break;
                 }
-                check(us_frame_decode(buf, (size_t)n, &f) == 0);
-                check(f.type == US_FRAME_CONN && strcmp(f.socket, "s") == 0);
-                check(f.id >= 1 && f.id <= h->n_conns);
-                check(f.peer.pid == h->peer[f.id].pid && f.peer.uid == h->peer[f.id].uid &&
-                      f.peer.gid == h->peer[f.id].gid);
-                check(fd >= 0 && fstat(fd, &st) == 0 && st.st_ino == h->ino[f.id]);
-                close(fd);
+                us_frame_reader_init(&r, buf, (size_t)n);
+                while ((got = us_frame_read(&r, &f)) > 0) {
+                        check(f.type == US_FRAME_CONN && strcmp(f.socket, "s") == 0);
+                        /* version 2 only to one that said HELLO (its channel may be closed since) */
+                        check(f.version == 1 || member(h, i)->version == 2 || member(h, i)->chan < 0);
+                        check(f.version == 1 ? nfds == 1 : f.sock_type == SOCK_STREAM);
+                        check(f.id >= 1 && f.id <= h->n_conns);
+                        check(f.peer.pid == h->peer[f.id].pid && f.peer.uid == h->peer[f.id].uid &&
+                              f.peer.gid == h->peer[f.id].gid);
+                        check(used < nfds && fstat(fds[used], &st) == 0 && st.st_ino == h->ino[f.id]);
+                        used++;
+                }
+                check(got == 0 && used == nfds);
+                for (size_t j = 0; j < nfds; j++)
+                        close(fds[j]);
         }
 }
 
@@ -461,6 +482,41 @@ static void frame_send(struct harness *h, unsigned i, unsigned type, uint64_t id
         n = us_frame_encode(&f, buf, sizeof(buf));
         check(n > 0);
         worker_send(h, i, buf, (size_t)n, pass);
+}
+
+/* Version 2 frames, well formed: x & 7 as the FRAME operation says. */
+static void frame_send_v2(struct harness *h, unsigned i, unsigned x, uint64_t id, uint64_t credit, bool pass)
+{
+        unsigned char buf[US_FRAME_MSG_MAX];
+        uint64_t ids[32];
+        unsigned k = (x >> 3) + 1;
+        size_t len = 0;
+        struct us_frame f = { .version = 2, .id = credit };
+
+        for (unsigned j = 0; j < k; j++)
+                ids[j] = id + j;
+        switch (x & 7) {
+        case 1: /* HELLO */
+        case 2: /* CREDIT */
+        case 6: /* HELLO, then an ACK, in one message */
+                f.type = (x & 7) == 2 ? US_FRAME_CREDIT : US_FRAME_HELLO;
+                len = (size_t)us_frame_encode(&f, buf, sizeof(buf));
+                if ((x & 7) == 6)
+                        len += (size_t)us_frame_encode_ids(US_FRAME_ACK, ids, 1, buf + len, sizeof(buf) - len);
+                break;
+        case 3:
+        case 4:
+        case 5:
+                len = (size_t)us_frame_encode_ids((x & 7) == 4 ? US_FRAME_DONE : US_FRAME_ACK, ids, k, buf,
+                                                  sizeof(buf));
+                if ((x & 7) == 5)
+                        len += (size_t)us_frame_encode_ids(US_FRAME_DONE, ids, k, buf + len, sizeof(buf) - len);
+                break;
+        default: /* 7 */
+                len = (size_t)us_frame_encode_ids(US_FRAME_ACK, ids, 1, buf, sizeof(buf));
+                break;
+        }
+        worker_send(h, i, buf, len, pass);
 }
 
 /* ---- the socket --------------------------------------------------------- */
@@ -559,6 +615,7 @@ static void setup(struct harness *h)
                 check(h->alive[i] && h->wend[i] >= 0 && member(h, i)->chan >= 0);
         for (unsigned i = 0; i < INITIAL_CONNS; i++)
                 dispatch(h, i % 2);
+        pool_flush(h->w);
         check_state(h, true);
 }
 
@@ -591,9 +648,15 @@ static void run_op(struct harness *h, struct input *in)
 
                 if (type) {
                         frame_send(h, i, type, id, a & 2);
-                } else {        /* ACK then DONE */
-                        frame_send(h, i, US_FRAME_ACK, id, a & 2);
-                        frame_send(h, i, US_FRAME_DONE, id, false);
+                } else {
+                        unsigned x = byte(in);
+                        if ((x & 7) == 0) {     /* ACK then DONE */
+                                frame_send(h, i, US_FRAME_ACK, id, a & 2);
+                                frame_send(h, i, US_FRAME_DONE, id, false);
+                        } else {
+                                uint64_t credit = (x & 7) == 1 || (x & 7) == 2 || (x & 7) == 6 ? byte(in) : 0;
+                                frame_send_v2(h, i, x, id, credit, a & 2);
+                        }
                 }
                 if (!(a & 16))
                         event(h, i, EPOLLIN);
@@ -625,6 +688,7 @@ static void run_op(struct harness *h, struct input *in)
         case K_DISPATCH:
                 for (unsigned k = 0; k <= (a >> 2); k++)
                         dispatch(h, a & 3);
+                pool_flush(h->w); /* the socket's accept loop is over */
                 break;
         case K_READ:
                 worker_read(h, i, (a >> 1) + 1);

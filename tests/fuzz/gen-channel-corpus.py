@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz-channel (tests/fuzz/corpus/channel/): worker
-conversations in the operation language of tests/fuzz/fuzz-channel.c. Ids 1
-and 3 are in flight to member 0, 2 and 4 to member 1 when an input starts.
+conversations in the operation language of tests/fuzz/fuzz-channel.c. When an
+input starts, id 1 is in flight to member 0 and 2 to member 1 (a member that
+has not spoken yet is sent one), 3 and 4 are queued.
     tests/fuzz/gen-channel-corpus.py [DIR]"""
 import os
 import struct
@@ -23,7 +24,19 @@ def op(kind, arg=0):
 def frame(m, ftype, conn_id, fd=False, batch=False):
     """A well-formed ACK, DONE, CONN, or ("ACK+DONE") both, then the event."""
     t = {ACK: 0, DONE: 1, CONN: 2, "ACK+DONE": 3}[ftype]
-    return op(K_FRAME, m | fd << 1 | t << 2 | batch << 4) + bytes([conn_id])
+    tail = bytes([0]) if t == 3 else b""
+    return op(K_FRAME, m | fd << 1 | t << 2 | batch << 4) + bytes([conn_id]) + tail
+
+
+V2 = {"HELLO": 1, "CREDIT": 2, "ACK": 3, "DONE": 4, "ACK+DONE": 5, "HELLO+ACK": 6, "ACK1": 7}
+
+
+def v2(m, what, conn_id=0, n=1, credit=None, batch=False):
+    """Version 2 frames: HELLO or CREDIT with credit, or an ACK, DONE or both
+    listing n ids from conn_id on, or HELLO and an ACK of conn_id at once."""
+    x = V2[what] | (n - 1) << 3
+    tail = bytes([credit]) if what in ("HELLO", "CREDIT", "HELLO+ACK") else b""
+    return op(K_FRAME, m | 3 << 2 | batch << 4) + bytes([conn_id, x]) + tail
 
 
 def raw(m, data, nfds=0, batch=False):
@@ -88,6 +101,21 @@ SEEDS = {
              frame(0, DONE, 1, batch=True) + event(0, IN),
     "more-conns": dispatch(6, uid=1) + read(0) + read(1) + frame(0, "ACK+DONE", 5) +
                   frame(1, "ACK+DONE", 6),
+    # protocol version 2
+    "v2-hello-ack-done": v2(0, "HELLO", credit=4) + v2(0, "ACK", 1) + read(0) + v2(0, "ACK", 3, n=2) +
+                         v2(0, "DONE", 1) + v2(0, "DONE", 3, n=2),
+    "v2-both-credit-1": v2(0, "HELLO", credit=1) + v2(1, "HELLO", credit=1) + v2(0, "ACK+DONE", 1) +
+                        v2(1, "ACK+DONE", 2) + read(0) + read(1) + dispatch(8) + read(0),
+    "v2-batch": v2(1, "HELLO+ACK", 2, credit=16) + dispatch(12) + read(1) + v2(1, "ACK", 4, n=8) +
+                v2(1, "ACK+DONE", 5, n=4),
+    "v2-credit-0": v2(0, "HELLO", credit=8) + v2(0, "CREDIT", credit=0) + dispatch(4) + read(0),
+    "v2-credit-up": v2(0, "HELLO", credit=1) + dispatch(6) + v2(0, "CREDIT", credit=40) + read(0),
+    "v2-hello-twice": v2(0, "HELLO", credit=2) + v2(0, "HELLO", credit=2),
+    "v2-credit-without-hello": v2(1, "CREDIT", credit=3),
+    "v2-ack-after-v1": frame(0, ACK, 1) + v2(0, "HELLO", credit=2),
+    "v2-list-unknown-id": v2(0, "HELLO", credit=2) + v2(0, "ACK", 1, n=3),
+    "v2-exit-restart-v1": v2(0, "HELLO", credit=3) + exit_(0, 1) + restart(0) + dispatch(3) + read(0) +
+                          frame(0, "ACK+DONE", 5),
     # protocol errors
     "ack-twice": frame(0, ACK, 1) + frame(0, ACK, 1),
     "ack-other-member": frame(1, ACK, 1),
@@ -99,7 +127,7 @@ SEEDS = {
     "garbage": raw(0, b"\x01\x02\x03"),
     "empty-message": raw(1, b""),
     "too-long": raw(0, header(ACK, 1) + b"x" * 300),
-    "version-2": raw(0, header(ACK, 1, version=2)),
+    "version-2-no-hello": raw(0, header(ACK, 1, version=2)),
     "version-0": raw(1, header(DONE, 2, version=0)),
     "reserved": raw(0, header(DONE, 3, reserved=1)),
     "length-wrong": raw(0, header(ACK, 1, length=33)),

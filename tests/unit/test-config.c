@@ -206,6 +206,7 @@ Test(config, minimal_file_gets_every_default)
         cr_assert_eq(w->dispatch, DISPATCH_SPAWN);
         cr_assert_eq(w->instances, 64);
         cr_assert_eq(w->max_per_user, 0);
+        cr_assert_eq(w->max_concurrent, 0, "no cap: each pool process says its credit");
         cr_assert_not(w->set_user);
         cr_assert_not(w->set_group);
         cr_assert_null(w->user_name);
@@ -428,8 +429,10 @@ Test(config, worker_keys_parse_to_typed_values)
                "working-directory = /tmp/\n"
                "restart = always\n"
                "restart-delay = 250ms\n"
-               "restart-delay-max = 1min\n");
+               "restart-delay-max = 1min\n"
+               "max-concurrent = 3\n");
         w = &c->workers[0];
+        cr_assert_eq(w->max_concurrent, 3);
         cr_assert_str_eq(w->argv[0], "/bin/echo");
         cr_assert_str_eq(w->argv[1], "one");
         cr_assert_str_eq(w->argv[2], "two words");
@@ -1220,6 +1223,10 @@ Test(config, keys_that_do_not_fit_the_dispatch)
         bad_one(SOCK_S WORKER_W "restart-delay-max = 1s\n", 6,
                 "restart-delay-max: only for dispatch = pool or listener");
         bad_one(SOCK_S WORKER_W "listen-fds = yes\ndispatch = pool\n", 6, "listen-fds: only for dispatch = spawn");
+        bad_one(SOCK_S WORKER_W "max-concurrent = 1\n", 6, "max-concurrent: only for dispatch = pool");
+        bad_one(SOCK_S WORKER_W "dispatch = listener\nmax-concurrent = 2\n", 7,
+                "max-concurrent: only for dispatch = pool");
+        bad_one(SOCK_S WORKER_W "dispatch = pool\nmax-concurrent = 0\n", 7, "max-concurrent: '0' is not a number from 1 to 1000000");
         bad_one(SOCK_S "allow-users = 0\n" WORKER_W "dispatch = listener\n", 4,
                 "allow-users: has no effect with [worker:w], whose dispatch = listener accepts connections itself");
         bad_one(SOCK_S "rate-limit = 5/s\n" WORKER_W "dispatch = listener\n", 4,
