@@ -25,6 +25,7 @@
 #   BENCH_SERVERS               subset/order of, spawn: s6-ipcserver unixserver socat
 #                               socat-nofork systemd-socket-activate bare-accept unixsockd;
 #                               pool: inproc-echo fdpass-pool[:N] unixsockd-pool[:N]
+#                               unixsockd-pool-ev[:N] (event-loop workers, credit 64)
 #                               unixsockd-listener sd-activate-inproc; also
 #                               variant-{accept,ackdone,idle,batch}[:N] (pool-variants.c).
 #                               Any mix works.
@@ -60,7 +61,7 @@ spawn)
         default_servers="s6-ipcserver unixserver socat socat-nofork systemd-socket-activate bare-accept unixsockd"
         peer_packages="s6 ucspi-unix socat systemd" ;;
 pool)
-        default_servers="inproc-echo fdpass-pool unixsockd-pool fdpass-pool:$((2 * pool_size))"
+        default_servers="inproc-echo fdpass-pool unixsockd-pool unixsockd-pool-ev fdpass-pool:$((2 * pool_size))"
         default_servers+=" unixsockd-pool:$((2 * pool_size)) unixsockd-listener sd-activate-inproc"
         peer_packages="systemd" ;;
 *)
@@ -86,7 +87,7 @@ if [ ! -f "$builddir/build.ninja" ]; then
         meson setup "$builddir" >/dev/null
 fi
 bench_targets=(tests/bench/usd-load tests/bench/echo-worker tests/bench/bare-accept tests/bench/spawn-methods
-        tests/bench/inproc-echo tests/bench/fdpass-pool tests/bench/pool-variants)
+        tests/bench/inproc-echo tests/bench/fdpass-pool tests/bench/pool-variants tests/bench/pool-echo-ev)
 ninja -C "$builddir" "${bench_targets[@]}" >/dev/null ||
         die "building the bench tools in $builddir failed"
 unixsockd_missing=
@@ -170,6 +171,12 @@ instances = $instances"
                 cmd=("$bench/fdpass-pool" "$sock" "$n") ;;
         unixsockd-pool | unixsockd-pool:*)
                 unixsockd_conf "$conf" "$sock" "command = $pool_worker
+dispatch = pool
+instances = $n"
+                cmd=("$unixsockd" -c "$conf") ;;
+        unixsockd-pool-ev | unixsockd-pool-ev:*)
+                # event-loop workers: protocol 2 with a credit of 64, batches
+                unixsockd_conf "$conf" "$sock" "command = $bench/pool-echo-ev
 dispatch = pool
 instances = $n"
                 cmd=("$unixsockd" -c "$conf") ;;
