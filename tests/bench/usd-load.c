@@ -75,6 +75,8 @@ struct options {
         double wait_ready;      /* 0: do not wait */
         double wait_exit;       /* 0: no; else only wait for server_pid to exit */
         pid_t server_pid;       /* 0: none */
+        bool silent;            /* hold one connection that sends nothing for the whole run */
+        double stall;           /* a connection this slow (or timed out) counts as stalled */
 };
 
 static struct options opt = {
@@ -88,6 +90,8 @@ static struct options opt = {
         .wait_ready = 0.0,
         .wait_exit = 0.0,
         .server_pid = 0,
+        .silent = false,
+        .stall = 5.0,
 };
 
 static struct sockaddr_un addr;
@@ -486,6 +490,10 @@ static void usage(FILE *f, int status)
                 "  -p, --server-pid PID     while waiting, give up if PID exits\n"
                 "  -x, --wait-exit SECS     only wait for -p PID to exit (exit 0; 1 if it still runs)\n"
                 "  -l, --label TEXT         first key=value of the result line\n"
+                "  -S, --silent             first open one connection that sends nothing, kept\n"
+                "                           until the end (a client that keeps a worker busy)\n"
+                "  -L, --stall SECS         count connections this slow, or timed out, as\n"
+                "                           stalled (default 5)\n"
                 "stdout: one key=value line; stderr: one human line.\n"
                 "exit: 0 all ok, 1 failures or connections not started, 2 usage/setup/not ready\n");
         exit(status);
@@ -532,12 +540,14 @@ static void parse_args(int argc, char **argv)
                 { "server-pid", required_argument, NULL, 'p' },
                 { "wait-exit", required_argument, NULL, 'x' },
                 { "label", required_argument, NULL, 'l' },
+                { "silent", no_argument, NULL, 'S' },
+                { "stall", required_argument, NULL, 'L' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "s:n:c:m:t:T:w:p:x:l:h", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "s:n:c:m:t:T:w:p:x:l:SL:h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 's': opt.path = optarg; break;
                 case 'n': opt.connections = parse_long(optarg, 0, 1000000000L); break;
@@ -549,6 +559,8 @@ static void parse_args(int argc, char **argv)
                 case 'p': opt.server_pid = (pid_t)parse_long(optarg, 1, INT_MAX); break;
                 case 'x': opt.wait_exit = parse_double(optarg, 0.001, 3600.0); break;
                 case 'l': opt.label = optarg; break;
+                case 'S': opt.silent = true; break;
+                case 'L': opt.stall = parse_double(optarg, 0.001, 3600.0); break;
                 case 'h': usage(stdout, 0); break;
                 default: usage(stderr, 2);
                 }
@@ -603,6 +615,14 @@ int main(int argc, char **argv)
                 return 2;
         }
 
+        int silent = -1;
+        if (opt.silent) {
+                silent = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (silent < 0 || connect(silent, (const struct sockaddr *)&addr, addr_len) < 0) {
+                        fprintf(stderr, "usd-load: the silent connection: %s\n", strerror(errno));
+                        return 2;
+                }
+        }
         cpu0 = cpu_seconds();
         t0 = now_ns();
         run_deadline = t0 + secs_to_ns(opt.max_seconds);
@@ -623,6 +643,8 @@ int main(int argc, char **argv)
         }
         elapsed_ns = now_ns() - t0;
         pthread_attr_destroy(&attr);
+        if (silent >= 0)
+                close(silent);
 
         started = atomic_load(&next_conn);
         if (started > opt.connections)
@@ -637,6 +659,9 @@ int main(int argc, char **argv)
                 if (latencies[i])
                         ok_lat[n_ok++] = latencies[i];
         qsort(ok_lat, n_ok, sizeof(*ok_lat), cmp_u64);
+        long stalled = counts[RES_TIMEOUT];
+        for (size_t i = 0; i < n_ok; i++)
+                stalled += ok_lat[i] >= secs_to_ns(opt.stall);
 
         elapsed = (double)elapsed_ns / 1e9;
         rate = elapsed > 0 ? (double)counts[RES_OK] / elapsed : 0.0;
@@ -649,9 +674,9 @@ int main(int argc, char **argv)
                opt.concurrency, opt.size, counts[RES_OK], errors);
         for (int k = 1; k < RES_COUNT; k++)
                 printf(" %s=%ld", result_key[k], counts[k]);
-        printf(" skipped=%ld elapsed_s=%.3f conn_per_s=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f"
+        printf(" skipped=%ld stalled=%ld elapsed_s=%.3f conn_per_s=%.1f p50_us=%.1f p99_us=%.1f max_us=%.1f"
                " client_cpu_s=%.3f\n",
-               skipped, elapsed, rate, (double)p50 / 1e3, (double)p99 / 1e3, (double)pmax / 1e3,
+               skipped, stalled, elapsed, rate, (double)p50 / 1e3, (double)p99 / 1e3, (double)pmax / 1e3,
                cpu_seconds() - cpu0);
         fflush(stdout);
 
