@@ -224,42 +224,93 @@ static bool handle_reply(struct pool_member *pm, const struct us_frame *f)
         return freed;
 }
 
+#define READ_BATCH 8                    /* messages per recvmmsg(2) */
+
+/* A message as it came: its length, or an fd sent with it or a cut. */
+enum { MSG_GOOD, MSG_FD, MSG_CUT };
+
+/* Receives up to max waiting messages of fd in one system call. Returns how
+ * many (kind[] and len[] for each), or -1 with errno (EAGAIN: none). The fds
+ * a message carried are closed. */
+static int recv_some(int fd, unsigned char (*bufs)[US_FRAME_MSG_MAX + 1], size_t *len, int *kind, unsigned max)
+{
+        struct {
+                _Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int) * 4)];
+        } ctl[READ_BATCH];
+        struct iovec iov[READ_BATCH];
+        struct mmsghdr mm[READ_BATCH];
+        int n;
+
+        for (unsigned i = 0; i < max; i++) {
+                iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = sizeof(bufs[i]) };
+                mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1,
+                                                       .msg_control = ctl[i].buf,
+                                                       .msg_controllen = sizeof(ctl[i].buf) } };
+        }
+        do
+                n = recvmmsg(fd, mm, max, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
+        while (n < 0 && errno == EINTR);
+        for (int i = 0; i < n; i++) {
+                struct msghdr *h = &mm[i].msg_hdr;
+                len[i] = mm[i].msg_len;
+                kind[i] = h->msg_flags & (MSG_TRUNC | MSG_CTRUNC) ? MSG_CUT : MSG_GOOD;
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+                        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                                continue;
+                        for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+                                int passed;
+                                memcpy(&passed, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                                close(passed);
+                        }
+                        kind[i] = MSG_FD;
+                }
+        }
+        return n;
+}
+
 /* Reads and handles up to max messages from pm's channel, counting the fds
  * that gave back in *freed. False if the worker's end is gone (EOF, or an
  * error: *why says which, NULL for EOF); the caller decides what that means.
  * A protocol error stops the process and closes the channel here. */
 bool pool_channel_read(struct pool_member *pm, int max, unsigned *freed, const char **why)
 {
-        unsigned char buf[US_FRAME_MSG_MAX + 1];
+        static unsigned char bufs[READ_BATCH][US_FRAME_MSG_MAX + 1];
+        size_t len[READ_BATCH];
+        int kind[READ_BATCH];
 
-        for (int i = 0; i < max && pm->chan >= 0; i++) {
-                struct us_frame_reader r;
-                struct us_frame f;
-                int passed = -1, got = 0;
-                ssize_t n = us_recv_fd(pm->chan, buf, sizeof(buf), &passed);
+        for (int done = 0; done < max && pm->chan >= 0;) {
+                unsigned want = max - done < READ_BATCH ? (unsigned)(max - done) : READ_BATCH;
+                int n = recv_some(pm->chan, bufs, len, kind, want);
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
                         break;
-                if (passed >= 0) {
-                        close(passed);
-                        protocol_error(pm, "an fd sent back");
-                        break;
-                }
-                if (n < 0 && (errno == EBADMSG || errno == EMSGSIZE)) {
-                        protocol_error(pm, "a malformed message");
-                        break;
-                }
-                if (n <= 0) {
-                        *why = n == 0 ? NULL : strerror(errno);
+                if (n < 0) {
+                        *why = strerror(errno);
                         return false;
                 }
-                us_frame_reader_init(&r, buf, (size_t)n);
-                while (pm->chan >= 0 && (got = us_frame_read(&r, &f)) > 0)
-                        *freed += handle_reply(pm, &f);
-                if (pm->chan >= 0 && got < 0) {
-                        protocol_error(pm, errno == EPROTONOSUPPORT ? "another protocol version"
-                                                                    : "a malformed message");
-                        break;
+                for (int i = 0; i < n && pm->chan >= 0; i++) {
+                        struct us_frame_reader r;
+                        struct us_frame f;
+                        int got = 0;
+                        if (kind[i] != MSG_GOOD) {
+                                protocol_error(pm, kind[i] == MSG_FD ? "an fd sent back" : "a malformed message");
+                                return true;
+                        }
+                        if (len[i] == 0) {
+                                *why = NULL;
+                                return false;
+                        }
+                        us_frame_reader_init(&r, bufs[i], len[i]);
+                        while (pm->chan >= 0 && (got = us_frame_read(&r, &f)) > 0)
+                                *freed += handle_reply(pm, &f);
+                        if (pm->chan >= 0 && got < 0) {
+                                protocol_error(pm, errno == EPROTONOSUPPORT ? "another protocol version"
+                                                                            : "a malformed message");
+                                return true;
+                        }
                 }
+                done += n;
+                if ((unsigned)n < want)
+                        break; /* nothing more waiting */
         }
         return true;
 }
