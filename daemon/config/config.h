@@ -28,7 +28,7 @@ struct cfg_worker {
         char **argv;                    /* command, split; NULL-terminated; argv[0] as written */
         char *exec_path;                /* absolute path of the executable (PATH searched) */
         enum dispatch dispatch;
-        unsigned instances;             /* spawn: max concurrent; pool: processes; listener: 1 */
+        unsigned instances;             /* spawn: max concurrent; pool: processes; listener: copies */
         unsigned max_per_user;          /* 0: no limit */
         bool set_user;                  /* user= given: run as uid/gid with groups[] */
         bool set_group;                 /* group= given: gid is it (with or without user=) */
