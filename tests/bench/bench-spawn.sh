@@ -25,7 +25,7 @@
 #   BENCH_SERVERS               subset/order of, spawn: s6-ipcserver unixserver socat
 #                               socat-nofork systemd-socket-activate bare-accept unixsockd;
 #                               pool: inproc-echo fdpass-pool[:N] unixsockd-pool[:N]
-#                               unixsockd-listener sd-activate-inproc; also
+#                               unixsockd-listener[:N] sd-activate-inproc; also
 #                               variant-{accept,ackdone,idle,batch}[:N] (pool-variants.c).
 #                               Any mix works.
 #   BENCH_WORKER [echo-worker]  the worker of the spawn servers (must echo until EOF)
@@ -137,9 +137,10 @@ unixsockd_conf() {
 }
 
 # server_cmd NAME[:N] SOCKET: the command line of server NAME into the array cmd;
-# N is the number of workers of a pool server (default BENCH_POOL).
+# N is the number of workers of a pool server (default BENCH_POOL), of copies
+# of unixsockd-listener (default 1: no instances key).
 server_cmd() {
-        local sock=$2 n=$pool_size conf="$tmp/${1//:/-}.conf" mode
+        local sock=$2 n=$pool_size conf="$tmp/${1//:/-}.conf" mode keys
         case $1 in *:*) n=${1#*:} ;; esac
         case $1 in
         s6-ipcserver)
@@ -173,11 +174,16 @@ instances = $instances"
 dispatch = pool
 instances = $n"
                 cmd=("$unixsockd" -c "$conf") ;;
-        unixsockd-listener)
+        unixsockd-listener | unixsockd-listener:*)
                 # inproc-echo gets the listening socket as fd 3 at the first
-                # connection: the readiness probe of run_row
-                unixsockd_conf "$conf" "$sock" "command = $bench/inproc-echo
+                # connection: the readiness probe of run_row. NAME:N: N copies
+                # of it share the socket (instances = N), the kernel's wakeups
+                # spreading the connections
+                keys="command = $bench/inproc-echo
 dispatch = listener"
+                case $1 in *:*) keys+="
+instances = $n" ;; esac
+                unixsockd_conf "$conf" "$sock" "$keys"
                 cmd=("$unixsockd" -c "$conf") ;;
         sd-activate-inproc)
                 # listens (backlog 4096, not settable), waits for the first
@@ -349,8 +355,9 @@ limit $instances concurrent workers where the server has one, backlog $backlog."
 else
         title="Pool and listener dispatch: long-running workers"
         what="echoed; NAME:N has N
-serial workers ($(basename "$pool_worker") under unixsockd-pool), backlog $backlog; the listener rows
-are measured after activation (run_row's readiness probe starts the worker)."
+serial workers ($(basename "$pool_worker") under unixsockd-pool), or N copies of inproc-echo
+(unixsockd-listener:N), backlog $backlog; the listener rows are measured after activation
+(run_row's readiness probe starts the worker)."
 fi
 cat <<EOF
 
