@@ -9,9 +9,16 @@
 
 #include "listener.h"
 
+/* Copies started per turn of the event loop: a start is a clone and an exec,
+ * and a thousand of them in a row would hold up every other event. */
+#define START_BATCH 8
+
 struct listener {
         /* The last copy restarts for clients that wait: the others start with it. */
         bool regroup;
+        /* Copies from this index on are still to be started, by starter. */
+        size_t next;
+        sd_event_source *starter;
         struct member copies[];
 };
 
@@ -48,15 +55,59 @@ static int prepare(struct member *m, struct launch *a, const char **step)
         return 0;
 }
 
-/* A copy other than m runs, or restarts when its backoff ends. */
+/* A copy other than m runs, is about to start, or restarts when its backoff ends. */
 static bool others_up(const struct worker *w, const struct member *m)
 {
+        if (listener_of(w)->next < w->n_members)
+                return true;
         for (size_t i = 0; i < w->n_members; i++) {
                 const struct member *o = w->members[i];
                 if (o != m && (o->proc.pid > 0 || member_restart_pending(o)))
                         return true;
         }
         return false;
+}
+
+/* Starts the next START_BATCH copies that neither run nor wait out a
+ * backoff; true if some are left for the next turn. */
+static bool start_batch(struct worker *w)
+{
+        struct listener *l = listener_of(w);
+
+        for (unsigned k = 0; k < START_BATCH && l->next < w->n_members; l->next++) {
+                struct member *m = w->members[l->next];
+                if (m->proc.pid == 0 && !member_restart_pending(m)) {
+                        member_start(m);
+                        k++;
+                }
+        }
+        return l->next < w->n_members;
+}
+
+static int on_start(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        if (start_batch(userdata))
+                sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Starts every copy that neither runs nor waits out a backoff: a batch now,
+ * the rest a batch per turn of the loop. A timer already due, not a defer
+ * source: it becomes pending anew on each turn, so whatever else is pending
+ * goes first, where a defer source re-enabled at once could starve it. */
+static void start_all(struct worker *w)
+{
+        struct listener *l = listener_of(w);
+
+        l->next = 0;
+        while (start_batch(w)) {
+                if (l->starter ||
+                    sd_event_add_time(w->event, &l->starter, CLOCK_MONOTONIC, 0, 0, on_start, w) >= 0) {
+                        sd_event_source_set_enabled(l->starter, SD_EVENT_ONESHOT);
+                        return;
+                }
+                /* no event source: better all now than some never */
+        }
 }
 
 static void started(struct member *m, bool ok)
@@ -67,11 +118,7 @@ static void started(struct member *m, bool ok)
         if (!ok || !l->regroup)
                 return;
         l->regroup = false;
-        for (size_t i = 0; i < w->n_members; i++) {
-                struct member *o = w->members[i];
-                if (o != m && o->proc.pid == 0 && !member_restart_pending(o))
-                        member_start(o);
-        }
+        start_all(w);
 }
 
 /* A client waits on one of its sockets. */
@@ -143,6 +190,7 @@ int listener_start(struct worker *w)
                 return -ENOMEM;
         }
         w->mode = l;
+        l->next = n;
         for (unsigned i = 0; i < n; i++) {
                 member_init(&l->copies[i], &listener_ops, w, i, &w->launcher, w->procs, w->counters, w->event);
                 w->members[i] = &l->copies[i];
@@ -155,17 +203,19 @@ void listener_activate(struct worker *w)
 {
         /* The copies take over every socket naming the worker: stop watching them. */
         worker_set_gate(w, GATE_ACTIVE, true);
-        for (size_t i = 0; i < w->n_members; i++) {
-                struct member *m = w->members[i];
-                if (m->proc.pid == 0 && !member_restart_pending(m))
-                        member_start(m);
-        }
+        start_all(w);
 }
 
 void listener_stop(struct worker *w)
 {
-        if (listener_of(w))
-                listener_of(w)->regroup = false;
+        struct listener *l = listener_of(w);
+
+        if (l) {
+                l->regroup = false;
+                l->next = w->n_members;
+                if (l->starter)
+                        sd_event_source_set_enabled(l->starter, SD_EVENT_OFF);
+        }
         for (size_t i = 0; i < w->n_members; i++) {
                 struct member *m = w->members[i];
                 member_cancel_restart(m);
@@ -176,9 +226,13 @@ void listener_stop(struct worker *w)
 
 void listener_free(struct worker *w)
 {
+        struct listener *l = listener_of(w);
+
         for (size_t i = 0; i < w->n_members; i++)
                 member_free(w->members[i]);
-        free(w->mode);
+        if (l)
+                sd_event_source_disable_unref(l->starter);
+        free(l);
         free(w->members);
         w->mode = NULL;
         w->members = NULL;

@@ -50,16 +50,21 @@ TestSuite(listener, .fini = fini, .timeout = 180);
 
 static char conf[8192];
 
-/* Sockets a and b for the worker l: COPIES copies of listener-probe TAG. */
-static const char *listener_conf(const char *tag, const char *extra)
+/* Sockets a and b for the worker l: n copies of listener-probe TAG. */
+static const char *listener_conf_n(int n, const char *tag, const char *extra)
 {
         snprintf(conf, sizeof(conf),
                  "[unixsockd]\nruntime-directory = @DIR@\ncontrol = control.sock\n\n"
                  "[socket:a]\npath = a.sock\nworker = l\n\n"
                  "[socket:b]\npath = b.sock\nworker = l\n\n"
                  "[worker:l]\ncommand = %s %s\ndispatch = listener\ninstances = %d\n%s",
-                 test_prog("listener-probe"), tag, COPIES, extra);
+                 test_prog("listener-probe"), tag, n, extra);
         return conf;
+}
+
+static const char *listener_conf(const char *tag, const char *extra)
+{
+        return listener_conf_n(COPIES, tag, extra);
 }
 
 static void start(const char *text)
@@ -298,6 +303,28 @@ Test(listener, three_copies_start_at_the_first_client_each_with_the_sockets_and_
         free(table);
         release_all(r);
         cr_assert_eq(daemon_log_count(&d, "worker l: started pid"), COPIES, "no copy started twice");
+        daemon_stop(&d);
+}
+
+/* The daemon starts a few copies per turn of its loop (a start is a clone
+ * and an exec): more than a turn's worth all start, and each serves. */
+Test(listener, more_copies_than_start_in_one_turn_all_start_and_serve)
+{
+        enum { MANY = 20 };
+        struct report r[MANY];
+
+        start(listener_conf_n(MANY, "many", ""));
+        for (int i = 0; i < MANY; i++) {
+                r[i] = hold(i % 2 ? "b" : "a");
+                for (int j = 0; j < i; j++)
+                        cr_assert_neq(r[i].pid, r[j].pid, "pid %d answered two held connections", (int)r[i].pid);
+        }
+        cr_assert(daemon_wait_log(&d, "(listener 20 of 20)"));
+        json_object *w = worker_l(status());
+        cr_assert_eq(json_object_get_int(get(w, "running")), MANY);
+        for (int i = 0; i < MANY; i++)
+                close(r[i].fd);
+        cr_assert_eq(daemon_log_count(&d, "worker l: started pid"), MANY, "no copy started twice");
         daemon_stop(&d);
 }
 
