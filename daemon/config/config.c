@@ -34,6 +34,9 @@
 #include "resolve.h"
 
 #define COUNT_MAX 1000000               /* instances, max-per-user */
+/* Every copy holds every socket and, in a poll-based server, wakes for every
+ * connection; a copy per CPU is the usual choice (unixsockd.conf(5)). */
+#define LISTENER_COPIES_MAX 1024
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
 
@@ -1137,8 +1140,10 @@ static void finish_worker(struct parser *p, struct cfg_worker *w, struct worker_
                                 fail(p, k[not_spawn[i]].line, "%s: only for dispatch = pool or listener",
                                      worker_keys[not_spawn[i]].name);
                 if (w->dispatch == DISPATCH_LISTENER) {
-                        if (k[W_INSTANCES].line && !k[W_INSTANCES].bad && w->instances != 1)
-                                fail(p, k[W_INSTANCES].line, "instances: must be 1 with dispatch = listener");
+                        if (k[W_INSTANCES].line && !k[W_INSTANCES].bad && w->instances > LISTENER_COPIES_MAX)
+                                fail(p, k[W_INSTANCES].line,
+                                     "instances: %u is more than %u, the most copies with dispatch = listener",
+                                     w->instances, LISTENER_COPIES_MAX);
                         if (k[W_MAX_PER_USER].line && !k[W_MAX_PER_USER].bad)
                                 fail(p, k[W_MAX_PER_USER].line,
                                      "max-per-user: has no effect with dispatch = listener");

@@ -28,7 +28,7 @@ struct cfg_worker {
         char **argv;                    /* command, split; NULL-terminated; argv[0] as written */
         char *exec_path;                /* absolute path of the executable (PATH searched) */
         enum dispatch dispatch;
-        unsigned instances;             /* spawn: max concurrent; pool: processes; listener: 1 */
+        unsigned instances;             /* spawn: max concurrent; pool: processes; listener: copies */
         unsigned max_per_user;          /* 0: no limit */
         unsigned max_concurrent;        /* pool: connections at one process at once; 0: its credit */
         bool set_user;                  /* user= given: run as uid/gid with groups[] */

@@ -26,7 +26,7 @@
 #                               socat-nofork systemd-socket-activate bare-accept unixsockd;
 #                               pool: inproc-echo fdpass-pool[:N] unixsockd-pool[:N]
 #                               unixsockd-pool-ev[:N] (event-loop workers, credit 64)
-#                               unixsockd-listener sd-activate-inproc; also
+#                               unixsockd-listener[:N] sd-activate-inproc; also
 #                               variant-{accept,ackdone,idle,batch}[:N] (pool-variants.c).
 #                               Any mix works.
 #   BENCH_WORKER [echo-worker]  the worker of the spawn servers (must echo until EOF)
@@ -62,7 +62,7 @@ spawn)
         peer_packages="s6 ucspi-unix socat systemd" ;;
 pool)
         default_servers="inproc-echo fdpass-pool unixsockd-pool unixsockd-pool-ev fdpass-pool:$((2 * pool_size))"
-        default_servers+=" unixsockd-pool:$((2 * pool_size)) unixsockd-listener sd-activate-inproc"
+        default_servers+=" unixsockd-pool:$((2 * pool_size)) unixsockd-listener unixsockd-listener:$pool_size sd-activate-inproc"
         peer_packages="systemd" ;;
 *)
         die "BENCH_KIND must be spawn or pool, not '$kind'" ;;
@@ -138,9 +138,10 @@ unixsockd_conf() {
 }
 
 # server_cmd NAME[:N] SOCKET: the command line of server NAME into the array cmd;
-# N is the number of workers of a pool server (default BENCH_POOL).
+# N is the number of workers of a pool server (default BENCH_POOL), of copies
+# of unixsockd-listener (default 1: no instances key).
 server_cmd() {
-        local sock=$2 n=$pool_size conf="$tmp/${1//:/-}.conf" mode
+        local sock=$2 n=$pool_size conf="$tmp/${1//:/-}.conf" mode keys
         case $1 in *:*) n=${1#*:} ;; esac
         case $1 in
         s6-ipcserver)
@@ -180,11 +181,16 @@ instances = $n"
 dispatch = pool
 instances = $n"
                 cmd=("$unixsockd" -c "$conf") ;;
-        unixsockd-listener)
+        unixsockd-listener | unixsockd-listener:*)
                 # inproc-echo gets the listening socket as fd 3 at the first
-                # connection: the readiness probe of run_row
-                unixsockd_conf "$conf" "$sock" "command = $bench/inproc-echo
+                # connection: the readiness probe of run_row. NAME:N: N copies
+                # of it share the socket (instances = N), the kernel's wakeups
+                # spreading the connections
+                keys="command = $bench/inproc-echo
 dispatch = listener"
+                case $1 in *:*) keys+="
+instances = $n" ;; esac
+                unixsockd_conf "$conf" "$sock" "$keys"
                 cmd=("$unixsockd" -c "$conf") ;;
         sd-activate-inproc)
                 # listens (backlog 4096, not settable), waits for the first
@@ -356,8 +362,9 @@ limit $instances concurrent workers where the server has one, backlog $backlog."
 else
         title="Pool and listener dispatch: long-running workers"
         what="echoed; NAME:N has N
-serial workers ($(basename "$pool_worker") under unixsockd-pool), backlog $backlog; the listener rows
-are measured after activation (run_row's readiness probe starts the worker)."
+serial workers ($(basename "$pool_worker") under unixsockd-pool), or N copies of inproc-echo
+(unixsockd-listener:N), backlog $backlog; the listener rows are measured after activation
+(run_row's readiness probe starts the worker)."
 fi
 cat <<EOF
 

@@ -534,6 +534,18 @@ Test(config, instances_default_depends_on_dispatch)
         }
 }
 
+Test(config, listener_runs_as_many_copies_as_instances_says)
+{
+        struct config *c = ok(SOCK_S WORKER_W "instances = 3\ndispatch = listener\n");
+
+        cr_assert_eq(c->workers[0].dispatch, DISPATCH_LISTENER);
+        cr_assert_eq(c->workers[0].instances, 3);
+        config_free(c);
+        c = ok(SOCK_S WORKER_W "dispatch = listener\ninstances = 1024\n");
+        cr_assert_eq(c->workers[0].instances, 1024);
+        config_free(c);
+}
+
 Test(config, listener_may_serve_several_sockets)
 {
         struct config *c = ok("[socket:a]\npath = a.sock\nworker = w\n"
@@ -1214,8 +1226,10 @@ Test(config, two_sockets_on_one_path)
 
 Test(config, keys_that_do_not_fit_the_dispatch)
 {
-        bad_one(SOCK_S WORKER_W "dispatch = listener\ninstances = 2\n", 7,
-                "instances: must be 1 with dispatch = listener");
+        bad_one(SOCK_S WORKER_W "dispatch = listener\ninstances = 1025\n", 7,
+                "instances: 1025 is more than 1024, the most copies with dispatch = listener");
+        bad_one(SOCK_S WORKER_W "instances = 0\ndispatch = listener\n", 6,
+                "instances: '0' is not a number from 1 to 1000000");
         bad_one(SOCK_S WORKER_W "max-per-user = 3\ndispatch = listener\n", 6,
                 "max-per-user: has no effect with dispatch = listener");
         bad_one(SOCK_S WORKER_W "restart = never\n", 6, "restart: only for dispatch = pool or listener");
