@@ -188,16 +188,97 @@ static int publish(int privfd, int dirfd, const char *base, bool replace)
         return 0;
 }
 
+/* The private directory of the last listener published: kept while its caller
+ * publishes more beside it (us_listen_batch_*), since making and removing a
+ * directory for each socket costs a block allocated and freed (on ext4 with
+ * discard, a synchronous discard at each removal) and dominates a start of
+ * many sockets. Each publication renames "s" out, so the next finds it empty. */
+struct us_listen_batch {
+        int dirfd, privfd;      /* -1: none now */
+        dev_t dev;              /* of dirfd, the directory it was made in */
+        ino_t ino;
+        char name[16];
+};
+
+struct us_listen_batch *us_listen_batch_new(void)
+{
+        struct us_listen_batch *b = malloc(sizeof(*b));
+
+        if (!b)
+                return NULL;
+        b->dirfd = b->privfd = -1;
+        b->dev = 0;
+        b->ino = 0;
+        b->name[0] = '\0';
+        return b;
+}
+
+/* Removes b's private directory, if it has one. */
+static void batch_drop(struct us_listen_batch *b)
+{
+        if (b->privfd >= 0) {
+                (void)unlinkat(b->privfd, "s", 0); /* only a failed publication leaves it */
+                private_dir_remove(b->dirfd, b->name, b->privfd);
+                usi_close(b->privfd);
+                usi_close(b->dirfd);
+        }
+        b->dirfd = b->privfd = -1;
+}
+
+void us_listen_batch_free(struct us_listen_batch *b)
+{
+        int saved = errno;
+
+        if (!b)
+                return;
+        batch_drop(b);
+        free(b);
+        errno = saved;
+}
+
+/* A private directory in dirfd for one publication: b's when it was made in
+ * the very directory dirfd is now (the path may have been swapped since),
+ * else a fresh one, kept in b if there is one. *ret_owned: the caller removes
+ * it when done (no b). */
+static int private_dir_for(struct us_listen_batch *b, int dirfd, char name[static 16], bool *ret_owned)
+{
+        struct stat st;
+        int fd;
+
+        *ret_owned = !b;
+        if (b && fstat(dirfd, &st) < 0)
+                return -1;
+        if (b && b->privfd >= 0 && b->dev == st.st_dev && b->ino == st.st_ino) {
+                memcpy(name, b->name, 16);
+                return b->privfd;
+        }
+        fd = private_dir(dirfd, name);
+        if (fd < 0 || !b)
+                return fd;
+        batch_drop(b);
+        b->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (b->dirfd < 0) {
+                private_dir_remove(dirfd, name, fd);
+                return usi_close(fd);
+        }
+        b->privfd = fd;
+        b->dev = st.st_dev;
+        b->ino = st.st_ino;
+        memcpy(b->name, name, 16);
+        return fd;
+}
+
 /* Binds fd at path, with its mode and owner, published atomically. Every
  * change to the socket file is made inside a fresh directory of our own, so a
  * user who owns the socket's directory can neither make us change another
  * file (a symlink swapped in) nor connect before the mode is final. */
-static int listen_file(int fd, const char *path, const struct us_listen_options *o,
-                       int backlog, struct stat *ret_st)
+static int listen_file(struct us_listen_batch *b, int fd, const char *path,
+                       const struct us_listen_options *o, int backlog, struct stat *ret_st)
 {
         char name[16];
         const char *base;
         int dirfd, privfd = -1, replace, r;
+        bool owned;
         struct stat st;
 
         replace = check_path(path);
@@ -206,7 +287,7 @@ static int listen_file(int fd, const char *path, const struct us_listen_options 
         dirfd = open_parent(path, &base);
         if (dirfd < 0)
                 return -1;
-        privfd = private_dir(dirfd, name);
+        privfd = private_dir_for(b, dirfd, name, &owned);
         if (privfd < 0)
                 return usi_close(dirfd);
         if (bind_private(fd, path, name, privfd) < 0 || listen(fd, backlog) < 0)
@@ -224,8 +305,10 @@ static int listen_file(int fd, const char *path, const struct us_listen_options 
                         errno = EADDRINUSE; /* somebody took the path while we were binding */
                 goto fail;
         }
-        private_dir_remove(dirfd, name, privfd);
-        usi_close(privfd);
+        if (owned) {
+                private_dir_remove(dirfd, name, privfd);
+                usi_close(privfd);
+        }
         usi_close(dirfd);
         *ret_st = st;
         return 0;
@@ -233,14 +316,19 @@ static int listen_file(int fd, const char *path, const struct us_listen_options 
 fail:
         r = errno;
         (void)unlinkat(privfd, "s", 0);
-        private_dir_remove(dirfd, name, privfd);
-        usi_close(privfd);
+        if (owned) {
+                private_dir_remove(dirfd, name, privfd);
+                usi_close(privfd);
+        } else {
+                batch_drop(b); /* it may be what failed (swapped away): the next makes a fresh one */
+        }
         usi_close(dirfd);
         errno = r;
         return -1;
 }
 
-struct us_listener *us_listen_with(const char *path, const struct us_listen_options *opts)
+struct us_listener *us_listen_batched(struct us_listen_batch *b, const char *path,
+                                      const struct us_listen_options *opts)
 {
         static const struct us_listen_options defaults = US_LISTEN_OPTIONS_INIT;
         const struct us_listen_options *o = opts ? opts : &defaults;
@@ -263,7 +351,7 @@ struct us_listener *us_listen_with(const char *path, const struct us_listen_opti
         if (path[0] == '@') {
                 if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen(fd, backlog) < 0)
                         goto fail;
-        } else if (listen_file(fd, path, o, backlog, &st) < 0)
+        } else if (listen_file(b, fd, path, o, backlog, &st) < 0)
                 goto fail;
         l = listener_new(fd, path);
         if (!l) {
@@ -280,6 +368,11 @@ struct us_listener *us_listen_with(const char *path, const struct us_listen_opti
 fail:
         usi_close(fd);
         return NULL;
+}
+
+struct us_listener *us_listen_with(const char *path, const struct us_listen_options *opts)
+{
+        return us_listen_batched(NULL, path, opts);
 }
 
 struct us_listener *us_listen(const char *path, int backlog)

@@ -267,25 +267,25 @@ void socket_adopt_inherited(struct socket *const *socks, size_t n_socks)
         inherit_free(v, n);
 }
 
-int socket_listen(struct socket *s)
+int socket_listen(struct socket *s, struct us_listen_batch *b)
 {
         const struct cfg_socket *cs = s->cfg;
         struct us_listen_options o = {
                 .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
         };
 
-        s->l = us_listen_with(cs->path, &o);
+        s->l = us_listen_batched(b, cs->path, &o);
         if (!s->l)
                 return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
         return 0;
 }
 
-int socket_open(struct socket *s)
+int socket_open(struct socket *s, struct us_listen_batch *b)
 {
         int r;
 
         if (!s->l) {
-                r = socket_listen(s);
+                r = socket_listen(s, b);
                 if (r < 0)
                         return r;
                 inherit_store(s->cfg->name, s->l);

@@ -50,10 +50,11 @@ void socket_adopt(struct socket *s, struct us_listener *l);
 /* The listening fds the service manager passed go to the sockets they are
  * for: by FileDescriptorName, else by path; any other is logged and closed. */
 void socket_adopt_inherited(struct socket *const *socks, size_t n_socks);
-/* Makes its listener, not yet watched nor stored. 0, or a negative errno (logged). */
-int socket_listen(struct socket *s);
+/* Makes its listener, not yet watched nor stored; b (or NULL) is the batch
+ * of sockets made together (us_listen_batched). 0, or a negative errno (logged). */
+int socket_listen(struct socket *s, struct us_listen_batch *b);
 /* Listens unless it does (and then gives the listener to the fd store), and watches it. */
-int socket_open(struct socket *s);
+int socket_open(struct socket *s, struct us_listen_batch *b);
 /* Tells its worker about it (the worker's sockets in file order: attach in order). */
 int socket_attach(struct socket *s);
 /* from's listener, with its queue, goes to s (a section renamed on the same path). */
