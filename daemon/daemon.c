@@ -386,6 +386,11 @@ static void reload_commit(struct daemon *d, struct config *next, const struct re
         for (size_t j = 0; j < d->n_socks; j++)
                 if (!p->socket_kept[j])
                         socket_retire(d->socks[j]);
+        /* from the last: each leaves the end of its worker's list of sockets,
+         * where a detach in file order would move all the others, every time */
+        for (size_t i = next->n_sockets; i-- > 0;)
+                if (p->socket_from[i])
+                        socket_detach(socks[i]);
         for (size_t i = 0; i < next->n_sockets; i++)
                 if (p->socket_from[i])
                         socket_update(socks[i], &next->sockets[i], workers[next->sockets[i].worker - next->workers]);

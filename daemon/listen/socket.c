@@ -234,6 +234,7 @@ struct socket *socket_new(const struct cfg_socket *cs, struct worker *w, sd_even
 void socket_adopt(struct socket *s, struct us_listener *l)
 {
         s->l = l;
+        s->nonblock_set = true; /* us_listener_adopt() */
         s->inherited = true;
         s->published_here = us_listener_published_at(l, s->cfg->path);
         log_msg(LOG_DEBUG, "socket %s: inherited fd %d (%s)", s->cfg->name, us_listener_fd(l),
@@ -277,11 +278,13 @@ int socket_listen(struct socket *s, struct us_listen_batch *b)
         s->l = us_listen_batched(b, cs->path, &o);
         if (!s->l)
                 return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+        s->nonblock_set = true;
         return 0;
 }
 
 int socket_open(struct socket *s, struct us_listen_batch *b)
 {
+        bool nonblock;
         int r;
 
         if (!s->l) {
@@ -291,9 +294,15 @@ int socket_open(struct socket *s, struct us_listen_batch *b)
                 inherit_store(s->cfg->name, s->l);
         }
         /* The daemon polls a listener non-blocking and accepts with NOWAIT; a
-         * listener worker gets it blocking, as systemd hands sockets over. */
-        if (us_listener_set_nonblock(s->l, !dispatch_hands_listener(s->w)) < 0)
-                log_errno(LOG_WARNING, -errno, "socket %s: O_NONBLOCK", s->cfg->name);
+         * listener worker gets it blocking, as systemd hands sockets over.
+         * Once a worker may have had it, it is set every time (the worker
+         * shares its flags); before that it is known to be set. */
+        nonblock = !dispatch_hands_listener(s->w);
+        if (!nonblock || !s->nonblock_set) {
+                if (us_listener_set_nonblock(s->l, nonblock) < 0)
+                        log_errno(LOG_WARNING, -errno, "socket %s: O_NONBLOCK", s->cfg->name);
+                s->nonblock_set = false;
+        }
         if (!s->io) {
                 r = sd_event_add_io(s->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_readable, s);
                 if (r < 0)
@@ -311,7 +320,7 @@ int socket_attach(struct socket *s)
         int r;
 
         if (s->attached)
-                worker_detach(s->w, s);
+                return 0; /* to s->w under its section: socket_update() detaches */
         r = worker_attach(s->w, &p);
         s->attached = r >= 0;
         if (r < 0)
@@ -319,7 +328,7 @@ int socket_attach(struct socket *s)
         return r;
 }
 
-static void detach(struct socket *s)
+void socket_detach(struct socket *s)
 {
         if (s->attached)
                 worker_detach(s->w, s);
@@ -328,8 +337,9 @@ static void detach(struct socket *s)
 
 void socket_take_over(struct socket *s, struct socket *from)
 {
-        detach(from);
+        socket_detach(from);
         s->l = from->l;
+        s->nonblock_set = from->nonblock_set;
         from->l = NULL;
         s->inherited = from->inherited;
         s->published_here = from->published_here;
@@ -348,14 +358,25 @@ static gid_t group_of(const struct cfg_socket *cs)
         return cs->gid != (gid_t)-1 ? cs->gid : getegid();
 }
 
+/* Do a and b give the file the same mode, owner and group? The same settings
+ * need no look at the daemon's own ids: two system calls a socket, at every
+ * reload, for nothing. */
+static bool same_access(const struct cfg_socket *a, const struct cfg_socket *b)
+{
+        if (a->mode != b->mode)
+                return false;
+        if (a->uid == b->uid && a->gid == b->gid)
+                return true;
+        return owner_of(a) == owner_of(b) && group_of(a) == group_of(b);
+}
+
 /* A new mode, owner or group for the file of s: only on the socket file it is
  * bound to (a path renamed away or swapped for a link is left alone), in steps
  * that never grant what neither setting grants (us_listener_set_access). A
  * socket unit's socket has the unit's SocketMode=, SocketUser=, SocketGroup=. */
 static void update_access(struct socket *s, const struct cfg_socket *old, const struct cfg_socket *cs)
 {
-        if (cs->path[0] == '@' || (old->mode == cs->mode && owner_of(old) == owner_of(cs) &&
-                                   group_of(old) == group_of(cs)))
+        if (cs->path[0] == '@' || same_access(old, cs))
                 return;
         if (s->inherited && !s->published_here) {
                 log_msg(LOG_NOTICE, "socket %s: mode, owner and group of %s are its socket unit's; not changed",
@@ -371,7 +392,7 @@ void socket_update(struct socket *s, const struct cfg_socket *cs, struct worker 
 {
         const struct cfg_socket *old = s->cfg;
 
-        detach(s);
+        socket_detach(s);
         s->cfg = cs;
         s->w = w;
         if (old->backlog != cs->backlog && us_listener_set_backlog(s->l, cs->backlog) < 0)
@@ -392,7 +413,7 @@ void socket_close(struct socket *s)
                         close(fd);
                 }
         }
-        detach(s); /* its worker hands the listener to no process now */
+        socket_detach(s); /* its worker hands the listener to no process now */
         s->io = sd_event_source_disable_unref(s->io);
         s->resume = sd_event_source_disable_unref(s->resume);
         us_close(s->l);
