@@ -79,26 +79,26 @@ static void temp_base(char base[static 16])
         snprintf(base, 16, ".us-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
 }
 
-/* Opens the directory of path (O_PATH) and points *ret_base at its last part. */
-static int open_parent(const char *path, const char **ret_base)
+/* The directory of path in dir, and *ret_base pointed at its last part. */
+static int parent_of(const char *path, char dir[static PATH_MAX], const char **ret_base)
 {
         const char *slash = strrchr(path, '/');
-        char dir[PATH_MAX];
         size_t dirlen;
 
         if (!slash) {
                 *ret_base = path;
-                return open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                strcpy(dir, ".");
+                return 0;
         }
         dirlen = slash == path ? 1 : (size_t)(slash - path);
-        if (dirlen >= sizeof(dir)) {
+        if (dirlen >= PATH_MAX) {
                 errno = ENAMETOOLONG;
                 return -1;
         }
         memcpy(dir, path, dirlen);
         dir[dirlen] = '\0';
         *ret_base = slash + 1;
-        return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return 0;
 }
 
 /* A fresh directory of ours in dirfd, mode 0700: whatever is inside it nobody
@@ -147,7 +147,7 @@ static void private_dir_remove(int dirfd, const char *name, int privfd)
  * a name beside the socket's path), else through /proc/self/fd/PRIVFD/. Then
  * makes sure the socket did land in privfd: a path that a directory's owner
  * swapped for a link leads elsewhere, and that bind is undone by our caller. */
-static int bind_private(int fd, const char *path, const char *name, int privfd)
+static int bind_private(int fd, const char *path, const char *name, int privfd, struct stat *ret_st)
 {
         const char *slash = strrchr(path, '/');
         int dirlen = slash ? (int)(slash - path) + 1 : 0;
@@ -168,6 +168,7 @@ static int bind_private(int fd, const char *path, const char *name, int privfd)
                 errno = EXDEV;
                 return -1;
         }
+        *ret_st = st; /* its inode: chown, chmod and rename keep it */
         return 0;
 }
 
@@ -236,36 +237,50 @@ void us_listen_batch_free(struct us_listen_batch *b)
         errno = saved;
 }
 
-/* A private directory in dirfd for one publication: b's when it was made in
- * the very directory dirfd is now (the path may have been swapped since),
- * else a fresh one, kept in b if there is one. *ret_owned: the caller removes
- * it when done (no b). */
-static int private_dir_for(struct us_listen_batch *b, int dirfd, char name[static 16], bool *ret_owned)
+/* The directory of path (O_PATH, in *ret_dirfd) and a private directory in it
+ * (*ret_privfd, called name): b's when b made it in the very directory the
+ * path names now (one stat(2), where opening and checking it again would take
+ * three), else fresh ones, handed to b if there is one. *ret_owned: no b, the
+ * caller removes and closes them. */
+static int dirs_for(struct us_listen_batch *b, const char *path, const char **ret_base, int *ret_dirfd,
+                    int *ret_privfd, char name[static 16], bool *ret_owned)
 {
+        char dir[PATH_MAX];
         struct stat st;
-        int fd;
+        int dirfd, privfd;
 
-        *ret_owned = !b;
-        if (b && fstat(dirfd, &st) < 0)
+        if (parent_of(path, dir, ret_base) < 0)
                 return -1;
-        if (b && b->privfd >= 0 && b->dev == st.st_dev && b->ino == st.st_ino) {
+        if (b && b->privfd >= 0 && stat(dir, &st) == 0 && st.st_dev == b->dev && st.st_ino == b->ino) {
+                *ret_dirfd = b->dirfd;
+                *ret_privfd = b->privfd;
                 memcpy(name, b->name, 16);
-                return b->privfd;
+                *ret_owned = false;
+                return 0;
         }
-        fd = private_dir(dirfd, name);
-        if (fd < 0 || !b)
-                return fd;
-        batch_drop(b);
-        b->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-        if (b->dirfd < 0) {
-                private_dir_remove(dirfd, name, fd);
-                return usi_close(fd);
+        dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0)
+                return -1;
+        privfd = private_dir(dirfd, name);
+        if (privfd < 0)
+                return usi_close(dirfd);
+        if (b) {
+                if (fstat(dirfd, &st) < 0) {
+                        private_dir_remove(dirfd, name, privfd);
+                        usi_close(privfd);
+                        return usi_close(dirfd);
+                }
+                batch_drop(b);
+                b->dirfd = dirfd;
+                b->privfd = privfd;
+                b->dev = st.st_dev;
+                b->ino = st.st_ino;
+                memcpy(b->name, name, 16);
         }
-        b->privfd = fd;
-        b->dev = st.st_dev;
-        b->ino = st.st_ino;
-        memcpy(b->name, name, 16);
-        return fd;
+        *ret_dirfd = dirfd;
+        *ret_privfd = privfd;
+        *ret_owned = !b;
+        return 0;
 }
 
 /* Binds fd at path, with its mode and owner, published atomically. Every
@@ -277,28 +292,22 @@ static int listen_file(struct us_listen_batch *b, int fd, const char *path,
 {
         char name[16];
         const char *base;
-        int dirfd, privfd = -1, replace, r;
+        int dirfd, privfd, replace, r;
         bool owned;
         struct stat st;
 
         replace = check_path(path);
         if (replace < 0)
                 return -1;
-        dirfd = open_parent(path, &base);
-        if (dirfd < 0)
+        if (dirs_for(b, path, &base, &dirfd, &privfd, name, &owned) < 0)
                 return -1;
-        privfd = private_dir_for(b, dirfd, name, &owned);
-        if (privfd < 0)
-                return usi_close(dirfd);
-        if (bind_private(fd, path, name, privfd) < 0 || listen(fd, backlog) < 0)
+        if (bind_private(fd, path, name, privfd, &st) < 0 || listen(fd, backlog) < 0)
                 goto fail;
         if ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) &&
             fchownat(privfd, "s", o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0)
                 goto fail;
         /* US_MODE_DEFAULT: bind(2) gave it 0777 & ~umask already. */
         if (o->mode != US_MODE_DEFAULT && fchmodat(privfd, "s", o->mode & 07777, 0) < 0)
-                goto fail;
-        if (fstatat(privfd, "s", &st, AT_SYMLINK_NOFOLLOW) < 0)
                 goto fail;
         if (publish(privfd, dirfd, base, replace) < 0) {
                 if (errno == EEXIST)
@@ -308,8 +317,8 @@ static int listen_file(struct us_listen_batch *b, int fd, const char *path,
         if (owned) {
                 private_dir_remove(dirfd, name, privfd);
                 usi_close(privfd);
+                usi_close(dirfd);
         }
-        usi_close(dirfd);
         *ret_st = st;
         return 0;
 
@@ -319,10 +328,10 @@ fail:
         if (owned) {
                 private_dir_remove(dirfd, name, privfd);
                 usi_close(privfd);
+                usi_close(dirfd);
         } else {
                 batch_drop(b); /* it may be what failed (swapped away): the next makes a fresh one */
         }
-        usi_close(dirfd);
         errno = r;
         return -1;
 }
