@@ -1218,17 +1218,21 @@ static void report_stderr(void *userdata, const char *file, unsigned line, const
 static int load_string(const char *name, const char *text, size_t len, size_t max,
                        const struct resolver *res, config_error_fn err, void *userdata, struct config **ret)
 {
-        struct parser p = { .file = name, .buf = text, .len = len, .errors = DIAG_INIT(max), .res = res };
+        /* each user, group, program and directory asked of the system once */
+        struct resolve_memo *memo = resolve_memo_new(res);
+        struct parser p = { .file = name, .buf = text, .len = len, .errors = DIAG_INIT(max) };
         int r;
 
         if (!err)
                 err = report_stderr;
         p.c = calloc(1, sizeof(*p.c));
-        if (!p.c || !(p.c->file = strdup(name))) {
+        if (!memo || !p.c || !(p.c->file = strdup(name))) {
                 free(p.c);
+                resolve_memo_free(memo);
                 err(userdata, name, 0, "out of memory");
                 return -ENOMEM;
         }
+        p.res = resolve_memo_resolver(memo);
         p.c->log_level = LOG_INFO;
         p.c->stop_timeout_usec = 10 * USEC_PER_SEC;
 
@@ -1254,6 +1258,7 @@ static int load_string(const char *name, const char *text, size_t len, size_t ma
         strindex_free(&p.socket_names);
         strindex_free(&p.worker_names);
         strindex_free(&p.paths);
+        resolve_memo_free(memo);
         for (size_t i = 0; i < p.n_refs; i++)
                 free(p.refs[i]);
         free(p.refs);
