@@ -538,7 +538,6 @@ struct us_listener *us_listener_adopt(int fd)
         struct sockaddr_un sa;
         socklen_t salen = sizeof(sa);
         char path[sizeof(sa.sun_path) + 2];
-        struct us_listener *l;
 
         if (!us_is_listener_fd(fd)) {
                 if (fcntl(fd, F_GETFD) >= 0)
@@ -550,10 +549,9 @@ struct us_listener *us_listener_adopt(int fd)
                 return NULL;
         if (usi_set_nonblock(fd, true) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
                 return NULL;
-        l = listener_new(fd, path);
-        if (l)
-                (void)bound_inode(fd, &l->dev, &l->ino);
-        return l;
+        /* Its file (bound_inode) is asked of the kernel when it is needed:
+         * a daemon adopting a thousand sockets changes the access of few. */
+        return listener_new(fd, path);
 }
 
 /* Is name ".us-" and 8 hex digits, followed by end or by "/s"? */
@@ -628,6 +626,8 @@ int us_listener_set_access(struct us_listener *l, const char *path, mode_t mode,
                 return -1;
         if (fstat(fd, &st) < 0)
                 goto out;
+        if (!l->created && l->ino == 0)
+                (void)bound_inode(l->fd, &l->dev, &l->ino); /* else ESTALE below, as for any other file */
         if (!is_bound_file(l, &st)) {
                 errno = ESTALE; /* not the socket it is bound to (any more) */
                 goto out;

@@ -10,6 +10,7 @@
 #include "dispatch/dispatch.h"
 #include "inherit.h"
 #include "socket.h"
+#include "strindex.h"
 
 #define ACCEPT_BUDGET 32                        /* connections per wakeup, then others get a turn */
 #define RESUME_AFTER_USEC (100 * 1000)          /* retry a socket paused on a resource error */
@@ -241,21 +242,44 @@ void socket_adopt(struct socket *s, struct us_listener *l)
                 us_listener_path(l));
 }
 
+/* The socket an inherited fd is for: by FileDescriptorName, else by path;
+ * through the indexes when there are (a restart that gets a thousand sockets
+ * back from the fd store would compare each with every section). */
+static struct socket *match_inherited(struct socket *const *socks, size_t n_socks, const struct strindex *names,
+                                      const struct strindex *paths, const char *name, const char *path)
+{
+        size_t j;
+
+        if (names) {
+                if (strindex_get(names, name, &j) || strindex_get(paths, path, &j))
+                        return socks[j];
+                return NULL;
+        }
+        for (j = 0; j < n_socks; j++)
+                if (strcmp(socks[j]->cfg->name, name) == 0)
+                        return socks[j];
+        for (j = 0; j < n_socks; j++)
+                if (strcmp(socks[j]->cfg->path, path) == 0)
+                        return socks[j];
+        return NULL;
+}
+
 /* Listening fds from systemd: matched by FileDescriptorName, else by path. */
 void socket_adopt_inherited(struct socket *const *socks, size_t n_socks)
 {
+        struct strindex names = { 0 }, paths = { 0 };
+        bool indexed = true;
         struct inherited *v;
         size_t n = inherit_listeners(&v);
 
+        for (size_t j = 0; n && j < n_socks && indexed; j++)
+                indexed = strindex_put(&names, socks[j]->cfg->name, j, NULL) >= 0 &&
+                          strindex_put(&paths, socks[j]->cfg->path, j, NULL) >= 0; /* else scans */
         for (size_t i = 0; i < n; i++) {
                 const char *name = v[i].name ? v[i].name : "", *path = us_listener_path(v[i].listener);
-                struct socket *match = NULL;
-                for (size_t j = 0; j < n_socks && !match; j++)
-                        if (strcmp(socks[j]->cfg->name, name) == 0)
-                                match = socks[j];
-                for (size_t j = 0; j < n_socks && !match; j++)
-                        if (strcmp(socks[j]->cfg->path, path) == 0)
-                                match = socks[j];
+                struct socket *match = match_inherited(socks, n_socks, indexed ? &names : NULL,
+                                                       indexed ? &paths : NULL, name, path);
+
                 if (!match || match->l) {
                         log_msg(LOG_WARNING, "inherited fd %d (name '%s', path %s) %s; closed",
                                 us_listener_fd(v[i].listener), name, path,
@@ -266,6 +290,8 @@ void socket_adopt_inherited(struct socket *const *socks, size_t n_socks)
                 v[i].listener = NULL;
         }
         inherit_free(v, n);
+        strindex_free(&names);
+        strindex_free(&paths);
 }
 
 int socket_listen(struct socket *s, struct us_listen_batch *b)

@@ -380,6 +380,8 @@ int main(int argc, char **argv)
         }
         if (child == 0) {
                 setsid();
+                /* nothing but stdio: an fd the caller leaked would pass for an inherited socket */
+                close_range(3, ~0u, 0);
                 execvp(argv[optind], argv + optind);
                 fprintf(stderr, "ready-wait: %s: %s\n", argv[optind], strerror(errno));
                 _exit(127);
