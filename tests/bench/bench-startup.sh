@@ -1,8 +1,10 @@
 #!/bin/bash
 # Start-up and reload at scale: unixsockd with N [socket:] sections (each its
 # own path, all naming one spawn worker) beside a bare bind+listen loop over
-# the same N paths and systemd-socket-activate with N -l PATH. Prints one
-# markdown table. As root (installs what is missing), or with everything there.
+# the same N paths and systemd-socket-activate with N -l PATH; and unixsockd
+# getting the N sockets from a socket-unit-like parent (bare-bind -x: fds 3..,
+# LISTEN_FDS, LISTEN_FDNAMES) as under systemd or after a restart from the fd
+# store. Prints one markdown table. As root (installs what is missing), or with everything there.
 #   tests/bench/bench-startup.sh
 #   BENCH_ROUNDS=5 BENCH_SOCKETS="10 100 1000 5000" tests/bench/bench-startup.sh
 # Every round starts each server on a fresh directory of sockets, times exec ->
@@ -15,12 +17,17 @@
 #   BENCH_SOCKETS ["10 100 1000"]  socket counts, one set of rows each
 #   BENCH_ROUNDS [3]               rounds per row; the table shows the median and min-max
 #   BENCH_RELOADS [5]              no-op reloads of unixsockd per round
-#   BENCH_SERVERS ["unixsockd bare-bind systemd-socket-activate"]  subset and order
+#   BENCH_SERVERS ["unixsockd unixsockd-inherited bare-bind systemd-socket-activate"]
+#                                  subset and order
 #   BENCH_TMPDIR                   where the sockets go [/dev/shm when it is a tmpfs, as
 #                                  /run is on a normal system, else ${TMPDIR:-/tmp}]
 #   BENCH_TIMEOUT [60]             seconds a start or a reload may take
 #   BENCH_BUILDDIR [build-bench]   meson build directory (created if missing)
 #   UNIXSOCKD [$BENCH_BUILDDIR/daemon/unixsockd]   the daemon under test
+#   BENCH_BASELINE                 another unixsockd (a build of an older commit): adds
+#                                  the rows baseline and baseline-inherited, run in
+#                                  the same rounds as the others, so that both see
+#                                  the same machine (a shared one is noisy)
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/../.."
@@ -28,7 +35,13 @@ cd "$(dirname "$0")/../.."
 counts=${BENCH_SOCKETS:-10 100 1000}
 rounds=${BENCH_ROUNDS:-3}
 reloads=${BENCH_RELOADS:-5}
-servers=${BENCH_SERVERS:-unixsockd bare-bind systemd-socket-activate}
+servers=${BENCH_SERVERS:-unixsockd unixsockd-inherited bare-bind systemd-socket-activate}
+baseline=${BENCH_BASELINE:-}
+if [ -n "$baseline" ]; then
+        [ -x "$baseline" ] || die "BENCH_BASELINE: $baseline is not an executable"
+        [ "${baseline#/}" != "$baseline" ] || baseline=$PWD/$baseline
+        [ -n "${BENCH_SERVERS:-}" ] || servers+=" baseline baseline-inherited"
+fi
 timeout=${BENCH_TIMEOUT:-60}
 builddir=${BENCH_BUILDDIR:-build-bench}
 unixsockd=${UNIXSOCKD:-$builddir/daemon/unixsockd}
@@ -114,14 +127,24 @@ conf() {
 # run SERVER N ROUND: one start (and the reloads) of SERVER; a result line
 # "server n round ready_ms=... cpu_ms=... vmhwm_kb=... [reload_ms=a,b,...]".
 run() {
-        local server=$1 n=$2 dir=$tmp/r$3-$1-$2 out i
+        local server=$1 n=$2 dir=$tmp/r$3-$1-$2 out i daemon=$unixsockd
         local -a cmd wait
         mkdir "$dir"
         wait=(-c "$dir/s$((n - 1)).sock")
+        case $server in baseline*) daemon=$baseline ;; esac
         case $server in
-        unixsockd)
+        unixsockd | baseline)
+                [ -n "$daemon" ] || die "server $server needs BENCH_BASELINE"
                 conf "$tmp/unixsockd-$n.conf" "$dir" "$n"
-                cmd=("$unixsockd" -c "$tmp/unixsockd-$n.conf")
+                cmd=("$daemon" -c "$tmp/unixsockd-$n.conf")
+                wait+=(-r "$reloads") ;;
+        unixsockd-inherited | baseline-inherited)
+                # the clock starts at bare-bind's exec: its binding is in the time
+                [ -n "$daemon" ] || die "server $server needs BENCH_BASELINE"
+                conf "$tmp/unixsockd-$n.conf" "$dir" "$n"
+                cmd=("$bench/bare-bind" -b 128 -x)
+                for ((i = 0; i < n; i++)); do cmd+=("$dir/s$i.sock"); done
+                cmd+=(-- "$daemon" -c "$tmp/unixsockd-$n.conf")
                 wait+=(-r "$reloads") ;;
         bare-bind)
                 cmd=("$bench/bare-bind" -b 128)
