@@ -316,7 +316,7 @@ static void runtime_directory(const struct config *c)
 static void open_all(struct daemon *d)
 {
         for (size_t i = 0; i < d->n_socks; i++) {
-                (void)socket_open(d->socks[i]); /* listening already: only a watch can fail, logged */
+                (void)socket_open(d->socks[i], NULL); /* listening already: only a watch can fail, logged */
                 (void)socket_attach(d->socks[i]);
         }
         for (size_t i = 0; i < d->n_workers; i++) {
@@ -335,7 +335,7 @@ static void control_update(struct daemon *d);
  * the same path takes the old listener over later). 0, or a negative errno
  * (logged): then nothing was changed and what was made is freed. */
 static int reload_make(struct daemon *d, struct config *next, const struct reload_plan *p,
-                       struct worker **workers, struct socket **socks)
+                       struct worker **workers, struct socket **socks, struct us_listen_batch **batch)
 {
         for (size_t i = 0; i < next->n_workers; i++) {
                 workers[i] = p->worker_from[i] ? d->workers[p->worker_from[i] - 1]
@@ -355,7 +355,9 @@ static int reload_make(struct daemon *d, struct config *next, const struct reloa
                         return log_errno(LOG_ERR, -ENOMEM, "reload");
                 if (p->socket_takes[i] && d->socks[p->socket_takes[i] - 1]->l)
                         continue;
-                if (socket_listen(socks[i]) < 0)
+                if (!*batch && !(*batch = us_listen_batch_new()))
+                        return log_errno(LOG_ERR, -ENOMEM, "reload");
+                if (socket_listen(socks[i], *batch) < 0)
                         return -errno;
         }
         return 0;
@@ -384,6 +386,11 @@ static void reload_commit(struct daemon *d, struct config *next, const struct re
         for (size_t j = 0; j < d->n_socks; j++)
                 if (!p->socket_kept[j])
                         socket_retire(d->socks[j]);
+        /* from the last: each leaves the end of its worker's list of sockets,
+         * where a detach in file order would move all the others, every time */
+        for (size_t i = next->n_sockets; i-- > 0;)
+                if (p->socket_from[i])
+                        socket_detach(socks[i]);
         for (size_t i = 0; i < next->n_sockets; i++)
                 if (p->socket_from[i])
                         socket_update(socks[i], &next->sockets[i], workers[next->sockets[i].worker - next->workers]);
@@ -420,14 +427,17 @@ static int daemon_reload(struct daemon *d, struct config *next, json_object *ans
 {
         struct worker **workers = calloc(next->n_workers + 1, sizeof(*workers));
         struct socket **socks = calloc(next->n_sockets + 1, sizeof(*socks));
+        struct us_listen_batch *batch = NULL;
         struct reload_plan p;
         int r = reload_plan(d->cfg, next, &p);
 
         if (r < 0 || !workers || !socks) {
                 r = -ENOMEM;
-        } else if ((r = reload_make(d, next, &p, workers, socks)) < 0) {
+        } else if ((r = reload_make(d, next, &p, workers, socks, &batch)) < 0) {
+                us_listen_batch_free(batch);
                 reload_undo(d, next, &p, workers, socks);
         } else {
+                us_listen_batch_free(batch);
                 reload_commit(d, next, &p, workers, socks);
                 log_msg(LOG_INFO, "reload: %u sockets new, %u closed, %u workers replaced", p.sockets_new,
                         p.sockets_closed, p.workers_replaced);
@@ -633,6 +643,7 @@ static int watch_signals(struct daemon *d)
 int daemon_start(struct daemon *d)
 {
         struct log_ctx c = LOG_CTX_INIT;
+        struct us_listen_batch *batch;
         int r = watch_signals(d);
 
         if (r < 0)
@@ -648,11 +659,14 @@ int daemon_start(struct daemon *d)
 
         socket_adopt_inherited(d->socks, d->n_socks);
         runtime_directory(d->cfg);
-        for (size_t i = 0; i < d->n_socks; i++) {
-                r = socket_open(d->socks[i]);
-                if (r < 0)
-                        return r;
-        }
+        batch = us_listen_batch_new();
+        if (!batch)
+                return log_errno(LOG_ERR, -ENOMEM, "start");
+        for (size_t i = 0; i < d->n_socks && r >= 0; i++)
+                r = socket_open(d->socks[i], batch);
+        us_listen_batch_free(batch);
+        if (r < 0)
+                return r;
         open_all(d);
         control_update(d);
         d->started_usec = now_usec(d);

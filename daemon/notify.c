@@ -185,6 +185,12 @@ int notify_send(const char *text, int fd)
 
         if (nt.sock < 0)
                 return 0;
+        /* What waits goes first, now if the manager has read since: a daemon
+         * that sends many messages before its loop runs (FDSTORE= for each of
+         * a thousand sockets at start) would otherwise queue every one after
+         * the first full moment, and drop those past the queue. */
+        if (nt.n)
+                flush();
         if (nt.n == 0) {
                 r = try_send(&m);
                 if (r != 0)

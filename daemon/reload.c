@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "reload.h"
+#include "strindex.h"
 
 static bool str_equal(const char *a, const char *b)
 {
@@ -37,75 +38,183 @@ bool reload_worker_unchanged(const struct cfg_worker *a, const struct cfg_worker
                a->max_concurrent == b->max_concurrent;
 }
 
-/* The next socket of c, from *i on, that names worker w. */
-static const struct cfg_socket *next_of(const struct config *c, size_t *i, const struct cfg_worker *w)
+/* What the plan looks things up in, for one configuration: sockets by name and
+ * by path, workers by name, each key's items chained in file order (next[i]:
+ * the next one with the same key, or n), and each worker's sockets in file
+ * order (of_worker[first[w] .. first[w + 1]]). With these the plan is linear
+ * in the size of the files, where scans made a reload of thousands of
+ * sockets and workers compare every pair. */
+struct lookup {
+        struct strindex socket_names, socket_paths, worker_names;
+        size_t *next_name, *next_path, *next_worker;
+        size_t *first, *of_worker;
+};
+
+/* Indexes key(i) of items 0..n-1 into x, chaining repeated keys in next. */
+static int chain(struct strindex *x, size_t *next, size_t n, const char *(*key)(const struct config *, size_t),
+                 const struct config *c)
 {
-        while (*i < c->n_sockets && c->sockets[*i].worker != w)
-                (*i)++;
-        return *i < c->n_sockets ? &c->sockets[(*i)++] : NULL;
+        size_t *tail = calloc(n + 1, sizeof(*tail));
+
+        if (!tail)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                size_t head;
+                int r = strindex_put(x, key(c, i), i, &head);
+                if (r < 0) {
+                        free(tail);
+                        return r;
+                }
+                next[i] = n;
+                if (r == 0) {
+                        next[tail[head]] = i;
+                        tail[head] = i;
+                } else {
+                        tail[i] = i;
+                }
+        }
+        free(tail);
+        return 0;
+}
+
+static const char *socket_name(const struct config *c, size_t i)
+{
+        return c->sockets[i].name;
+}
+
+static const char *socket_path(const struct config *c, size_t i)
+{
+        return c->sockets[i].path;
+}
+
+static const char *worker_name(const struct config *c, size_t i)
+{
+        return c->workers[i].name;
+}
+
+static void lookup_free(struct lookup *l)
+{
+        strindex_free(&l->socket_names);
+        strindex_free(&l->socket_paths);
+        strindex_free(&l->worker_names);
+        free(l->next_name);
+        free(l->next_path);
+        free(l->next_worker);
+        free(l->first);
+        free(l->of_worker);
+        *l = (struct lookup){ 0 };
+}
+
+static int lookup_make(const struct config *c, struct lookup *l)
+{
+        size_t ns = c->n_sockets, nw = c->n_workers;
+
+        *l = (struct lookup){
+                .next_name = calloc(ns + 1, sizeof(size_t)),
+                .next_path = calloc(ns + 1, sizeof(size_t)),
+                .next_worker = calloc(nw + 1, sizeof(size_t)),
+                .first = calloc(nw + 2, sizeof(size_t)),
+                .of_worker = calloc(ns + 1, sizeof(size_t)),
+        };
+        if (!l->next_name || !l->next_path || !l->next_worker || !l->first || !l->of_worker ||
+            chain(&l->socket_names, l->next_name, ns, socket_name, c) < 0 ||
+            chain(&l->socket_paths, l->next_path, ns, socket_path, c) < 0 ||
+            chain(&l->worker_names, l->next_worker, nw, worker_name, c) < 0) {
+                lookup_free(l);
+                return -ENOMEM;
+        }
+        /* counting sort of the sockets by worker, stable: file order within each */
+        for (size_t i = 0; i < ns; i++)
+                if (c->sockets[i].worker)
+                        l->first[c->sockets[i].worker - c->workers + 1]++;
+        for (size_t w = 0; w < nw; w++)
+                l->first[w + 1] += l->first[w];
+        {
+                size_t *fill = calloc(nw + 1, sizeof(*fill));
+                if (!fill) {
+                        lookup_free(l);
+                        return -ENOMEM;
+                }
+                for (size_t i = 0; i < ns; i++) {
+                        if (!c->sockets[i].worker)
+                                continue;
+                        size_t w = (size_t)(c->sockets[i].worker - c->workers);
+                        l->of_worker[l->first[w] + fill[w]++] = i;
+                }
+                free(fill);
+        }
+        return 0;
 }
 
 /* Do the same socket names, in file order, name a of old and b of next? */
-static bool same_sockets(const struct config *old, const struct cfg_worker *a,
-                         const struct config *next, const struct cfg_worker *b)
+static bool same_sockets(const struct config *old, const struct lookup *lo, size_t a,
+                         const struct config *next, const struct lookup *ln, size_t b)
 {
-        size_t i = 0, j = 0;
-        const struct cfg_socket *x, *y;
+        size_t na = lo->first[a + 1] - lo->first[a], nb = ln->first[b + 1] - ln->first[b];
 
-        do {
-                x = next_of(old, &i, a);
-                y = next_of(next, &j, b);
-                if (!x != !y || (x && strcmp(x->name, y->name) != 0))
+        if (na != nb)
+                return false;
+        for (size_t k = 0; k < na; k++)
+                if (strcmp(old->sockets[lo->of_worker[lo->first[a] + k]].name,
+                           next->sockets[ln->of_worker[ln->first[b] + k]].name) != 0)
                         return false;
-        } while (x);
         return true;
 }
 
-static void plan_workers(const struct config *old, const struct config *next, struct reload_plan *p)
+/* The first old worker, in file order, not kept yet, unchanged in everything
+ * (its name first) and named by the same sockets: the one a new worker keeps. */
+static void plan_workers(const struct config *old, const struct lookup *lo, const struct config *next,
+                         const struct lookup *ln, struct reload_plan *p)
 {
         for (size_t i = 0; i < next->n_workers; i++) {
                 const struct cfg_worker *b = &next->workers[i];
-                for (size_t j = 0; j < old->n_workers && !p->worker_from[i]; j++) {
-                        const struct cfg_worker *a = &old->workers[j];
-                        if (!p->worker_kept[j] && reload_worker_unchanged(a, b) &&
-                            same_sockets(old, a, next, b)) {
+                size_t j;
+
+                if (!strindex_get(&lo->worker_names, b->name, &j))
+                        continue;
+                for (; j < old->n_workers; j = lo->next_worker[j])
+                        if (!p->worker_kept[j] && reload_worker_unchanged(&old->workers[j], b) &&
+                            same_sockets(old, lo, j, next, ln, i)) {
                                 p->worker_kept[j] = true;
                                 p->worker_from[i] = j + 1;
+                                break;
                         }
-                }
         }
         for (size_t j = 0; j < old->n_workers; j++)
                 p->workers_replaced += !p->worker_kept[j];
 }
 
-static bool taken_before(const struct reload_plan *p, size_t i, size_t j)
-{
-        for (size_t k = 0; k < i; k++)
-                if (p->socket_takes[k] == j + 1)
-                        return true;
-        return false;
-}
-
-static void plan_sockets(const struct config *old, const struct config *next, struct reload_plan *p)
+static void plan_sockets(const struct config *old, const struct lookup *lo, const struct config *next,
+                         struct reload_plan *p, bool *taken)
 {
         for (size_t i = 0; i < next->n_sockets; i++) {
                 const struct cfg_socket *b = &next->sockets[i];
-                for (size_t j = 0; j < old->n_sockets && !p->socket_from[i]; j++)
-                        if (!p->socket_kept[j] && strcmp(old->sockets[j].name, b->name) == 0 &&
-                            strcmp(old->sockets[j].path, b->path) == 0) {
+                size_t j;
+
+                if (!strindex_get(&lo->socket_names, b->name, &j))
+                        continue;
+                for (; j < old->n_sockets; j = lo->next_name[j])
+                        if (!p->socket_kept[j] && strcmp(old->sockets[j].path, b->path) == 0) {
                                 p->socket_kept[j] = true;
                                 p->socket_from[i] = j + 1;
+                                break;
                         }
         }
         /* a section renamed on the same path: its listener, with its queue, is taken over */
         for (size_t i = 0; i < next->n_sockets; i++) {
+                size_t j;
+
                 if (p->socket_from[i])
                         continue;
                 p->sockets_new++;
-                for (size_t j = 0; j < old->n_sockets && !p->socket_takes[i]; j++)
-                        if (!p->socket_kept[j] && !taken_before(p, i, j) &&
-                            strcmp(old->sockets[j].path, next->sockets[i].path) == 0)
+                if (!strindex_get(&lo->socket_paths, next->sockets[i].path, &j))
+                        continue;
+                for (; j < old->n_sockets; j = lo->next_path[j])
+                        if (!p->socket_kept[j] && !taken[j]) {
                                 p->socket_takes[i] = j + 1;
+                                taken[j] = true;
+                                break;
+                        }
         }
         for (size_t j = 0; j < old->n_sockets; j++)
                 p->sockets_closed += !p->socket_kept[j];
@@ -113,6 +222,9 @@ static void plan_sockets(const struct config *old, const struct config *next, st
 
 int reload_plan(const struct config *old, const struct config *next, struct reload_plan *p)
 {
+        struct lookup lo, ln;
+        bool *taken = calloc(old->n_sockets + 1, sizeof(bool));
+
         *p = (struct reload_plan){
                 .worker_from = calloc(next->n_workers + 1, sizeof(size_t)),
                 .socket_from = calloc(next->n_sockets + 1, sizeof(size_t)),
@@ -120,12 +232,23 @@ int reload_plan(const struct config *old, const struct config *next, struct relo
                 .worker_kept = calloc(old->n_workers + 1, sizeof(bool)),
                 .socket_kept = calloc(old->n_sockets + 1, sizeof(bool)),
         };
-        if (!p->worker_from || !p->socket_from || !p->socket_takes || !p->worker_kept || !p->socket_kept) {
+        if (!taken || !p->worker_from || !p->socket_from || !p->socket_takes || !p->worker_kept ||
+            !p->socket_kept || lookup_make(old, &lo) < 0) {
+                free(taken);
                 reload_plan_free(p);
                 return -ENOMEM;
         }
-        plan_workers(old, next, p);
-        plan_sockets(old, next, p);
+        if (lookup_make(next, &ln) < 0) {
+                lookup_free(&lo);
+                free(taken);
+                reload_plan_free(p);
+                return -ENOMEM;
+        }
+        plan_workers(old, &lo, next, &ln, p);
+        plan_sockets(old, &lo, next, p, taken);
+        lookup_free(&lo);
+        lookup_free(&ln);
+        free(taken);
         return 0;
 }
 

@@ -79,26 +79,26 @@ static void temp_base(char base[static 16])
         snprintf(base, 16, ".us-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
 }
 
-/* Opens the directory of path (O_PATH) and points *ret_base at its last part. */
-static int open_parent(const char *path, const char **ret_base)
+/* The directory of path in dir, and *ret_base pointed at its last part. */
+static int parent_of(const char *path, char dir[static PATH_MAX], const char **ret_base)
 {
         const char *slash = strrchr(path, '/');
-        char dir[PATH_MAX];
         size_t dirlen;
 
         if (!slash) {
                 *ret_base = path;
-                return open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                strcpy(dir, ".");
+                return 0;
         }
         dirlen = slash == path ? 1 : (size_t)(slash - path);
-        if (dirlen >= sizeof(dir)) {
+        if (dirlen >= PATH_MAX) {
                 errno = ENAMETOOLONG;
                 return -1;
         }
         memcpy(dir, path, dirlen);
         dir[dirlen] = '\0';
         *ret_base = slash + 1;
-        return open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return 0;
 }
 
 /* A fresh directory of ours in dirfd, mode 0700: whatever is inside it nobody
@@ -147,7 +147,7 @@ static void private_dir_remove(int dirfd, const char *name, int privfd)
  * a name beside the socket's path), else through /proc/self/fd/PRIVFD/. Then
  * makes sure the socket did land in privfd: a path that a directory's owner
  * swapped for a link leads elsewhere, and that bind is undone by our caller. */
-static int bind_private(int fd, const char *path, const char *name, int privfd)
+static int bind_private(int fd, const char *path, const char *name, int privfd, struct stat *ret_st)
 {
         const char *slash = strrchr(path, '/');
         int dirlen = slash ? (int)(slash - path) + 1 : 0;
@@ -168,6 +168,7 @@ static int bind_private(int fd, const char *path, const char *name, int privfd)
                 errno = EXDEV;
                 return -1;
         }
+        *ret_st = st; /* its inode: chown, chmod and rename keep it */
         return 0;
 }
 
@@ -188,28 +189,119 @@ static int publish(int privfd, int dirfd, const char *base, bool replace)
         return 0;
 }
 
-/* Binds fd at path, with its mode and owner, published atomically. Every
- * change to the socket file is made inside a fresh directory of our own, so a
- * user who owns the socket's directory can neither make us change another
- * file (a symlink swapped in) nor connect before the mode is final. */
-static int listen_file(int fd, const char *path, const struct us_listen_options *o,
-                       int backlog, struct stat *ret_st)
-{
+/* The private directory of the last listener published: kept while its caller
+ * publishes more beside it (us_listen_batch_*), since making and removing a
+ * directory for each socket costs a block allocated and freed (on ext4 with
+ * discard, a synchronous discard at each removal) and dominates a start of
+ * many sockets. Each publication renames "s" out, so the next finds it empty. */
+struct us_listen_batch {
+        int dirfd, privfd;      /* -1: none now */
+        dev_t dev;              /* of dirfd, the directory it was made in */
+        ino_t ino;
         char name[16];
-        const char *base;
-        int dirfd, privfd = -1, replace, r;
-        struct stat st;
+};
 
-        replace = check_path(path);
-        if (replace < 0)
+struct us_listen_batch *us_listen_batch_new(void)
+{
+        struct us_listen_batch *b = malloc(sizeof(*b));
+
+        if (!b)
+                return NULL;
+        b->dirfd = b->privfd = -1;
+        b->dev = 0;
+        b->ino = 0;
+        b->name[0] = '\0';
+        return b;
+}
+
+/* Removes b's private directory, if it has one. */
+static void batch_drop(struct us_listen_batch *b)
+{
+        if (b->privfd >= 0) {
+                (void)unlinkat(b->privfd, "s", 0); /* only a failed publication leaves it */
+                private_dir_remove(b->dirfd, b->name, b->privfd);
+                usi_close(b->privfd);
+                usi_close(b->dirfd);
+        }
+        b->dirfd = b->privfd = -1;
+}
+
+void us_listen_batch_free(struct us_listen_batch *b)
+{
+        int saved = errno;
+
+        if (!b)
+                return;
+        batch_drop(b);
+        free(b);
+        errno = saved;
+}
+
+/* The directory of path (O_PATH, in *ret_dirfd) and a private directory in it
+ * (*ret_privfd, called name): b's when b made it in the very directory the
+ * path names now (one stat(2), where opening and checking it again would take
+ * three), else fresh ones, handed to b if there is one. *ret_owned: no b, the
+ * caller removes and closes them. */
+static int dirs_for(struct us_listen_batch *b, const char *path, const char **ret_base, int *ret_dirfd,
+                    int *ret_privfd, char name[static 16], bool *ret_owned)
+{
+        char dir[PATH_MAX];
+        struct stat st;
+        int dirfd, privfd;
+
+        if (parent_of(path, dir, ret_base) < 0)
                 return -1;
-        dirfd = open_parent(path, &base);
+        if (b && b->privfd >= 0 && stat(dir, &st) == 0 && st.st_dev == b->dev && st.st_ino == b->ino) {
+                *ret_dirfd = b->dirfd;
+                *ret_privfd = b->privfd;
+                memcpy(name, b->name, 16);
+                *ret_owned = false;
+                return 0;
+        }
+        dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
                 return -1;
         privfd = private_dir(dirfd, name);
         if (privfd < 0)
                 return usi_close(dirfd);
-        if (bind_private(fd, path, name, privfd) < 0 || listen(fd, backlog) < 0)
+        if (b) {
+                if (fstat(dirfd, &st) < 0) {
+                        private_dir_remove(dirfd, name, privfd);
+                        usi_close(privfd);
+                        return usi_close(dirfd);
+                }
+                batch_drop(b);
+                b->dirfd = dirfd;
+                b->privfd = privfd;
+                b->dev = st.st_dev;
+                b->ino = st.st_ino;
+                memcpy(b->name, name, 16);
+        }
+        *ret_dirfd = dirfd;
+        *ret_privfd = privfd;
+        *ret_owned = !b;
+        return 0;
+}
+
+/* Binds fd at path, with its mode and owner, published atomically. Every
+ * change to the socket file is made inside a fresh directory of our own, so a
+ * user who owns the socket's directory can neither make us change another
+ * file (a symlink swapped in) nor connect before the mode is final. */
+static int listen_file(struct us_listen_batch *b, int fd, const char *path,
+                       const struct us_listen_options *o, int backlog, struct stat *ret_st)
+{
+        char name[16];
+        const char *base;
+        int dirfd, privfd, replace, r;
+        bool owned;
+        struct stat st;
+
+        replace = check_path(path);
+        if (replace < 0)
+                return -1;
+        if (dirs_for(b, path, &base, &dirfd, &privfd, name, &owned) < 0)
+                return -1;
+        if (bind_private(fd, path, name, privfd, &st) < 0 || listen(fd, backlog) < 0)
                 goto fail;
         if ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) &&
             fchownat(privfd, "s", o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0)
@@ -217,30 +309,35 @@ static int listen_file(int fd, const char *path, const struct us_listen_options 
         /* US_MODE_DEFAULT: bind(2) gave it 0777 & ~umask already. */
         if (o->mode != US_MODE_DEFAULT && fchmodat(privfd, "s", o->mode & 07777, 0) < 0)
                 goto fail;
-        if (fstatat(privfd, "s", &st, AT_SYMLINK_NOFOLLOW) < 0)
-                goto fail;
         if (publish(privfd, dirfd, base, replace) < 0) {
                 if (errno == EEXIST)
                         errno = EADDRINUSE; /* somebody took the path while we were binding */
                 goto fail;
         }
-        private_dir_remove(dirfd, name, privfd);
-        usi_close(privfd);
-        usi_close(dirfd);
+        if (owned) {
+                private_dir_remove(dirfd, name, privfd);
+                usi_close(privfd);
+                usi_close(dirfd);
+        }
         *ret_st = st;
         return 0;
 
 fail:
         r = errno;
         (void)unlinkat(privfd, "s", 0);
-        private_dir_remove(dirfd, name, privfd);
-        usi_close(privfd);
-        usi_close(dirfd);
+        if (owned) {
+                private_dir_remove(dirfd, name, privfd);
+                usi_close(privfd);
+                usi_close(dirfd);
+        } else {
+                batch_drop(b); /* it may be what failed (swapped away): the next makes a fresh one */
+        }
         errno = r;
         return -1;
 }
 
-struct us_listener *us_listen_with(const char *path, const struct us_listen_options *opts)
+struct us_listener *us_listen_batched(struct us_listen_batch *b, const char *path,
+                                      const struct us_listen_options *opts)
 {
         static const struct us_listen_options defaults = US_LISTEN_OPTIONS_INIT;
         const struct us_listen_options *o = opts ? opts : &defaults;
@@ -263,7 +360,7 @@ struct us_listener *us_listen_with(const char *path, const struct us_listen_opti
         if (path[0] == '@') {
                 if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen(fd, backlog) < 0)
                         goto fail;
-        } else if (listen_file(fd, path, o, backlog, &st) < 0)
+        } else if (listen_file(b, fd, path, o, backlog, &st) < 0)
                 goto fail;
         l = listener_new(fd, path);
         if (!l) {
@@ -280,6 +377,11 @@ struct us_listener *us_listen_with(const char *path, const struct us_listen_opti
 fail:
         usi_close(fd);
         return NULL;
+}
+
+struct us_listener *us_listen_with(const char *path, const struct us_listen_options *opts)
+{
+        return us_listen_batched(NULL, path, opts);
 }
 
 struct us_listener *us_listen(const char *path, int backlog)
@@ -436,7 +538,6 @@ struct us_listener *us_listener_adopt(int fd)
         struct sockaddr_un sa;
         socklen_t salen = sizeof(sa);
         char path[sizeof(sa.sun_path) + 2];
-        struct us_listener *l;
 
         if (!us_is_listener_fd(fd)) {
                 if (fcntl(fd, F_GETFD) >= 0)
@@ -448,10 +549,9 @@ struct us_listener *us_listener_adopt(int fd)
                 return NULL;
         if (usi_set_nonblock(fd, true) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
                 return NULL;
-        l = listener_new(fd, path);
-        if (l)
-                (void)bound_inode(fd, &l->dev, &l->ino);
-        return l;
+        /* Its file (bound_inode) is asked of the kernel when it is needed:
+         * a daemon adopting a thousand sockets changes the access of few. */
+        return listener_new(fd, path);
 }
 
 /* Is name ".us-" and 8 hex digits, followed by end or by "/s"? */
@@ -526,6 +626,8 @@ int us_listener_set_access(struct us_listener *l, const char *path, mode_t mode,
                 return -1;
         if (fstat(fd, &st) < 0)
                 goto out;
+        if (!l->created && l->ino == 0)
+                (void)bound_inode(l->fd, &l->dev, &l->ino); /* else ESTALE below, as for any other file */
         if (!is_bound_file(l, &st)) {
                 errno = ESTALE; /* not the socket it is bound to (any more) */
                 goto out;

@@ -32,6 +32,7 @@
 #include "parse.h"
 #include "paths.h"
 #include "resolve.h"
+#include "strindex.h"
 
 #define COUNT_MAX 1000000               /* instances, max-per-user */
 /* Every copy holds every socket and, in a poll-based server, wakes for every
@@ -94,6 +95,7 @@ struct parser {
         size_t cap_sockets;
         struct worker_state *ws;        /* parallel to c->workers */
         size_t cap_workers;
+        struct strindex socket_names, worker_names, paths;      /* -> index into c->sockets, c->workers */
         char **refs;                    /* worker= of refused socket sections */
         size_t n_refs;
         bool lost_ref;                  /* some socket's worker= could not be read */
@@ -844,6 +846,7 @@ static void section_header(struct parser *p, char *h)
         struct config *c = p->c;
         bool sock;
         const char *name;
+        size_t first;
 
         p->sec = SEC_SKIP;
         if (strcmp(h, "unixsockd") == 0) {
@@ -868,22 +871,19 @@ static void section_header(struct parser *p, char *h)
                      sock ? "socket" : "worker", Q(name), Q(h));
                 return;
         }
-        if (sock) {
-                const struct cfg_socket *s = config_find_socket(c, name);
-
-                if (s) {
-                        fail(p, p->line, "duplicate section [%s] (first at line %u)", h, s->line);
-                        return;
-                }
+        if (strindex_get(sock ? &p->socket_names : &p->worker_names, name, &first)) {
+                fail(p, p->line, "duplicate section [%s] (first at line %u)", h,
+                     sock ? c->sockets[first].line : c->workers[first].line);
+                return;
+        }
+        if (sock)
                 new_socket(p, name);
-        } else {
-                for (size_t i = 0; i < c->n_workers; i++)
-                        if (strcmp(c->workers[i].name, name) == 0) {
-                                fail(p, p->line, "duplicate section [%s] (first at line %u)", h,
-                                     c->workers[i].line);
-                                return;
-                        }
+        else
                 new_worker(p, name);
+        if (p->sec == SEC_SOCKET || p->sec == SEC_WORKER) {
+                const char *kept = sock ? c->sockets[p->idx].name : c->workers[p->idx].name;
+                if (strindex_put(sock ? &p->socket_names : &p->worker_names, kept, p->idx, NULL) < 0)
+                        p->oom = true;
         }
 }
 
@@ -1029,12 +1029,11 @@ static const char *format_usec(char buf[static 32], uint64_t u)
         return buf;
 }
 
-static int find_worker(const struct config *c, const char *name)
+static int find_worker(const struct parser *p, const char *name)
 {
-        for (size_t i = 0; i < c->n_workers; i++)
-                if (strcmp(c->workers[i].name, name) == 0)
-                        return (int)i;
-        return -1;
+        size_t i;
+
+        return strindex_get(&p->worker_names, name, &i) ? (int)i : -1;
 }
 
 static void finish_sockets(struct parser *p)
@@ -1059,13 +1058,16 @@ static void finish_sockets(struct parser *p)
                 }
                 if (s->path) {
                         bool dup = false;
+                        size_t first;
+                        int r = strindex_put(&p->paths, s->path, i, &first);
 
-                        for (size_t j = 0; j < i && !dup; j++)
-                                if (c->sockets[j].path && strcmp(c->sockets[j].path, s->path) == 0) {
-                                        fail(p, pl, "path: '%s' is already the path of [socket:%s] (line %u)",
-                                             Q(s->path), c->sockets[j].name, p->ss[j].keys[S_PATH].line);
-                                        dup = true;
-                                }
+                        if (r < 0) {
+                                p->oom = true;
+                        } else if (r == 0) {
+                                fail(p, pl, "path: '%s' is already the path of [socket:%s] (line %u)",
+                                     Q(s->path), c->sockets[first].name, p->ss[first].keys[S_PATH].line);
+                                dup = true;
+                        }
                         if (c->control && strcmp(c->control, s->path) == 0) {
                                 if (control_line)
                                         fail(p, control_line, "control: '%s' is also the path of [socket:%s]",
@@ -1096,7 +1098,7 @@ static void finish_sockets(struct parser *p)
                 }
                 if (!st->worker)
                         continue;
-                w = find_worker(c, st->worker);
+                w = find_worker(p, st->worker);
                 if (w < 0) {
                         fail(p, st->keys[S_WORKER].line, "worker: there is no [worker:%s]", st->worker);
                         continue;
@@ -1202,7 +1204,7 @@ static void finish(struct parser *p)
         }
         finish_sockets(p);
         for (size_t i = 0; i < p->n_refs; i++) {
-                int w = find_worker(c, p->refs[i]);
+                int w = find_worker(p, p->refs[i]);
 
                 if (w >= 0)
                         p->ws[w].used = true;
@@ -1225,17 +1227,21 @@ static void report_stderr(void *userdata, const char *file, unsigned line, const
 static int load_string(const char *name, const char *text, size_t len, size_t max,
                        const struct resolver *res, config_error_fn err, void *userdata, struct config **ret)
 {
-        struct parser p = { .file = name, .buf = text, .len = len, .errors = DIAG_INIT(max), .res = res };
+        /* each user, group, program and directory asked of the system once */
+        struct resolve_memo *memo = resolve_memo_new(res);
+        struct parser p = { .file = name, .buf = text, .len = len, .errors = DIAG_INIT(max) };
         int r;
 
         if (!err)
                 err = report_stderr;
         p.c = calloc(1, sizeof(*p.c));
-        if (!p.c || !(p.c->file = strdup(name))) {
+        if (!memo || !p.c || !(p.c->file = strdup(name))) {
                 free(p.c);
+                resolve_memo_free(memo);
                 err(userdata, name, 0, "out of memory");
                 return -ENOMEM;
         }
+        p.res = resolve_memo_resolver(memo);
         p.c->log_level = LOG_INFO;
         p.c->stop_timeout_usec = 10 * USEC_PER_SEC;
 
@@ -1258,6 +1264,10 @@ static int load_string(const char *name, const char *text, size_t len, size_t ma
                 free(p.ss[i].worker);
         free(p.ss);
         free(p.ws);
+        strindex_free(&p.socket_names);
+        strindex_free(&p.worker_names);
+        strindex_free(&p.paths);
+        resolve_memo_free(memo);
         for (size_t i = 0; i < p.n_refs; i++)
                 free(p.refs[i]);
         free(p.refs);

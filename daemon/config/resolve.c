@@ -1,6 +1,6 @@
 /* The system resolver: users and groups through glibc's NSS, programs and
- * directories on the real file system; and the PATH search of a command, on
- * any resolver. */
+ * directories on the real file system; the PATH search of a command, on any
+ * resolver; and a resolver that asks another once per question. */
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "resolve.h"
+#include "strindex.h"
 
 #define NSS_BUFFER_MAX (1u << 20)
 
@@ -210,4 +211,241 @@ int resolve_program(const struct resolver *r, const char *name, const char *sear
                 s = *end ? end + 1 : end;
         }
         return -ENOENT;
+}
+
+/* ---- the answers of one load, kept ---------------------------------------- */
+
+/* One question and its answer. The key is the question: a letter for the
+ * kind, then what was asked. */
+struct answer {
+        char *key;
+        int r;
+        struct resolve_user user;       /* user_by_*: name owned here */
+        gid_t gid;                      /* group_by_name */
+        gid_t *groups;                  /* group_list */
+        size_t n_groups;
+};
+
+struct resolve_memo {
+        struct resolver res;            /* what the caller asks */
+        const struct resolver *inner;
+        struct strindex index;          /* key -> index into answers */
+        struct answer *answers;
+        size_t n, cap;
+};
+
+/* The slot of key: true if it holds an answer to give again. Else *ret is
+ * the slot to write the inner resolver's answer to (a new one, key copied
+ * in, or one whose last answer was "out of memory"), or NULL when there is no
+ * memory for one: the answer is then not kept. */
+static bool memo_find(struct resolve_memo *m, const char *key, struct answer **ret)
+{
+        size_t i;
+        struct answer *a;
+
+        *ret = NULL;
+        if (strindex_get(&m->index, key, &i)) {
+                *ret = &m->answers[i];
+                return m->answers[i].r != -ENOMEM;
+        }
+        if (m->n == m->cap) {
+                size_t cap = m->cap ? m->cap * 2 : 16;
+                struct answer *t = reallocarray(m->answers, cap, sizeof(*t));
+                if (!t)
+                        return false;
+                m->answers = t;
+                m->cap = cap;
+        }
+        a = &m->answers[m->n];
+        *a = (struct answer){ .key = strdup(key), .r = -ENOMEM };
+        if (!a->key || strindex_put(&m->index, a->key, m->n, NULL) < 0) {
+                free(a->key);
+                return false;
+        }
+        m->n++;
+        *ret = a;
+        return false;
+}
+
+/* user_by_name (uid NULL) or user_by_uid. */
+static int memo_user(struct resolve_memo *m, const char *key, const char *name, const uid_t *uid,
+                     struct resolve_user *ret)
+{
+        struct answer *a;
+        char *copy;
+        int r;
+
+        if (!memo_find(m, key, &a)) {
+                r = uid ? m->inner->user_by_uid(m->inner->userdata, *uid, ret)
+                        : m->inner->user_by_name(m->inner->userdata, name, ret);
+                if (a && (r != 0 || (copy = strdup(ret->name)))) {
+                        a->r = r;
+                        if (r == 0)
+                                a->user = (struct resolve_user){ .uid = ret->uid, .gid = ret->gid, .name = copy };
+                }
+                return r;
+        }
+        if (a->r < 0)
+                return a->r;
+        copy = strdup(a->user.name);
+        if (!copy)
+                return -ENOMEM;
+        *ret = (struct resolve_user){ .uid = a->user.uid, .gid = a->user.gid, .name = copy };
+        return 0;
+}
+
+static int memo_user_by_name(void *userdata, const char *name, struct resolve_user *ret)
+{
+        char *key;
+        int r;
+
+        if (asprintf(&key, "u%s", name) < 0)
+                return -ENOMEM;
+        r = memo_user(userdata, key, name, NULL, ret);
+        free(key);
+        return r;
+}
+
+static int memo_user_by_uid(void *userdata, uid_t uid, struct resolve_user *ret)
+{
+        char key[32];
+
+        snprintf(key, sizeof(key), "U%u", (unsigned)uid);
+        return memo_user(userdata, key, NULL, &uid, ret);
+}
+
+static int memo_group_by_name(void *userdata, const char *name, gid_t *ret)
+{
+        struct resolve_memo *m = userdata;
+        struct answer *a;
+        bool known;
+        char *key;
+        int r;
+
+        if (asprintf(&key, "g%s", name) < 0)
+                return -ENOMEM;
+        known = memo_find(m, key, &a);
+        free(key);
+        if (known) {
+                if (a->r == 0)
+                        *ret = a->gid;
+                return a->r;
+        }
+        r = m->inner->group_by_name(m->inner->userdata, name, ret);
+        if (a) {
+                a->r = r;
+                if (r == 0)
+                        a->gid = *ret;
+        }
+        return r;
+}
+
+static int memo_group_list(void *userdata, const char *user, gid_t group, gid_t **ret, size_t *ret_n)
+{
+        struct resolve_memo *m = userdata;
+        struct answer *a;
+        gid_t *copy;
+        bool known;
+        char *key;
+        int r;
+
+        if (asprintf(&key, "l%u:%s", (unsigned)group, user) < 0)
+                return -ENOMEM;
+        known = memo_find(m, key, &a);
+        free(key);
+        if (known) {
+                if (a->r < 0)
+                        return a->r;
+                copy = malloc(a->n_groups * sizeof(*copy));
+                if (!copy)
+                        return -ENOMEM;
+                memcpy(copy, a->groups, a->n_groups * sizeof(*copy));
+                *ret = copy;
+                *ret_n = a->n_groups;
+                return 0;
+        }
+        r = m->inner->group_list(m->inner->userdata, user, group, ret, ret_n);
+        if (a && (r != 0 || (copy = malloc(*ret_n * sizeof(*copy))))) {
+                a->r = r;
+                if (r == 0) {
+                        memcpy(copy, *ret, *ret_n * sizeof(*copy));
+                        a->groups = copy;
+                        a->n_groups = *ret_n;
+                }
+        }
+        return r;
+}
+
+/* executable and directory: the same for a path asked twice. */
+static int memo_path(struct resolve_memo *m, char kind, const char *path,
+                     int (*fn)(void *userdata, const char *path))
+{
+        struct answer *a;
+        bool known;
+        char *key;
+        int r;
+
+        if (asprintf(&key, "%c%s", kind, path) < 0)
+                return -ENOMEM;
+        known = memo_find(m, key, &a);
+        free(key);
+        if (known)
+                return a->r;
+        r = fn(m->inner->userdata, path);
+        if (a)
+                a->r = r;
+        return r;
+}
+
+static int memo_executable(void *userdata, const char *path)
+{
+        struct resolve_memo *m = userdata;
+
+        return memo_path(m, 'x', path, m->inner->executable);
+}
+
+static int memo_directory(void *userdata, const char *path)
+{
+        struct resolve_memo *m = userdata;
+
+        return memo_path(m, 'd', path, m->inner->directory);
+}
+
+struct resolve_memo *resolve_memo_new(const struct resolver *inner)
+{
+        struct resolve_memo *m = calloc(1, sizeof(*m));
+
+        if (!m)
+                return NULL;
+        m->inner = inner;
+        m->res = (struct resolver){
+                .user_by_name = memo_user_by_name,
+                .user_by_uid = memo_user_by_uid,
+                .group_by_name = memo_group_by_name,
+                .group_list = memo_group_list,
+                .executable = memo_executable,
+                .directory = memo_directory,
+                .search_path = inner->search_path,
+                .userdata = m,
+        };
+        return m;
+}
+
+const struct resolver *resolve_memo_resolver(const struct resolve_memo *m)
+{
+        return &m->res;
+}
+
+void resolve_memo_free(struct resolve_memo *m)
+{
+        if (!m)
+                return;
+        for (size_t i = 0; i < m->n; i++) {
+                free(m->answers[i].key);
+                free(m->answers[i].user.name);
+                free(m->answers[i].groups);
+        }
+        free(m->answers);
+        strindex_free(&m->index);
+        free(m);
 }

@@ -54,6 +54,18 @@ struct resolver {
  * file system (stat, access); RESOLVE_SEARCH_PATH. */
 extern const struct resolver resolve_system;
 
+/* A resolver in front of inner that asks it each question once and answers
+ * again from what it said (errors too, but out of memory): a file that names
+ * one user, group or program in a thousand sections asks NSS or the file
+ * system once, not a thousand times (each NSS look-up of the files backend
+ * opens and reads /etc/passwd or /etc/group). For one load of the
+ * configuration: a reload makes a new one, so it sees what changed since.
+ * NULL when out of memory. inner must outlive it. */
+struct resolve_memo;
+struct resolve_memo *resolve_memo_new(const struct resolver *inner);
+const struct resolver *resolve_memo_resolver(const struct resolve_memo *m);
+void resolve_memo_free(struct resolve_memo *m);
+
 /* The program of a command, as execvp(3) finds it: a name with a '/' must be
  * an absolute path, taken as it is if it is executable (else the error of
  * executable()); a bare name is looked up in the ':'-separated absolute

@@ -10,6 +10,7 @@
 #include "dispatch/dispatch.h"
 #include "inherit.h"
 #include "socket.h"
+#include "strindex.h"
 
 #define ACCEPT_BUDGET 32                        /* connections per wakeup, then others get a turn */
 #define RESUME_AFTER_USEC (100 * 1000)          /* retry a socket paused on a resource error */
@@ -234,27 +235,51 @@ struct socket *socket_new(const struct cfg_socket *cs, struct worker *w, sd_even
 void socket_adopt(struct socket *s, struct us_listener *l)
 {
         s->l = l;
+        s->nonblock_set = true; /* us_listener_adopt() */
         s->inherited = true;
         s->published_here = us_listener_published_at(l, s->cfg->path);
         log_msg(LOG_DEBUG, "socket %s: inherited fd %d (%s)", s->cfg->name, us_listener_fd(l),
                 us_listener_path(l));
 }
 
+/* The socket an inherited fd is for: by FileDescriptorName, else by path;
+ * through the indexes when there are (a restart that gets a thousand sockets
+ * back from the fd store would compare each with every section). */
+static struct socket *match_inherited(struct socket *const *socks, size_t n_socks, const struct strindex *names,
+                                      const struct strindex *paths, const char *name, const char *path)
+{
+        size_t j;
+
+        if (names) {
+                if (strindex_get(names, name, &j) || strindex_get(paths, path, &j))
+                        return socks[j];
+                return NULL;
+        }
+        for (j = 0; j < n_socks; j++)
+                if (strcmp(socks[j]->cfg->name, name) == 0)
+                        return socks[j];
+        for (j = 0; j < n_socks; j++)
+                if (strcmp(socks[j]->cfg->path, path) == 0)
+                        return socks[j];
+        return NULL;
+}
+
 /* Listening fds from systemd: matched by FileDescriptorName, else by path. */
 void socket_adopt_inherited(struct socket *const *socks, size_t n_socks)
 {
+        struct strindex names = { 0 }, paths = { 0 };
+        bool indexed = true;
         struct inherited *v;
         size_t n = inherit_listeners(&v);
 
+        for (size_t j = 0; n && j < n_socks && indexed; j++)
+                indexed = strindex_put(&names, socks[j]->cfg->name, j, NULL) >= 0 &&
+                          strindex_put(&paths, socks[j]->cfg->path, j, NULL) >= 0; /* else scans */
         for (size_t i = 0; i < n; i++) {
                 const char *name = v[i].name ? v[i].name : "", *path = us_listener_path(v[i].listener);
-                struct socket *match = NULL;
-                for (size_t j = 0; j < n_socks && !match; j++)
-                        if (strcmp(socks[j]->cfg->name, name) == 0)
-                                match = socks[j];
-                for (size_t j = 0; j < n_socks && !match; j++)
-                        if (strcmp(socks[j]->cfg->path, path) == 0)
-                                match = socks[j];
+                struct socket *match = match_inherited(socks, n_socks, indexed ? &names : NULL,
+                                                       indexed ? &paths : NULL, name, path);
+
                 if (!match || match->l) {
                         log_msg(LOG_WARNING, "inherited fd %d (name '%s', path %s) %s; closed",
                                 us_listener_fd(v[i].listener), name, path,
@@ -265,35 +290,45 @@ void socket_adopt_inherited(struct socket *const *socks, size_t n_socks)
                 v[i].listener = NULL;
         }
         inherit_free(v, n);
+        strindex_free(&names);
+        strindex_free(&paths);
 }
 
-int socket_listen(struct socket *s)
+int socket_listen(struct socket *s, struct us_listen_batch *b)
 {
         const struct cfg_socket *cs = s->cfg;
         struct us_listen_options o = {
                 .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
         };
 
-        s->l = us_listen_with(cs->path, &o);
+        s->l = us_listen_batched(b, cs->path, &o);
         if (!s->l)
                 return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+        s->nonblock_set = true;
         return 0;
 }
 
-int socket_open(struct socket *s)
+int socket_open(struct socket *s, struct us_listen_batch *b)
 {
+        bool nonblock;
         int r;
 
         if (!s->l) {
-                r = socket_listen(s);
+                r = socket_listen(s, b);
                 if (r < 0)
                         return r;
                 inherit_store(s->cfg->name, s->l);
         }
         /* The daemon polls a listener non-blocking and accepts with NOWAIT; a
-         * listener worker gets it blocking, as systemd hands sockets over. */
-        if (us_listener_set_nonblock(s->l, !dispatch_hands_listener(s->w)) < 0)
-                log_errno(LOG_WARNING, -errno, "socket %s: O_NONBLOCK", s->cfg->name);
+         * listener worker gets it blocking, as systemd hands sockets over.
+         * Once a worker may have had it, it is set every time (the worker
+         * shares its flags); before that it is known to be set. */
+        nonblock = !dispatch_hands_listener(s->w);
+        if (!nonblock || !s->nonblock_set) {
+                if (us_listener_set_nonblock(s->l, nonblock) < 0)
+                        log_errno(LOG_WARNING, -errno, "socket %s: O_NONBLOCK", s->cfg->name);
+                s->nonblock_set = false;
+        }
         if (!s->io) {
                 r = sd_event_add_io(s->event, &s->io, us_listener_fd(s->l), EPOLLIN, on_readable, s);
                 if (r < 0)
@@ -311,7 +346,7 @@ int socket_attach(struct socket *s)
         int r;
 
         if (s->attached)
-                worker_detach(s->w, s);
+                return 0; /* to s->w under its section: socket_update() detaches */
         r = worker_attach(s->w, &p);
         s->attached = r >= 0;
         if (r < 0)
@@ -319,7 +354,7 @@ int socket_attach(struct socket *s)
         return r;
 }
 
-static void detach(struct socket *s)
+void socket_detach(struct socket *s)
 {
         if (s->attached)
                 worker_detach(s->w, s);
@@ -328,8 +363,9 @@ static void detach(struct socket *s)
 
 void socket_take_over(struct socket *s, struct socket *from)
 {
-        detach(from);
+        socket_detach(from);
         s->l = from->l;
+        s->nonblock_set = from->nonblock_set;
         from->l = NULL;
         s->inherited = from->inherited;
         s->published_here = from->published_here;
@@ -348,14 +384,25 @@ static gid_t group_of(const struct cfg_socket *cs)
         return cs->gid != (gid_t)-1 ? cs->gid : getegid();
 }
 
+/* Do a and b give the file the same mode, owner and group? The same settings
+ * need no look at the daemon's own ids: two system calls a socket, at every
+ * reload, for nothing. */
+static bool same_access(const struct cfg_socket *a, const struct cfg_socket *b)
+{
+        if (a->mode != b->mode)
+                return false;
+        if (a->uid == b->uid && a->gid == b->gid)
+                return true;
+        return owner_of(a) == owner_of(b) && group_of(a) == group_of(b);
+}
+
 /* A new mode, owner or group for the file of s: only on the socket file it is
  * bound to (a path renamed away or swapped for a link is left alone), in steps
  * that never grant what neither setting grants (us_listener_set_access). A
  * socket unit's socket has the unit's SocketMode=, SocketUser=, SocketGroup=. */
 static void update_access(struct socket *s, const struct cfg_socket *old, const struct cfg_socket *cs)
 {
-        if (cs->path[0] == '@' || (old->mode == cs->mode && owner_of(old) == owner_of(cs) &&
-                                   group_of(old) == group_of(cs)))
+        if (cs->path[0] == '@' || same_access(old, cs))
                 return;
         if (s->inherited && !s->published_here) {
                 log_msg(LOG_NOTICE, "socket %s: mode, owner and group of %s are its socket unit's; not changed",
@@ -371,7 +418,7 @@ void socket_update(struct socket *s, const struct cfg_socket *cs, struct worker 
 {
         const struct cfg_socket *old = s->cfg;
 
-        detach(s);
+        socket_detach(s);
         s->cfg = cs;
         s->w = w;
         if (old->backlog != cs->backlog && us_listener_set_backlog(s->l, cs->backlog) < 0)
@@ -392,7 +439,7 @@ void socket_close(struct socket *s)
                         close(fd);
                 }
         }
-        detach(s); /* its worker hands the listener to no process now */
+        socket_detach(s); /* its worker hands the listener to no process now */
         s->io = sd_event_source_disable_unref(s->io);
         s->resume = sd_event_source_disable_unref(s->resume);
         us_close(s->l);

@@ -30,6 +30,8 @@ struct socket {
         unsigned pause;                 /* its own reasons: SOCKET_PAUSE_* */
         uint64_t paused_since;          /* CLOCK_MONOTONIC; 0: accepting */
         bool attached;                  /* one of w's ports */
+        bool nonblock_set;              /* O_NONBLOCK is on, and no worker has had the
+                                         * listener (dispatch = listener shares its flags) */
         bool inherited;
         bool published_here;            /* inherited, but a unixsockd published it
                                          * (fd store): its file is ours to remove */
@@ -50,12 +52,17 @@ void socket_adopt(struct socket *s, struct us_listener *l);
 /* The listening fds the service manager passed go to the sockets they are
  * for: by FileDescriptorName, else by path; any other is logged and closed. */
 void socket_adopt_inherited(struct socket *const *socks, size_t n_socks);
-/* Makes its listener, not yet watched nor stored. 0, or a negative errno (logged). */
-int socket_listen(struct socket *s);
+/* Makes its listener, not yet watched nor stored; b (or NULL) is the batch
+ * of sockets made together (us_listen_batched). 0, or a negative errno (logged). */
+int socket_listen(struct socket *s, struct us_listen_batch *b);
 /* Listens unless it does (and then gives the listener to the fd store), and watches it. */
-int socket_open(struct socket *s);
-/* Tells its worker about it (the worker's sockets in file order: attach in order). */
+int socket_open(struct socket *s, struct us_listen_batch *b);
+/* Tells its worker about it (the worker's sockets in file order: attach in
+ * order); nothing if it is attached already. */
 int socket_attach(struct socket *s);
+/* Its worker forgets it (socket_update() does it too; a reload detaches the
+ * sockets it keeps from the last one first, so nothing moves in the worker's list). */
+void socket_detach(struct socket *s);
 /* from's listener, with its queue, goes to s (a section renamed on the same path). */
 void socket_take_over(struct socket *s, struct socket *from);
 /* A reload kept s: its new section cs and worker w. */

@@ -8,12 +8,6 @@
 #include "config/config.h"
 #include "env.h"
 
-struct envv {
-        char **v;
-        size_t n, cap;
-        bool oom;
-};
-
 static bool key_is(const char *entry, const char *key)
 {
         size_t n = strlen(key);
@@ -36,26 +30,13 @@ static bool reserved(const char *entry)
         return config_env_name_reserved(entry, strcspn(entry, "="));
 }
 
-static void push(struct envv *e, char *s)
+static size_t count(char *const *v)
 {
-        if (!s || e->oom) {
-                e->oom = true;
-                free(s);
-                return;
-        }
-        if (e->n + 1 >= e->cap) {
-                size_t cap = e->cap ? e->cap * 2 : 32;
-                char **t = realloc(e->v, cap * sizeof(*t));
-                if (!t) {
-                        e->oom = true;
-                        free(s);
-                        return;
-                }
-                e->v = t;
-                e->cap = cap;
-        }
-        e->v[e->n++] = s;
-        e->v[e->n] = NULL;
+        size_t n = 0;
+
+        for (; v && *v; v++)
+                n++;
+        return n;
 }
 
 static bool is_user_key(const char *entry)
@@ -66,37 +47,57 @@ static bool is_user_key(const char *entry)
 
 char **env_build(char *const *from, char *const *config_env, const struct env_user *user, size_t *ret_n)
 {
-        struct envv e = { 0 };
+        const char **p = calloc(count(from) + count(config_env) + 5, sizeof(*p));
+        char *user_text[4] = { NULL }, *text, **v = NULL;
+        size_t n = 0, bytes = 0, k = 0;
 
+        if (!p)
+                return NULL;
         for (; from && *from; from++)
                 if (!reserved(*from) && !has_key(config_env, *from) && !(user && is_user_key(*from)))
-                        push(&e, strdup(*from));
+                        p[n++] = *from;
         for (char *const *c = config_env; c && *c; c++)
                 if (!reserved(*c))
-                        push(&e, strdup(*c));
+                        p[n++] = *c;
         if (user) {
-                const char *k[] = { "USER", "LOGNAME", "HOME", "SHELL" };
-                const char *v[] = { user->name, user->name, user->home, user->shell };
+                const char *key[] = { "USER", "LOGNAME", "HOME", "SHELL" };
+                const char *val[] = { user->name, user->name, user->home, user->shell };
                 for (size_t i = 0; i < 4; i++) {
-                        char *s;
-                        if (has_key(config_env, k[i]) || !v[i] || !*v[i])
+                        if (has_key(config_env, key[i]) || !val[i] || !*val[i])
                                 continue;
-                        push(&e, asprintf(&s, "%s=%s", k[i], v[i]) < 0 ? NULL : s);
+                        if (asprintf(&user_text[k], "%s=%s", key[i], val[i]) < 0) {
+                                user_text[k] = NULL;
+                                goto out;
+                        }
+                        p[n++] = user_text[k++];
                 }
         }
-        if (e.n == 0)
-                push(&e, strdup(ENV_DEFAULT_PATH));
-        if (e.oom) {
-                env_free(e.v);
-                return NULL;
+        if (n == 0)
+                p[n++] = ENV_DEFAULT_PATH;
+        for (size_t i = 0; i < n; i++)
+                bytes += strlen(p[i]) + 1;
+        /* one block: the vector, then copies of the strings (a worker's
+         * environment is one allocation, not one per variable) */
+        v = malloc((n + 1) * sizeof(*v) + bytes);
+        if (!v)
+                goto out;
+        text = (char *)(v + n + 1);
+        for (size_t i = 0; i < n; i++) {
+                size_t len = strlen(p[i]) + 1;
+                memcpy(text, p[i], len);
+                v[i] = text;
+                text += len;
         }
-        *ret_n = e.n;
-        return e.v;
+        v[n] = NULL;
+        *ret_n = n;
+out:
+        for (size_t i = 0; i < k; i++)
+                free(user_text[i]);
+        free(p);
+        return v;
 }
 
 void env_free(char **env)
 {
-        for (char **p = env; p && *p; p++)
-                free(*p);
         free(env);
 }

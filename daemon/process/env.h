@@ -20,8 +20,10 @@ struct env_user {
  * less what the worker's environment= sets; then environment=; then USER,
  * LOGNAME, HOME and SHELL of user (if not NULL, and not set by environment=,
  * replacing the daemon's); PATH=ENV_DEFAULT_PATH if that leaves it empty.
- * NULL-terminated, *ret_n entries; NULL if out of memory. */
+ * NULL-terminated, *ret_n entries, copies; NULL if out of memory. One
+ * allocation: the vector and its strings. */
 char **env_build(char *const *from, char *const *config_env, const struct env_user *user, size_t *ret_n);
+/* Frees what env_build() made; accepts NULL. */
 void env_free(char **env);
 
 #endif

@@ -1224,6 +1224,41 @@ Test(config, two_sockets_on_one_path)
                 "control: '" RD "/s.sock' is also the path of [socket:s]");
 }
 
+Test(config, every_repeat_of_a_name_or_path_names_the_first)
+{
+        bad("[socket:a]\npath = a.sock\nworker = w\n"
+            "[socket:b]\npath = a.sock\nworker = w\n"
+            "[socket:a]\npath = c.sock\nworker = w\n"
+            "[socket:c]\npath = a.sock\nworker = w\n" WORKER_W "[worker:w]\n");
+        cr_assert_eq(errs.n, 4, "%s", all_errs());
+        has_err(5, "path: '" RD "/a.sock' is already the path of [socket:a] (line 2)");
+        has_err(7, "duplicate section [socket:a] (first at line 1)");
+        has_err(11, "path: '" RD "/a.sock' is already the path of [socket:a] (line 2)");
+        has_err(15, "duplicate section [worker:w] (first at line 13)");
+}
+
+Test(config, a_thousand_sockets_each_find_their_worker)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        struct config *c;
+
+        cr_assert_not_null(f);
+        for (int i = 0; i < 1000; i++)
+                fprintf(f, "[socket:s%d]\npath = s%d.sock\nworker = w%d\n", i, i, i % 7);
+        for (int i = 0; i < 7; i++)
+                fprintf(f, "[worker:w%d]\ncommand = /bin/cat\n", i);
+        fclose(f);
+        c = ok(text);
+        cr_assert_eq(c->n_sockets, 1000);
+        cr_assert_eq(c->n_workers, 7);
+        for (size_t i = 0; i < 1000; i++)
+                cr_assert_str_eq(c->sockets[i].worker->name, fmt("w%zu", i % 7));
+        config_free(c);
+        free(text);
+}
+
 Test(config, keys_that_do_not_fit_the_dispatch)
 {
         bad_one(SOCK_S WORKER_W "dispatch = listener\ninstances = 1025\n", 7,

@@ -1186,3 +1186,136 @@ Test(listen, queue_of_an_adopted_listener)
         close(c);
         us_close(l);
 }
+
+/* ---- many listeners through one private directory (us_listen_batched) ---- */
+
+/* The ".us-" directories in d. */
+static int count_private_dirs(const char *d)
+{
+        char cmd[512];
+        int n = 0;
+        FILE *f;
+
+        snprintf(cmd, sizeof(cmd), "find '%s' -maxdepth 1 -name '.us-*' -type d", d);
+        f = popen(cmd, "r");
+        cr_assert_not_null(f);
+        for (int c; (c = fgetc(f)) != EOF;)
+                n += c == '\n';
+        pclose(f);
+        return n;
+}
+
+Test(listen, batch_publishes_each_socket_through_one_private_directory_then_removes_it)
+{
+        struct us_listen_batch *b = us_listen_batch_new();
+        struct us_listen_options o = US_LISTEN_OPTIONS_INIT;
+        struct us_listener *l[5];
+        char *p[5];
+        struct stat st;
+
+        cr_assert_not_null(b);
+        o.mode = 0640;
+        make_dead_socket(join(dir, "s2.sock")); /* a stale one on the way is replaced */
+        for (int i = 0; i < 5; i++) {
+                cr_assert(asprintf(&p[i], "%s/s%d.sock", dir, i) > 0);
+                l[i] = us_listen_batched(b, p[i], &o);
+                cr_assert_not_null(l[i], "%s: %s", p[i], strerror(errno));
+                cr_assert_eq(count_private_dirs(dir), 1, "one private directory for all of them");
+                struct us_listener *a = us_listener_adopt(dup(us_listener_fd(l[i])));
+                cr_assert_not_null(a);
+                cr_assert(us_listener_published_at(a, p[i]), "bound to the usual temporary name");
+                us_close(a);
+        }
+        us_listen_batch_free(b);
+        cr_assert_eq(count_private_dirs(dir), 0);
+        cr_assert_eq(count_dir_entries(dir), 5, "the sockets, nothing else");
+        for (int i = 0; i < 5; i++) {
+                cr_assert(lstat(p[i], &st) == 0);
+                cr_assert(S_ISSOCK(st.st_mode));
+                cr_assert_eq(st.st_mode & 07777, 0640);
+                expect_round_trip(l[i], p[i]);
+                us_close(l[i]);
+                cr_assert(lstat(p[i], &st) < 0 && errno == ENOENT, "us_close unlinks what it made");
+                free(p[i]);
+        }
+}
+
+Test(listen, batch_refuses_what_us_listen_refuses_and_goes_on)
+{
+        struct us_listen_batch *b = us_listen_batch_new();
+        char *file = strdup(join(dir, "file")), *live = strdup(join(dir, "live.sock")),
+             *ok = strdup(join(dir, "ok.sock"));
+        struct us_listener *l, *other = us_listen(live, 0);
+        int fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+
+        cr_assert(fd >= 0);
+        close(fd);
+        cr_assert_not_null(other);
+        cr_assert_null(us_listen_batched(b, file, NULL));
+        cr_assert_eq(errno, EEXIST);
+        cr_assert_null(us_listen_batched(b, live, NULL));
+        cr_assert_eq(errno, EADDRINUSE);
+        l = us_listen_batched(b, ok, NULL);
+        cr_assert_not_null(l, "%s", strerror(errno));
+        us_listen_batch_free(b);
+        cr_assert_eq(count_private_dirs(dir), 0);
+        expect_round_trip(l, ok);
+        expect_probe_then_round_trip(other, live);
+        us_close(l);
+        us_close(other);
+        free(file);
+        free(live);
+        free(ok);
+}
+
+Test(listen, batch_over_two_directories_leaves_no_private_directory)
+{
+        struct us_listen_batch *b = us_listen_batch_new();
+        char *sub = strdup(join(dir, "sub"));
+        struct us_listener *l[4];
+
+        cr_assert(mkdir(sub, 0755) == 0);
+        l[0] = us_listen_batched(b, join(dir, "a.sock"), NULL);
+        l[1] = us_listen_batched(b, join(sub, "b.sock"), NULL);
+        l[2] = us_listen_batched(b, join(dir, "c.sock"), NULL);
+        l[3] = us_listen_batched(b, "@us-test-batch-abstract", NULL);
+        for (int i = 0; i < 4; i++)
+                cr_assert_not_null(l[i], "%d: %s", i, strerror(errno));
+        cr_assert_eq(count_private_dirs(dir) + count_private_dirs(sub), 1, "only the last one is kept");
+        us_listen_batch_free(b);
+        us_listen_batch_free(NULL);
+        cr_assert_eq(count_private_dirs(dir) + count_private_dirs(sub), 0);
+        expect_round_trip(l[1], join(sub, "b.sock"));
+        for (int i = 0; i < 4; i++)
+                us_close(l[i]);
+        free(sub);
+}
+
+Test(listen, batch_makes_a_fresh_private_directory_when_its_own_was_swapped_away)
+{
+        struct us_listen_batch *b = us_listen_batch_new();
+        struct us_listener *a, *c;
+        char name[64] = "", moved[600];
+        FILE *f;
+
+        a = us_listen_batched(b, join(dir, "a.sock"), NULL);
+        cr_assert_not_null(a);
+        snprintf(moved, sizeof(moved), "find '%s' -maxdepth 1 -name '.us-*' -printf '%%f\\n'", dir);
+        f = popen(moved, "r");
+        cr_assert(fgets(name, sizeof(name), f));
+        pclose(f);
+        name[strcspn(name, "\n")] = '\0';
+        /* the owner of the directory renames it away and puts their own in its place */
+        snprintf(moved, sizeof(moved), "%s/moved", dir);
+        cr_assert(rename(join(dir, name), moved) == 0);
+        cr_assert(mkdir(join(dir, name), 0777) == 0);
+        c = us_listen_batched(b, join(dir, "c.sock"), NULL);
+        cr_assert_null(c, "a socket bound in a directory that is not ours is never published");
+        c = us_listen_batched(b, join(dir, "c.sock"), NULL);
+        cr_assert_not_null(c, "the next one makes a fresh private directory: %s", strerror(errno));
+        us_listen_batch_free(b);
+        expect_round_trip(c, join(dir, "c.sock"));
+        cr_assert_eq(count_dir_entries(moved), 0, "nothing left in the one moved away");
+        us_close(a);
+        us_close(c);
+}

@@ -487,6 +487,45 @@ Test(reload, everything_replaced_by_other_names_and_paths)
         done(&f);
 }
 
+/* A file of many sections, planned against itself with a few changes: the
+ * plan is the same whatever the size (it no longer compares every pair). */
+Test(reload, thousands_of_sockets_and_workers_are_planned_one_by_one)
+{
+        enum { N = 3000 };
+        struct fixture f;
+        char *a = NULL, *b = NULL;
+        size_t la = 0, lb = 0;
+        FILE *fa = open_memstream(&a, &la), *fb = open_memstream(&b, &lb);
+
+        cr_assert(fa && fb);
+        for (int i = 0; i < N; i++) {
+                fprintf(fa, SOCK("s%d", "s%d.sock", "w%d") WORKER("w%d"), i, i, i, i);
+                if (i == 10)            /* renamed on the same path: takes s10's listener */
+                        fprintf(fb, SOCK("r%d", "s%d.sock", "w%d"), i, i, i);
+                else if (i == 20)       /* a new path: new, and s20 closes */
+                        fprintf(fb, SOCK("s%d", "t%d.sock", "w%d"), i, i, i);
+                else
+                        fprintf(fb, SOCK("s%d", "s%d.sock", "w%d"), i, i, i);
+                if (i == 30)            /* another command: replaced */
+                        fprintf(fb, "[worker:w%d]\ncommand = /bin/cat -u\n", i);
+                else
+                        fprintf(fb, WORKER("w%d"), i);
+        }
+        fclose(fa);
+        fclose(fb);
+        plan(&f, a, b);
+        for (size_t i = 0; i < N; i++) {
+                cr_assert_eq(f.p.socket_from[i], i == 10 || i == 20 ? 0 : i + 1, "socket %zu", i);
+                cr_assert_eq(f.p.socket_takes[i], i == 10 ? 11 : 0, "socket %zu", i);
+                /* a worker whose socket was renamed is named by other sockets: replaced too */
+                cr_assert_eq(f.p.worker_from[i], i == 10 || i == 30 ? 0 : i + 1, "worker %zu", i);
+        }
+        counts(&f, 2, 2, 2);
+        done(&f);
+        free(a);
+        free(b);
+}
+
 Test(reload, reload_plan_free_leaves_an_empty_plan)
 {
         struct fixture f;

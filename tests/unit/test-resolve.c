@@ -453,3 +453,167 @@ Test(config_fake, a_directory_that_cannot_be_looked_at_and_an_abstract_socket_ar
                      "%zu errors, first: %s", errs.n, errs.n ? errs.msg[0] : "");
         config_free(c);
 }
+
+/* ---- the memo: each question asked once ---- */
+
+static struct asked {
+        unsigned by_name, by_uid, group, list, exe, dir;
+} asked;
+
+static int count_user_by_name(void *userdata, const char *name, struct resolve_user *ret)
+{
+        (void)userdata;
+        asked.by_name++;
+        if (strcmp(name, "alice") != 0)
+                return -ENOENT;
+        *ret = (struct resolve_user){ .uid = 1000, .gid = 100, .name = strdup("alice") };
+        return ret->name ? 0 : -ENOMEM;
+}
+
+static int count_user_by_uid(void *userdata, uid_t uid, struct resolve_user *ret)
+{
+        (void)userdata;
+        asked.by_uid++;
+        if (uid != 1000)
+                return -ENOENT;
+        *ret = (struct resolve_user){ .uid = 1000, .gid = 100, .name = strdup("alice") };
+        return ret->name ? 0 : -ENOMEM;
+}
+
+static int count_group_by_name(void *userdata, const char *name, gid_t *ret)
+{
+        (void)userdata;
+        asked.group++;
+        if (strcmp(name, "users") != 0)
+                return -EIO;
+        *ret = 100;
+        return 0;
+}
+
+static int count_group_list(void *userdata, const char *user, gid_t group, gid_t **ret, size_t *ret_n)
+{
+        (void)userdata;
+        (void)user;
+        asked.list++;
+        *ret = malloc(2 * sizeof(gid_t));
+        if (!*ret)
+                return -ENOMEM;
+        (*ret)[0] = group;
+        (*ret)[1] = 27;
+        *ret_n = 2;
+        return 0;
+}
+
+static int count_executable(void *userdata, const char *path)
+{
+        (void)userdata;
+        asked.exe++;
+        return strcmp(path, "/bin/cat") == 0 ? 0 : -ENOENT;
+}
+
+static int count_directory(void *userdata, const char *path)
+{
+        (void)userdata;
+        (void)path;
+        asked.dir++;
+        return 0;
+}
+
+static const struct resolver counting = {
+        .user_by_name = count_user_by_name,
+        .user_by_uid = count_user_by_uid,
+        .group_by_name = count_group_by_name,
+        .group_list = count_group_list,
+        .executable = count_executable,
+        .directory = count_directory,
+        .search_path = "/bin",
+};
+
+Test(resolve_memo, a_question_asked_again_is_answered_without_asking_again)
+{
+        struct resolve_memo *m = resolve_memo_new(&counting);
+        const struct resolver *r;
+
+        cr_assert_not_null(m);
+        r = resolve_memo_resolver(m);
+        cr_assert_str_eq(r->search_path, "/bin");
+        asked = (struct asked){ 0 };
+        for (int i = 0; i < 3; i++) {
+                struct resolve_user u = { 0 };
+                gid_t g = 0, *list = NULL;
+                size_t n = 0;
+
+                cr_assert_eq(r->user_by_name(r->userdata, "alice", &u), 0);
+                cr_assert_eq(u.uid, 1000);
+                cr_assert_eq(u.gid, 100);
+                cr_assert_str_eq(u.name, "alice");
+                free(u.name); /* every answer is the caller's own copy */
+                cr_assert_eq(r->user_by_name(r->userdata, "bob", &u), -ENOENT);
+                cr_assert_eq(r->user_by_uid(r->userdata, 1000, &u), 0);
+                cr_assert_str_eq(u.name, "alice");
+                free(u.name);
+                cr_assert_eq(r->group_by_name(r->userdata, "users", &g), 0);
+                cr_assert_eq(g, 100);
+                cr_assert_eq(r->group_by_name(r->userdata, "wheel", &g), -EIO, "errors are kept too");
+                cr_assert_eq(r->group_list(r->userdata, "alice", 100, &list, &n), 0);
+                cr_assert_eq(n, 2);
+                cr_assert_eq(list[0], 100);
+                cr_assert_eq(list[1], 27);
+                free(list);
+                cr_assert_eq(r->executable(r->userdata, "/bin/cat"), 0);
+                cr_assert_eq(r->executable(r->userdata, "/bin/dog"), -ENOENT);
+                cr_assert_eq(r->directory(r->userdata, "/bin/cat"), 0, "another question than executable");
+        }
+        cr_assert_eq(asked.by_name, 2, "alice and bob, once each");
+        cr_assert_eq(asked.by_uid, 1);
+        cr_assert_eq(asked.group, 2);
+        cr_assert_eq(asked.list, 1);
+        cr_assert_eq(asked.exe, 2);
+        cr_assert_eq(asked.dir, 1);
+        resolve_memo_free(m);
+        resolve_memo_free(NULL);
+}
+
+Test(resolve_memo, names_that_differ_are_different_questions)
+{
+        struct resolve_memo *m = resolve_memo_new(&counting);
+        const struct resolver *r = resolve_memo_resolver(m);
+        gid_t *list = NULL;
+        size_t n;
+
+        asked = (struct asked){ 0 };
+        cr_assert_eq(r->group_list(r->userdata, "alice", 100, &list, &n), 0);
+        free(list);
+        cr_assert_eq(r->group_list(r->userdata, "alice", 101, &list, &n), 0);
+        cr_assert_eq(list[0], 101, "another primary group, another answer");
+        free(list);
+        cr_assert_eq(asked.list, 2);
+        resolve_memo_free(m);
+}
+
+/* A file naming one user, group and program in many sections asks each once. */
+Test(resolve_memo, a_configuration_asks_each_name_once)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        struct config *c = NULL;
+
+        cr_assert_not_null(f);
+        fprintf(f, "[unixsockd]\nruntime-directory = /run/usd-memo\ncontrol = none\n");
+        for (int i = 0; i < 100; i++)
+                fprintf(f, "[socket:s%d]\npath = s%d.sock\nworker = w%d\nowner = alice\ngroup = users\n"
+                           "[worker:w%d]\ncommand = cat\nuser = alice\n", i, i, i, i);
+        fclose(f);
+        asked = (struct asked){ 0 };
+        cr_assert_eq(config_load_string_with("m.conf", text, len, &counting, NULL, NULL, &c), 0);
+        cr_assert_eq(c->n_sockets, 100);
+        cr_assert_eq(c->sockets[99].uid, 1000);
+        cr_assert_eq(c->workers[99].n_groups, 2);
+        cr_assert_eq(asked.by_name, 1);
+        cr_assert_eq(asked.group, 1);
+        cr_assert_eq(asked.list, 1);
+        cr_assert_eq(asked.exe, 1, "cat found in /bin once");
+        config_free(c);
+        free(text);
+}
