@@ -26,7 +26,8 @@
 #                               socat-nofork systemd-socket-activate bare-accept unixsockd;
 #                               pool: inproc-echo fdpass-pool[:N] unixsockd-pool[:N]
 #                               unixsockd-pool-ev[:N] (event-loop workers, credit 64)
-#                               unixsockd-listener[:N] sd-activate-inproc; also
+#                               unixsockd-listener[:N] unixsockd-prefork[:N]
+#                               (N accept-echo copies) sd-activate-inproc; also
 #                               variant-{accept,ackdone,idle,batch}[:N] (pool-variants.c).
 #                               Any mix works.
 #   BENCH_WORKER [echo-worker]  the worker of the spawn servers (must echo until EOF)
@@ -62,7 +63,7 @@ spawn)
         peer_packages="s6 ucspi-unix socat systemd" ;;
 pool)
         default_servers="inproc-echo fdpass-pool unixsockd-pool unixsockd-pool-ev fdpass-pool:$((2 * pool_size))"
-        default_servers+=" unixsockd-pool:$((2 * pool_size)) unixsockd-listener unixsockd-listener:$pool_size sd-activate-inproc"
+        default_servers+=" unixsockd-pool:$((2 * pool_size)) unixsockd-listener unixsockd-listener:$pool_size unixsockd-prefork sd-activate-inproc"
         peer_packages="systemd" ;;
 *)
         die "BENCH_KIND must be spawn or pool, not '$kind'" ;;
@@ -87,7 +88,7 @@ if [ ! -f "$builddir/build.ninja" ]; then
         meson setup "$builddir" >/dev/null
 fi
 bench_targets=(tests/bench/usd-load tests/bench/echo-worker tests/bench/bare-accept tests/bench/spawn-methods
-        tests/bench/inproc-echo tests/bench/fdpass-pool tests/bench/pool-variants tests/bench/pool-echo-ev)
+        tests/bench/inproc-echo tests/bench/fdpass-pool tests/bench/pool-variants tests/bench/pool-echo-ev tests/bench/accept-echo)
 ninja -C "$builddir" "${bench_targets[@]}" >/dev/null ||
         die "building the bench tools in $builddir failed"
 unixsockd_missing=
@@ -191,6 +192,13 @@ dispatch = listener"
                 case $1 in *:*) keys+="
 instances = $n" ;; esac
                 unixsockd_conf "$conf" "$sock" "$keys"
+                cmd=("$unixsockd" -c "$conf") ;;
+        unixsockd-prefork | unixsockd-prefork:*)
+                # dispatch = listener, instances = N copies of a pre-forking
+                # server's worker: each accepts one client at a time itself
+                unixsockd_conf "$conf" "$sock" "command = $bench/accept-echo
+dispatch = listener
+instances = $n"
                 cmd=("$unixsockd" -c "$conf") ;;
         sd-activate-inproc)
                 # listens (backlog 4096, not settable), waits for the first

@@ -4,7 +4,8 @@
  * (LISTEN_FDS=1, fd 3), so the same server runs directly and under unixsockd's
  * dispatch = listener.
  *   inproc-echo PATH     listen on PATH
- *   inproc-echo          take fd 3 from LISTEN_FDS/LISTEN_PID */
+ *   inproc-echo          take fd 3 from LISTEN_FDS/LISTEN_PID
+ * Several copies may share the socket (EPOLLEXCLUSIVE). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,7 +54,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "inproc-echo: no listening socket: %s\n", strerror(errno));
                 return 1;
         }
-        ev.events = EPOLLIN;
+        /* copies sharing one listening socket (dispatch = listener with
+         * instances = N) wake one at a time, as a pre-forking server's should;
+         * alone it changes nothing */
+        ev.events = EPOLLIN | EPOLLEXCLUSIVE;
         ev.data.fd = lfd;
         epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
         for (;;) {
