@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "log.h"
 #include "notify.h"
+#include "process/limits.h"
 #include "daemon.h"
 
 #ifndef USD_VERSION
@@ -171,6 +172,9 @@ static int run(struct config *cfg)
         int r;
 
         block_signals();
+        r = limits_raise_nofile();
+        if (r < 0)
+                log_errno(LOG_WARNING, r, "raising the limit of open files (RLIMIT_NOFILE) to its hard limit");
         r = sd_event_default(&e);
         if (r < 0) {
                 log_errno(LOG_ERR, r, "sd_event_default");

@@ -84,6 +84,8 @@ static int child_main(void *arg)
                 if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
                         FAIL("setresuid");
         }
+        if (p->nofile && syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, p->nofile, NULL) < 0)
+                FAIL("setrlimit");
         if (p->working_directory && chdir(p->working_directory) < 0)
                 FAIL("chdir");
         if (p->pid_slot)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #define EXEC_MAX_FDS 256
@@ -22,6 +23,7 @@ struct exec_params {
         size_t n_groups;
         char *pid_slot;                 /* if set, the child writes its pid here as decimal
                                          * (room for 21 bytes), before execve: LISTEN_PID */
+        const struct rlimit *nofile;    /* if set, the child's RLIMIT_NOFILE */
 };
 
 /* Starts p->path in a new session (own process group) with an empty signal

@@ -14,6 +14,7 @@
 #include "env.h"
 #include "exec.h"
 #include "launch.h"
+#include "limits.h"
 
 int launcher_init(struct launcher *l, const struct cfg_worker *cw)
 {
@@ -115,6 +116,10 @@ int launch_start(struct launcher *l, const struct launch *a, pid_t *ret_pid, con
                 .n_groups = cw->set_user ? cw->n_groups : 0,
                 .pid_slot = a->pid_slot,
         };
+        struct rlimit nofile;
+
+        if (limits_worker_nofile(&nofile))
+                p.nofile = &nofile;
         return exec_spawn(&p, ret_pid, ret_step);
 }
 

@@ -670,3 +670,42 @@ Test(pool, max_concurrent_1_keeps_version_1_workers_from_queueing_behind_a_silen
 {
         expect_no_client_behind_a_silent_one(probe_v1(), "max-concurrent = 1\n");
 }
+
+/* ---- limits ------------------------------------------------------------------- */
+
+/* The soft "Max open files" of pid. */
+static long long soft_nofile(pid_t pid)
+{
+        char path[64], line[256];
+        long long soft = -1;
+
+        snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+        FILE *f = fopen(path, "r");
+        cr_assert_not_null(f, "%s", path);
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Max open files %lld", &soft) == 1)
+                        break;
+        fclose(f);
+        return soft;
+}
+
+Test(pool, the_daemon_raises_its_fd_limit_and_its_workers_keep_the_one_it_was_given)
+{
+        struct rlimit old, low;
+        pid_t worker;
+        int fd;
+
+        if (getenv("UNIXSOCKD_VALGRIND"))
+                cr_skip_test("valgrind keeps the process's limits to itself and shows its guest its own");
+        cr_assert(getrlimit(RLIMIT_NOFILE, &old) == 0);
+        cr_assert_gt(old.rlim_max, 256, "the hard limit leaves room to raise: %llu", (unsigned long long)old.rlim_max);
+        low = (struct rlimit){ .rlim_cur = 256, .rlim_max = old.rlim_max };
+        cr_assert(setrlimit(RLIMIT_NOFILE, &low) == 0);
+        daemon_start(&d, pool_conf(test_prog("pool-probe"), 1, ""));
+        cr_assert(setrlimit(RLIMIT_NOFILE, &old) == 0);
+        hold_connections(&fd, &worker, 1);
+        cr_assert_eq(soft_nofile(d.pid), (long long)old.rlim_max, "the daemon: its hard limit");
+        cr_assert_eq(soft_nofile(worker), 256, "its worker: what the daemon was started with");
+        close(fd);
+        daemon_stop(&d);
+}
