@@ -27,6 +27,8 @@
 #                               pool: inproc-echo fdpass-pool[:N] unixsockd-pool[:N]
 #                               unixsockd-pool-ev[:N] (event-loop workers, credit 64)
 #                               unixsockd-listener[:N] unixsockd-prefork[:N]
+#                               baseline-pool[:N] (BENCH_BASELINE, an older unixsockd, and
+#                               BENCH_BASELINE_POOL_WORKER [its build's lib/pool-echo])
 #                               (N accept-echo copies) sd-activate-inproc; also
 #                               variant-{accept,ackdone,idle,batch}[:N] (pool-variants.c).
 #                               Any mix works.
@@ -176,6 +178,14 @@ instances = $instances"
 dispatch = pool
 instances = $n"
                 cmd=("$unixsockd" -c "$conf") ;;
+        baseline-pool | baseline-pool:*)
+                # another build's daemon (BENCH_BASELINE) and its pool-echo
+                [ -n "${BENCH_BASELINE:-}" ] || die "baseline-pool needs BENCH_BASELINE (an older unixsockd)"
+                base_worker=${BENCH_BASELINE_POOL_WORKER:-$(dirname "$(realpath "$BENCH_BASELINE")")/../lib/pool-echo}
+                unixsockd_conf "$conf" "$sock" "command = $(realpath "$base_worker")
+dispatch = pool
+instances = $n"
+                cmd=("$(realpath "$BENCH_BASELINE")" -c "$conf") ;;
         unixsockd-pool-ev | unixsockd-pool-ev:*)
                 # event-loop workers: protocol 2 with a credit of 64, batches
                 unixsockd_conf "$conf" "$sock" "command = $bench/pool-echo-ev
