@@ -332,6 +332,12 @@ int us_worker_set_credit(struct us_worker *w, unsigned credit);
 int us_worker_accept(struct us_worker *w, struct us_conn *conn);
 /* Closes conn->fd and answers DONE. */
 int us_worker_done(struct us_worker *w, struct us_conn *conn);
+/* For an event loop: closes conn->fd and keeps its DONE back, to go with the
+ * others in one message at us_worker_flush(), which the loop calls before it
+ * waits again (the daemon sends nothing more while its credit is held; the
+ * next us_worker_accept() and us_worker_close() flush too). */
+int us_worker_done_later(struct us_worker *w, struct us_conn *conn);
+int us_worker_flush(struct us_worker *w);
 /* Closes the channel and frees w, and any connection that arrived with others
  * and was not handed out yet (it was ACKed: its client sees it closed; call
  * us_worker_accept() until it returns 0 or EAGAIN first). Accepts NULL. */

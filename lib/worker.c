@@ -19,6 +19,8 @@ struct us_worker {
         bool credit_set;                        /* by us_worker_set_credit() */
         size_t head, n;                         /* arrived together, not handed out yet */
         struct us_conn queue[US_FRAME_BATCH_MAX];
+        size_t n_done;                          /* DONE kept back by us_worker_done_later() */
+        uint64_t done[US_FRAME_IDS_MAX];
 };
 
 static int say(struct us_worker *w, unsigned type, uint64_t value)
@@ -197,6 +199,8 @@ int us_worker_accept(struct us_worker *w, struct us_conn *conn)
 {
         if (w->n == 0) {
                 int r;
+                if (us_worker_flush(w) < 0 && errno != EPIPE)
+                        return -1;
                 /* accepting while holding all it asked for: it serves several at once */
                 if (w->held >= w->credit && w->credit < US_CREDIT_MAX && credit(w, w->held + 1) < 0 &&
                     errno != EPIPE)
@@ -209,6 +213,29 @@ int us_worker_accept(struct us_worker *w, struct us_conn *conn)
         w->n--;
         w->held++;
         return 1;
+}
+
+int us_worker_flush(struct us_worker *w)
+{
+        unsigned char buf[US_FRAME_HEADER_SIZE + 8 * US_FRAME_IDS_MAX];
+        ssize_t n;
+
+        if (w->n_done == 0)
+                return 0;
+        n = us_frame_encode_ids(US_FRAME_DONE, w->done, w->n_done, buf, sizeof(buf));
+        w->n_done = 0;
+        return n < 0 || us_send_fd(w->fd, buf, (size_t)n, -1) < 0 ? -1 : 0;
+}
+
+int us_worker_done_later(struct us_worker *w, struct us_conn *conn)
+{
+        if (conn->fd >= 0)
+                (void)close(conn->fd);
+        conn->fd = -1;
+        if (w->held)
+                w->held--;
+        w->done[w->n_done++] = conn->id;
+        return w->n_done == US_FRAME_IDS_MAX ? us_worker_flush(w) : 0;
 }
 
 int us_worker_done(struct us_worker *w, struct us_conn *conn)
@@ -227,6 +254,7 @@ void us_worker_close(struct us_worker *w)
                 return;
         for (size_t i = 0; i < w->n; i++)
                 usi_close(w->queue[w->head + i].fd);
+        (void)us_worker_flush(w);
         (void)close(w->fd);
         free(w);
 }

@@ -1,7 +1,7 @@
 /* A pool worker that serves many connections at once (unixsockd dispatch =
  * pool): one epoll loop over its channel, made non-blocking (so libunixsock
  * asks the daemon for a credit of 64), and every connection it holds. Echoes
- * each until EOF, then answers DONE. Exits when the daemon closes the
+ * each until EOF, then answers DONE: those of one turn of the loop together. Exits when the daemon closes the
  * channel and its connections are done. The benchmark's event-loop worker,
  * beside the serial lib/examples/pool-echo. */
 #include <errno.h>
@@ -59,8 +59,10 @@ static void serve(struct us_conn *c)
                 return;
         if (n > 0 && us_send(c->fd, buf, (size_t)n) == n)
                 return;
+        /* out of the set first: while the daemon has not read our ACK it holds
+         * a copy of the connection, and closing ours would leave it there */
         (void)epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-        if (us_worker_done(w, c) < 0 && errno != EPIPE)
+        if (us_worker_done_later(w, c) < 0 && errno != EPIPE)
                 fail("done");
         free(c);
         held--;
@@ -79,6 +81,9 @@ int main(void)
             epoll_ctl(ep, EPOLL_CTL_ADD, us_worker_fd(w), &ev) < 0)
                 fail("setup");
         while (open || held) {
+                /* the DONEs of this turn, in one message, before waiting */
+                if (us_worker_flush(w) < 0 && errno != EPIPE)
+                        fail("flush");
                 int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
                 if (n < 0 && errno != EINTR)
                         fail("epoll_wait");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -228,6 +229,50 @@ Test(worker, a_serial_worker_keeps_credit_1_and_one_holding_more_asks_for_it)
         close(d.fd);
         close(conn[0]);
         close(conn[1]);
+        us_worker_close(w);
+        close(chan[0]);
+}
+
+Test(worker, dones_kept_back_go_in_one_message_at_flush)
+{
+        int chan[2], conns[3][2], fds[3];
+        uint64_t ids[3] = { 21, 22, 23 };
+        struct us_frame f[4];
+        struct us_conn c[3];
+
+        cr_assert(us_pair_type(SOCK_SEQPACKET, chan) == 0);
+        struct us_worker *w = us_worker_open_fd(chan[1]);
+        expect_hello(chan[0], 1);
+        cr_assert_eq(us_worker_set_credit(w, 3), 0);
+        recv_reply(chan[0]); /* CREDIT */
+        for (int i = 0; i < 3; i++) {
+                cr_assert(us_pair(conns[i]) == 0);
+                fds[i] = conns[i][1];
+        }
+        send_batch(chan[0], ids, fds, 3);
+        for (int i = 0; i < 3; i++) {
+                close(conns[i][1]);
+                cr_assert_eq(us_worker_accept(w, &c[i]), 1);
+        }
+        cr_assert_eq(recv_frames(chan[0], f, 4), 3, "the ACK of all three");
+        for (int i = 0; i < 3; i++) {
+                cr_assert_eq(us_worker_done_later(w, &c[i]), 0);
+                cr_assert_eq(c[i].fd, -1);
+                char b;
+                cr_assert_eq(read(conns[i][0], &b, 1), 0, "closed at once");
+        }
+        int unread;
+        cr_assert(ioctl(chan[0], FIONREAD, &unread) == 0);
+        cr_assert_eq(unread, 0, "nothing sent before the flush");
+        cr_assert_eq(us_worker_flush(w), 0);
+        cr_assert_eq(recv_frames(chan[0], f, 4), 3, "one DONE message for the three");
+        for (int i = 0; i < 3; i++)
+                cr_assert(f[i].type == US_FRAME_DONE && f[i].id == ids[i]);
+        cr_assert_eq(us_worker_flush(w), 0, "nothing kept: nothing sent");
+        cr_assert(ioctl(chan[0], FIONREAD, &unread) == 0);
+        cr_assert_eq(unread, 0);
+        for (int i = 0; i < 3; i++)
+                close(conns[i][0]);
         us_worker_close(w);
         close(chan[0]);
 }
