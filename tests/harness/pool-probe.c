@@ -21,6 +21,9 @@
  *                              sent to it, then dies of SIGKILL without taking
  *                              it (as a worker killed while clients wait on it,
  *                              with no race against the daemon's ACK timeout)
+ *   pool-probe die-one-batch DIR
+ *                              as die-one, but it asks for a credit of 8 first:
+ *                              it dies with a batch of connections sent to it
  *   pool-probe v1              speaks protocol version 1 only, as a worker built
  *                              with libunixsock 0.1 did: no HELLO, one CONN per
  *                              message, ACK and DONE of one id
@@ -137,8 +140,11 @@ int main(int argc, char **argv)
                 us_worker_close(w);
                 return 0;
         }
-        if (argc > 2 && strcmp(argv[1], "die-one") == 0 && first_of_all(argv[2], "die")) {
+        if (argc > 2 && (strcmp(argv[1], "die-one") == 0 || strcmp(argv[1], "die-one-batch") == 0) &&
+            first_of_all(argv[2], "die")) {
                 struct pollfd p = { us_worker_fd(w), POLLIN, 0 };
+                if (strcmp(argv[1], "die-one-batch") == 0 && us_worker_set_credit(w, 8) < 0)
+                        return 1;
                 publish_pid(argv[2], "die");
                 while (poll(&p, 1, -1) < 0 && errno == EINTR)
                         ;

@@ -263,16 +263,17 @@ Test(pool, no_client_waits_behind_a_silent_one_while_another_worker_is_free)
         expect_no_client_behind_a_silent_one(test_prog("pool-probe"), "");
 }
 
-Test(pool, connections_a_killed_worker_had_not_taken_go_to_another)
+/* One of three workers dies of SIGKILL once a connection is sent to it,
+ * taking nothing, while clients wait on it (mode: die-one, or die-one-batch
+ * for one with a credit of 8, sent several at once). */
+static void expect_nothing_lost_when_a_worker_is_killed(const char *mode)
 {
         struct load l;
         int fail[8] = { 0 };
 
-        /* One of three workers dies of SIGKILL once a connection is sent to it,
-         * taking nothing, while clients wait on it. */
         const char *debug[] = { "--log-level=debug", NULL };
         char cmd[4200], sent[64];
-        snprintf(cmd, sizeof(cmd), "%s die-one @DIR@", test_prog("pool-probe"));
+        snprintf(cmd, sizeof(cmd), "%s %s @DIR@", test_prog("pool-probe"), mode);
         daemon_spawn(&d, pool_conf(cmd, 3, ""), debug);
         cr_assert(daemon_wait_ready(&d));
         cr_assert(wait_path(daemon_path(&d, "die")));
@@ -289,6 +290,16 @@ Test(pool, connections_a_killed_worker_had_not_taken_go_to_another)
         cr_assert(daemon_wait_log(&d, "killed by signal 9"));
         cr_assert(daemon_log_has(&d, "had not taken go to another"));
         daemon_stop(&d);
+}
+
+Test(pool, connections_a_killed_worker_had_not_taken_go_to_another)
+{
+        expect_nothing_lost_when_a_worker_is_killed("die-one");
+}
+
+Test(pool, a_batch_a_killed_worker_had_not_taken_goes_to_another)
+{
+        expect_nothing_lost_when_a_worker_is_killed("die-one-batch");
 }
 
 Test(pool, a_worker_that_never_acks_is_replaced_and_loses_nothing)
