@@ -265,7 +265,9 @@ static void check_config(const struct config *c)
                         check((*e)[n] == '=' && parse_env_name_is_valid(*e, n) && !config_env_name_reserved(*e, n));
                 }
                 check(w->instances >= 1);
-                check(w->dispatch != DISPATCH_LISTENER || w->instances == 1);
+                /* listener copies: 1 to 1024 (config.c's LISTENER_COPIES_MAX) */
+                check(w->dispatch != DISPATCH_LISTENER || w->instances <= 1024);
+                check(w->max_concurrent == 0 || w->dispatch == DISPATCH_POOL);
                 check(w->restart_delay_usec > 0 && w->restart_delay_usec <= w->restart_delay_max_usec);
                 check(!w->working_directory || is_abs(w->working_directory));
         }
