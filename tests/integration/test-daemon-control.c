@@ -1193,22 +1193,28 @@ Test(control, a_client_that_never_reads_is_cut_off_after_the_deadline)
 
 /* 100 control clients at once, held connected before they send: the daemon
  * takes 16, the rest wait in the backlog (or in connect); each then sends
- * status and every one gets its answer. */
+ * status and every one gets its answer. The clients are all forked before
+ * any connects, so that the 16 the daemon holds wait for no fork: held idle
+ * past its 5 s deadline (a starved machine) they would be cut off. */
 Test(control, a_hundred_clients_at_once_all_get_an_answer_and_at_most_16_are_held)
 {
         enum { N = 100, SLACK = 4 };
         pid_t kids[N];
-        int connected[2], go[2];
+        int connected[2], go[2], all_forked[2];
 
         start(conf_with(SPAWN));
         int base = baseline(), base_sock = count_socket_fds_of(d.pid);
-        cr_assert(pipe2(connected, O_CLOEXEC) == 0 && pipe2(go, O_CLOEXEC) == 0);
+        cr_assert(pipe2(connected, O_CLOEXEC) == 0 && pipe2(go, O_CLOEXEC) == 0 &&
+                  pipe2(all_forked, O_CLOEXEC) == 0);
         for (int i = 0; i < N; i++) {
                 kids[i] = fork();
                 cr_assert_geq(kids[i], 0);
                 if (kids[i] == 0) {
                         char b;
                         close(go[1]);
+                        close(all_forked[1]);
+                        if (!readable_within(all_forked[0], 120000) || read(all_forked[0], &b, 1) != 0)
+                                _exit(8);
                         int fd = raw_connect(ctl_path());
                         if (fd < 0)
                                 _exit(2);
@@ -1227,6 +1233,8 @@ Test(control, a_hundred_clients_at_once_all_get_an_answer_and_at_most_16_are_hel
                               json_object_object_get_ex(a, "sockets", NULL) ? 0 : 7);
                 }
         }
+        close(all_forked[0]);
+        close(all_forked[1]); /* EOF: they all connect now */
         close(go[0]);
         close(connected[1]);
         /* the daemon took its 16 and holds them: no more */
