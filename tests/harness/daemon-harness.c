@@ -246,6 +246,53 @@ bool daemon_log_has(struct daemon *d, const char *s)
         return daemon_log_count(d, s) > 0;
 }
 
+ssize_t daemon_started_pids(struct daemon *d, const char *worker, pid_t *pids, size_t max)
+{
+        FILE *f = fopen(d->log, "r");
+        char line[4096], key[128];
+        size_t n = 0;
+
+        if (!f)
+                return -1;
+        snprintf(key, sizeof(key), "worker %s: started pid ", worker);
+        while (n < max && fgets(line, sizeof(line), f)) {
+                char *p = strstr(line, key);
+                if (p)
+                        pids[n++] = atoi(p + strlen(key));
+        }
+        fclose(f);
+        return (ssize_t)n;
+}
+
+pid_t daemon_started_pid(struct daemon *d, const char *worker, size_t nth)
+{
+        pid_t *pids = calloc(nth + 1, sizeof(*pids));
+        pid_t pid;
+
+        cr_assert_not_null(pids);
+        pid = daemon_started_pids(d, worker, pids, nth + 1) == (ssize_t)nth + 1 ? pids[nth] : -1;
+        free(pids);
+        return pid;
+}
+
+char *daemon_ctl(struct daemon *d, const char *args)
+{
+        const char *ctl = getenv("UNIXSOCKCTL");
+        char cmd[8192], *out = malloc(1 << 16);
+        size_t n = 0;
+
+        cr_assert_not_null(ctl, "UNIXSOCKCTL names the built unixsockctl (meson test sets it)");
+        cr_assert_not_null(out);
+        snprintf(cmd, sizeof(cmd), "UNIXSOCKCTL_TIMEOUT=10 %s -s %s %s", ctl, daemon_path(d, "control.sock"), args);
+        FILE *f = popen(cmd, "r");
+        cr_assert_not_null(f);
+        while (n < (1 << 16) - 1 && !feof(f))
+                n += fread(out + n, 1, (1 << 16) - 1 - n, f);
+        out[n] = '\0';
+        cr_assert_eq(pclose(f), 0, "%s: %s", cmd, out);
+        return out;
+}
+
 /* Waits until done(arg), looking again whenever inotify reports mask on
  * watch; watching starts first, so a change in between is not missed. */
 static bool wait_inotify(const char *watch, uint32_t mask, bool (*done)(const void *), const void *arg)

@@ -57,6 +57,15 @@ bool daemon_wait_log_count(struct daemon *d, const char *s, int n);
 bool daemon_log_has(struct daemon *d, const char *s);
 /* The number of lines of its log that contain s. */
 int daemon_log_count(struct daemon *d, const char *s);
+/* The pids of its log's "worker NAME: started pid N" lines, in order, at
+ * most max; -1 if there is no log to read. */
+ssize_t daemon_started_pids(struct daemon *d, const char *worker, pid_t *pids, size_t max);
+/* The nth (from 0) of them, or -1. */
+pid_t daemon_started_pid(struct daemon *d, const char *worker, size_t nth);
+/* Runs the unixsockctl the build made ($UNIXSOCKCTL) on its control socket
+ * (control.sock in its directory, the default) with args, asserts its exit 0,
+ * returns its output (to free). */
+char *daemon_ctl(struct daemon *d, const char *args);
 /* Waits for it to exit; returns the wait status, or -1 at the deadline. */
 int daemon_wait_exit(struct daemon *d);
 /* SIGTERM and wait; asserts a clean exit 0. Removes the directory. */

@@ -303,19 +303,10 @@ static void expect_recovered(int base)
 /* The pids of the log's "worker NAME: started pid N" lines, in order. */
 static size_t started_pids(const char *name, pid_t *pids, size_t max)
 {
-        FILE *f = fopen(d.log, "r");
-        char line[4096], key[128];
-        size_t n = 0;
+        ssize_t n = daemon_started_pids(&d, name, pids, max);
 
-        cr_assert_not_null(f);
-        snprintf(key, sizeof(key), "worker %s: started pid ", name);
-        while (n < max && fgets(line, sizeof(line), f)) {
-                char *p = strstr(line, key);
-                if (p)
-                        pids[n++] = atoi(p + strlen(key));
-        }
-        fclose(f);
-        return n;
+        cr_assert_geq(n, 0, "no log");
+        return (size_t)n;
 }
 
 /* The daemon's children now (what pgrep -P says). */
@@ -568,27 +559,8 @@ Test(control, status_numbers_match_what_the_clients_counted)
         daemon_stop(&d);
 }
 
-/* status NAME shows only what is named. */
 /* unixsockctl against the real daemon: its table and its metrics show the
  * connections the clients made. */
-static char *run_unixsockctl(const char *args)
-{
-        const char *ctl = getenv("UNIXSOCKCTL");
-        char cmd[8192], *out = malloc(1 << 16);
-        size_t n = 0;
-
-        cr_assert_not_null(ctl, "UNIXSOCKCTL names the built unixsockctl (meson test sets it)");
-        cr_assert_not_null(out);
-        snprintf(cmd, sizeof(cmd), "UNIXSOCKCTL_TIMEOUT=10 %s -s %s %s", ctl, ctl_path(), args);
-        FILE *f = popen(cmd, "r");
-        cr_assert_not_null(f);
-        while (n < (1 << 16) - 1 && !feof(f))
-                n += fread(out + n, 1, (1 << 16) - 1 - n, f);
-        out[n] = '\0';
-        cr_assert_eq(pclose(f), 0, "%s: %s", cmd, out);
-        return out;
-}
-
 Test(control, unixsockctl_shows_what_the_clients_counted)
 {
         char want[128];
@@ -598,7 +570,7 @@ Test(control, unixsockctl_shows_what_the_clients_counted)
                 client_expect_echo(daemon_path(&d, "s.sock"), "counted");
         for (int i = 0; i < 7; i++)
                 pool_echo("pooled");
-        char *table = run_unixsockctl("status s p");
+        char *table = daemon_ctl(&d, "status s p");
         cr_assert(strstr(table, "listening"), "%s", table);
         char *row = strstr(table, "\ns ");
         cr_assert_not_null(row, "a row for socket s: %s", table);
@@ -607,7 +579,7 @@ Test(control, unixsockctl_shows_what_the_clients_counted)
         cr_assert_eq(accepted, 20, "%s", table);
         cr_assert_eq(refused, 0);
         free(table);
-        char *metrics = run_unixsockctl("metrics");
+        char *metrics = daemon_ctl(&d, "metrics");
         snprintf(want, sizeof(want), "unixsockd_socket_accepted_total{socket=\"s\"} 20\n");
         cr_assert(strstr(metrics, want), "%s in %s", want, metrics);
         snprintf(want, sizeof(want), "unixsockd_socket_accepted_total{socket=\"p\"} 7\n");

@@ -28,8 +28,6 @@ static struct daemon d;
 static json_object *kept[64];           /* status answers, put in fini */
 static size_t n_kept;
 
-static pid_t started_pid(int nth);
-
 static void fini(void)
 {
         /* A test that failed left the daemon running: its copies, in their own
@@ -37,7 +35,7 @@ static void fini(void)
          * so no pid read from its log can have been reused. */
         if (d.pid > 0 && kill(d.pid, SIGSTOP) == 0) {
                 pid_t pid;
-                for (int i = 0; (pid = started_pid(i)) > 0; i++)
+                for (int i = 0; (pid = daemon_started_pid(&d, "l", (size_t)i)) > 0; i++)
                         (void)kill(-pid, SIGKILL);
         }
         daemon_cleanup(&d);
@@ -214,45 +212,6 @@ static size_t copies(json_object *w, pid_t *pids, const char **states, size_t ma
         return n;
 }
 
-/* pid of the n-th (from 0) "started pid" line of worker l, or -1. */
-static pid_t started_pid(int nth)
-{
-        FILE *f = fopen(d.log, "r");
-        char line[4096];
-        const char *key = "worker l: started pid ";
-        int seen = 0;
-        pid_t pid = -1;
-
-        while (f && fgets(line, sizeof(line), f)) {
-                char *p = strstr(line, key);
-                if (p && seen++ == nth) {
-                        pid = atoi(p + strlen(key));
-                        break;
-                }
-        }
-        if (f)
-                fclose(f);
-        return pid;
-}
-
-static char *run_unixsockctl(const char *args)
-{
-        const char *ctl = getenv("UNIXSOCKCTL");
-        char cmd[8192], *out = malloc(1 << 16);
-        size_t n = 0;
-
-        cr_assert_not_null(ctl, "UNIXSOCKCTL names the built unixsockctl (meson test sets it)");
-        cr_assert_not_null(out);
-        snprintf(cmd, sizeof(cmd), "UNIXSOCKCTL_TIMEOUT=10 %s -s %s %s", ctl, daemon_path(&d, "control.sock"), args);
-        FILE *f = popen(cmd, "r");
-        cr_assert_not_null(f);
-        while (n < (1 << 16) - 1 && !feof(f))
-                n += fread(out + n, 1, (1 << 16) - 1 - n, f);
-        out[n] = '\0';
-        cr_assert_eq(pclose(f), 0, "%s: %s", cmd, out);
-        return out;
-}
-
 /* ---- 1. started at the first connection, each copy with what the SPEC gives */
 
 Test(listener, three_copies_start_at_the_first_client_each_with_the_sockets_and_nothing_else)
@@ -296,7 +255,7 @@ Test(listener, three_copies_start_at_the_first_client_each_with_the_sockets_and_
                 cr_assert(strstr(paused, "worker-running"), "the daemon does not watch a socket the copies have: %s",
                           paused);
         }
-        char *table = run_unixsockctl("status l");
+        char *table = daemon_ctl(&d, "status l");
         for (int i = 0; i < COPIES; i++)
                 cr_assert(strstr(table, fmt(" %d  busy", (int)r[i].pid)), "copy %d in the table:\n%s", (int)r[i].pid,
                           table);
@@ -374,7 +333,7 @@ Test(listener, a_copy_killed_is_restarted_while_the_others_serve_and_no_client_i
                         other = x.pid;
         }
         cr_assert(daemon_wait_log_count(&d, "worker l: started pid", COPIES + 1), "the killed copy is restarted");
-        pid_t fresh = started_pid(COPIES);
+        pid_t fresh = daemon_started_pid(&d, "l", COPIES);
         cr_assert(fresh > 0 && !has_pid(before, COPIES, fresh));
         cr_assert(daemon_log_has(&d, fmt("started pid %d (listener ", (int)fresh)) && daemon_log_has(&d, ", a restart)"));
         cr_assert(other == 0 || other == fresh, "pid %d answered, neither a copy nor its restart", (int)other);

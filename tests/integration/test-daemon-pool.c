@@ -35,27 +35,6 @@ static const char *pool_conf(const char *command, unsigned instances, const char
         return conf;
 }
 
-/* pid of the n-th "started pid N" line of worker name in the log, or -1. */
-static pid_t started_pid(const char *name, int nth)
-{
-        FILE *f = fopen(d.log, "r");
-        char line[4096], key[128];
-        int seen = 0;
-        pid_t pid = -1;
-
-        snprintf(key, sizeof(key), "worker %s: started pid ", name);
-        while (f && fgets(line, sizeof(line), f)) {
-                char *p = strstr(line, key);
-                if (p && seen++ == nth) {
-                        pid = atoi(p + strlen(key));
-                        break;
-                }
-        }
-        if (f)
-                fclose(f);
-        return pid;
-}
-
 static void expect_echo(const char *path, const char *msg)
 {
         char buf[4096];
@@ -87,7 +66,7 @@ Test(pool, worker_holds_exactly_fds_0_to_3_and_its_channel_variables)
 
         daemon_start(&d, pool_conf(getenv("POOL_ECHO"), 1, ""));
         expect_echo(daemon_path(&d, "p.sock"), "x"); /* idle again after this */
-        pid_t pid = started_pid("p", 0);
+        pid_t pid = daemon_started_pid(&d, "p", 0);
         cr_assert_gt(pid, 0);
         cr_assert_eq(count_fds_of(pid), 4, "fds 0, 1, 2 and the channel");
         snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
@@ -500,7 +479,7 @@ Test(pool, a_process_exiting_0_with_a_connection_sent_to_it_failed_and_is_restar
          * sent the client, without taking it; the next one serves it */
         snprintf(cmd, sizeof(cmd), "%s quit-one @DIR@", test_prog("pool-probe"));
         daemon_start(&d, pool_conf(cmd, 1, "restart-delay = 10ms\n"));
-        pid_t first = started_pid("p", 0);
+        pid_t first = daemon_started_pid(&d, "p", 0);
         pid_t by = expect_probe_echo(daemon_path(&d, "p.sock"), "not held forever");
         cr_assert_neq(by, first);
         snprintf(want, sizeof(want), "warning: worker p: pid %d ", (int)first);
@@ -607,9 +586,9 @@ Test(pool, listener_mode_runs_systemd_socket_proxyd_unchanged)
                 cr_assert(memcmp(buf, "through the proxy\n", 18) == 0);
                 close(c);
         }
-        pid_t pid = started_pid("proxy", 0);
+        pid_t pid = daemon_started_pid(&d, "proxy", 0);
         cr_assert_gt(pid, 0);
-        cr_assert_eq(started_pid("proxy", 1), -1, "one proxy serves every connection");
+        cr_assert_eq(daemon_started_pid(&d, "proxy", 1), -1, "one proxy serves every connection");
         char path[64], env[8192];
         snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
         FILE *f = fopen(path, "r");

@@ -144,12 +144,11 @@ static void send_batch(int chan, const uint64_t *ids, const int *fds, size_t n)
         cr_assert_eq(us_send_fds(chan, buf, len, fds, n), (ssize_t)len);
 }
 
-Test(worker, a_batch_is_acked_in_one_message_and_handed_out_in_order)
+/* A worker on chan[1] that said HELLO and a credit of 3, and was sent the
+ * server ends of 3 connections (conns[i][0] their clients) in one message. */
+static struct us_worker *sent_three(int chan[2], int conns[3][2], const uint64_t ids[3])
 {
-        int chan[2], conns[3][2], fds[3];
-        uint64_t ids[3] = { 10, 11, 12 };
-        struct us_frame acks[4];
-        struct us_conn c[3];
+        int fds[3];
 
         cr_assert(us_pair_type(SOCK_SEQPACKET, chan) == 0);
         struct us_worker *w = us_worker_open_fd(chan[1]);
@@ -164,6 +163,17 @@ Test(worker, a_batch_is_acked_in_one_message_and_handed_out_in_order)
         send_batch(chan[0], ids, fds, 3);
         for (int i = 0; i < 3; i++)
                 close(conns[i][1]);
+        return w;
+}
+
+Test(worker, a_batch_is_acked_in_one_message_and_handed_out_in_order)
+{
+        int chan[2], conns[3][2];
+        uint64_t ids[3] = { 10, 11, 12 };
+        struct us_frame acks[4];
+        struct us_conn c[3];
+        struct us_worker *w = sent_three(chan, conns, ids);
+
         cr_assert_eq(us_worker_accept(w, &c[0]), 1);
         cr_assert_eq(recv_frames(chan[0], acks, 4), 3, "one ACK message for the whole batch");
         for (int i = 0; i < 3; i++) {
@@ -235,25 +245,14 @@ Test(worker, a_serial_worker_keeps_credit_1_and_one_holding_more_asks_for_it)
 
 Test(worker, dones_kept_back_go_in_one_message_at_flush)
 {
-        int chan[2], conns[3][2], fds[3];
+        int chan[2], conns[3][2];
         uint64_t ids[3] = { 21, 22, 23 };
         struct us_frame f[4];
         struct us_conn c[3];
+        struct us_worker *w = sent_three(chan, conns, ids);
 
-        cr_assert(us_pair_type(SOCK_SEQPACKET, chan) == 0);
-        struct us_worker *w = us_worker_open_fd(chan[1]);
-        expect_hello(chan[0], 1);
-        cr_assert_eq(us_worker_set_credit(w, 3), 0);
-        recv_reply(chan[0]); /* CREDIT */
-        for (int i = 0; i < 3; i++) {
-                cr_assert(us_pair(conns[i]) == 0);
-                fds[i] = conns[i][1];
-        }
-        send_batch(chan[0], ids, fds, 3);
-        for (int i = 0; i < 3; i++) {
-                close(conns[i][1]);
+        for (int i = 0; i < 3; i++)
                 cr_assert_eq(us_worker_accept(w, &c[i]), 1);
-        }
         cr_assert_eq(recv_frames(chan[0], f, 4), 3, "the ACK of all three");
         for (int i = 0; i < 3; i++) {
                 cr_assert_eq(us_worker_done_later(w, &c[i]), 0);
