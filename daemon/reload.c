@@ -27,6 +27,15 @@ static bool ids_equal(const struct cfg_worker *a, const struct cfg_worker *b)
                (a->n_groups == 0 || memcmp(a->groups, b->groups, a->n_groups * sizeof(gid_t)) == 0);
 }
 
+static bool limits_equal(const struct cfg_worker *a, const struct cfg_worker *b)
+{
+        for (size_t i = 0; i < _LIMIT_MAX; i++)
+                if (a->limits[i].set != b->limits[i].set || a->limits[i].soft != b->limits[i].soft ||
+                    a->limits[i].hard != b->limits[i].hard)
+                        return false;
+        return true;
+}
+
 bool reload_worker_unchanged(const struct cfg_worker *a, const struct cfg_worker *b)
 {
         return strcmp(a->name, b->name) == 0 && strcmp(a->exec_path, b->exec_path) == 0 &&
@@ -35,7 +44,11 @@ bool reload_worker_unchanged(const struct cfg_worker *a, const struct cfg_worker
                strv_equal(a->env, b->env) && str_equal(a->working_directory, b->working_directory) &&
                a->restart == b->restart && a->restart_delay_usec == b->restart_delay_usec &&
                a->restart_delay_max_usec == b->restart_delay_max_usec && a->listen_fds == b->listen_fds &&
-               a->max_concurrent == b->max_concurrent;
+               a->max_concurrent == b->max_concurrent && a->instances_min == b->instances_min &&
+               a->idle_timeout_usec == b->idle_timeout_usec && a->max_connections == b->max_connections &&
+               a->runtime_max_usec == b->runtime_max_usec && limits_equal(a, b) && a->set_nice == b->set_nice &&
+               a->nice == b->nice && a->umask == b->umask && a->memory_max == b->memory_max &&
+               a->pids_max == b->pids_max && a->cpu_weight == b->cpu_weight;
 }
 
 /* What the plan looks things up in, for one configuration: sockets by name and

@@ -46,7 +46,9 @@ enum skey { S_PATH, S_BACKLOG, S_MODE, S_OWNER, S_GROUP, S_ALLOW_USERS, S_ALLOW_
             S_WORKER, S_RATE_LIMIT, S_MAX };
 enum wkey { W_COMMAND, W_DISPATCH, W_INSTANCES, W_MAX_PER_USER, W_USER, W_GROUP,
             W_ENVIRONMENT, W_WORKING_DIRECTORY, W_RESTART, W_RESTART_DELAY,
-            W_RESTART_DELAY_MAX, W_LISTEN_FDS, W_MAX_CONCURRENT, W_MAX };
+            W_RESTART_DELAY_MAX, W_LISTEN_FDS, W_MAX_CONCURRENT, W_IDLE_TIMEOUT, W_MAX_CONNECTIONS,
+            W_RUNTIME_MAX, W_LIMIT_NOFILE, W_LIMIT_NPROC, W_LIMIT_CORE, W_LIMIT_AS, W_LIMIT_CPU,
+            W_NICE, W_UMASK, W_MEMORY_MAX, W_PIDS_MAX, W_CPU_WEIGHT, W_MAX };
 
 /* Where a key was set (line 0: not set), and whether its value was refused, so
  * that checks across keys neither trust a refused value nor repeat its error. */
@@ -64,6 +66,7 @@ struct worker_state {
         struct seen keys[W_MAX];
         bool used;
         bool user_known;                /* user= has a passwd entry: look up its groups */
+        bool instances_range;           /* instances = MIN-MAX */
         gid_t group_gid;
 };
 
@@ -656,6 +659,158 @@ static int worker_listen_fds(struct parser *p, const struct key *k, void *obj, c
         return 0;
 }
 
+static int worker_instances(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        uint64_t lo, hi;
+        int r = parse_range(v, 0, COUNT_MAX, &lo, &hi);
+
+        if (r < 0 && strchr(v, '-'))
+                return refuse(p, k->name, v, "is not a range MIN-MAX with MIN <= MAX <= 1000000 and MAX >= 1");
+        if (r < 0) {
+                fail(p, p->line, "%s: '%s' is not a number from 1 to %u, nor a range MIN-MAX", k->name, Q(v),
+                     COUNT_MAX);
+                return r;
+        }
+        w->instances = (unsigned)hi;
+        w->instances_min = (unsigned)lo;
+        p->ws[p->idx].instances_range = r == 1;
+        return 0;
+}
+
+/* A count, or infinity. */
+static int limit_count(const char *s, uint64_t *ret)
+{
+        if (strcmp(s, "infinity") == 0) {
+                *ret = CFG_INFINITY;
+                return 0;
+        }
+        return parse_uint(s, 0, CFG_INFINITY - 1, ret);
+}
+
+/* Seconds of CPU time: a duration, rounded up to whole seconds, or infinity. */
+static int limit_seconds(const char *s, uint64_t *ret)
+{
+        uint64_t usec;
+        int r;
+
+        if (strcmp(s, "infinity") == 0) {
+                *ret = CFG_INFINITY;
+                return 0;
+        }
+        r = parse_duration(s, &usec);
+        if (r == 0)
+                *ret = (usec + 999999) / 1000000;
+        return r;
+}
+
+static const struct {
+        int (*parse)(const char *s, uint64_t *ret);
+        const char *what;
+} limit_kinds[_LIMIT_MAX] = {
+        [LIMIT_NOFILE] = { limit_count, "a number" },
+        [LIMIT_NPROC] = { limit_count, "a number" },
+        [LIMIT_CORE] = { parse_size, "a size (e.g. 0, 512M)" },
+        [LIMIT_AS] = { parse_size, "a size (e.g. 4G)" },
+        [LIMIT_CPU] = { limit_seconds, "a duration (e.g. 30s, 1min)" },
+};
+
+/* limit-*: VALUE (soft and hard) or SOFT:HARD, each a value of the kind or
+ * infinity, as systemd's LimitNOFILE= and the others. k->min is the kind. */
+static int worker_limit(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        enum cfg_limit_kind kind = (enum cfg_limit_kind)k->min;
+        const char *colon = strchr(v, ':');
+        char soft[64];
+        struct cfg_limit l = { .set = true };
+        char why[128];
+
+        snprintf(why, sizeof(why), "is not %s, infinity, or SOFT:HARD of them", limit_kinds[kind].what);
+        if (!colon) {
+                if (limit_kinds[kind].parse(v, &l.soft) < 0)
+                        return refuse(p, k->name, v, why);
+                l.hard = l.soft;
+        } else {
+                if ((size_t)(colon - v) >= sizeof(soft))
+                        return refuse(p, k->name, v, why);
+                memcpy(soft, v, (size_t)(colon - v));
+                soft[colon - v] = '\0';
+                if (limit_kinds[kind].parse(soft, &l.soft) < 0 || limit_kinds[kind].parse(colon + 1, &l.hard) < 0)
+                        return refuse(p, k->name, v, why);
+                if (l.soft > l.hard)
+                        return refuse(p, k->name, v, "has a soft limit above its hard limit");
+        }
+        w->limits[kind] = l;
+        return 0;
+}
+
+static int worker_nice(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        bool neg = v[0] == '-';
+        uint64_t u;
+
+        if (parse_uint(v + neg, 0, neg ? 20 : 19, &u) < 0)
+                return refuse(p, k->name, v, "is not a number from -20 to 19");
+        w->nice = neg ? -(int)u : (int)u;
+        w->set_nice = true;
+        return 0;
+}
+
+static int worker_umask(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        mode_t m;
+
+        if (parse_mode(v, &m) < 0 || m > 0777)
+                return refuse(p, k->name, v, "is not an octal mode from 0000 to 0777");
+        w->umask = m;
+        return 0;
+}
+
+/* memory-max, pids-max, cpu-weight: the first one's line is kept, for the
+ * error the daemon gives when it has no delegated cgroup to apply them. */
+static void cgroup_key(struct parser *p, const struct key *k, struct cfg_worker *w)
+{
+        if (!w->cgroup_line) {
+                w->cgroup_line = p->line;
+                w->cgroup_key = k->name;
+        }
+}
+
+static int worker_memory_max(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+
+        if (parse_size(v, &w->memory_max) < 0)
+                return refuse(p, k->name, v, "is not a size (e.g. 512M, 2G) or infinity");
+        cgroup_key(p, k, w);
+        return 0;
+}
+
+static int worker_pids_max(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+
+        if (limit_count(v, &w->pids_max) < 0 || w->pids_max == 0)
+                return refuse(p, k->name, v, "is not a number from 1, or infinity");
+        cgroup_key(p, k, w);
+        return 0;
+}
+
+static int worker_cpu_weight(struct parser *p, const struct key *k, void *obj, const char *v)
+{
+        struct cfg_worker *w = obj;
+        uint64_t u;
+
+        if (parse_uint(v, 1, 10000, &u) < 0)
+                return refuse(p, k->name, v, "is not a number from 1 to 10000");
+        w->cpu_weight = (unsigned)u;
+        cgroup_key(p, k, w);
+        return 0;
+}
+
 static const struct choice dispatches[] = {
         { "spawn", DISPATCH_SPAWN }, { "pool", DISPATCH_POOL }, { "listener", DISPATCH_LISTENER }, { NULL, 0 },
 };
@@ -671,7 +826,7 @@ static const struct choice restart_policies[] = {
 static const struct key worker_keys[W_MAX] = {
         [W_COMMAND] = { KEY("command", worker_command) },
         [W_DISPATCH] = { KEY("dispatch", key_choice), WORKER_FIELD(dispatch), .choices = dispatches },
-        [W_INSTANCES] = { KEY("instances", key_number), WORKER_FIELD(instances), .min = 1, .max = COUNT_MAX },
+        [W_INSTANCES] = { KEY("instances", worker_instances) },
         [W_MAX_PER_USER] = { KEY("max-per-user", key_number), WORKER_FIELD(max_per_user), .min = 1, .max = COUNT_MAX },
         [W_USER] = { KEY("user", worker_user) },
         [W_GROUP] = { KEY("group", worker_group) },
@@ -684,6 +839,22 @@ static const struct key worker_keys[W_MAX] = {
         [W_LISTEN_FDS] = { KEY("listen-fds", worker_listen_fds) },
         [W_MAX_CONCURRENT] = { KEY("max-concurrent", key_number), WORKER_FIELD(max_concurrent), .min = 1,
                                .max = COUNT_MAX },
+        [W_IDLE_TIMEOUT] = { KEY("idle-timeout", key_duration), WORKER_FIELD(idle_timeout_usec), .min = 1,
+                             .why = "is not a duration (e.g. 10s, 1min)" },
+        [W_MAX_CONNECTIONS] = { KEY("max-connections", key_number), WORKER_FIELD(max_connections), .min = 0,
+                                .max = COUNT_MAX },
+        [W_RUNTIME_MAX] = { KEY("runtime-max", key_duration), WORKER_FIELD(runtime_max_usec), .min = 0,
+                            .why = "is not a duration (e.g. 30s, 5min; 0: none)" },
+        [W_LIMIT_NOFILE] = { KEY("limit-nofile", worker_limit), .min = LIMIT_NOFILE },
+        [W_LIMIT_NPROC] = { KEY("limit-nproc", worker_limit), .min = LIMIT_NPROC },
+        [W_LIMIT_CORE] = { KEY("limit-core", worker_limit), .min = LIMIT_CORE },
+        [W_LIMIT_AS] = { KEY("limit-as", worker_limit), .min = LIMIT_AS },
+        [W_LIMIT_CPU] = { KEY("limit-cpu", worker_limit), .min = LIMIT_CPU },
+        [W_NICE] = { KEY("nice", worker_nice) },
+        [W_UMASK] = { KEY("umask", worker_umask) },
+        [W_MEMORY_MAX] = { KEY("memory-max", worker_memory_max) },
+        [W_PIDS_MAX] = { KEY("pids-max", worker_pids_max) },
+        [W_CPU_WEIGHT] = { KEY("cpu-weight", worker_cpu_weight) },
 };
 
 /* The keys of the current section, where their lines are kept, and the struct
@@ -834,6 +1005,10 @@ static void new_worker(struct parser *p, const char *name)
                 .restart = RESTART_ON_FAILURE,
                 .restart_delay_usec = 100 * USEC_PER_MSEC,
                 .restart_delay_max_usec = 30 * USEC_PER_SEC,
+                .idle_timeout_usec = 10 * USEC_PER_SEC,
+                .umask = 0022,
+                .memory_max = CFG_INFINITY,
+                .pids_max = CFG_INFINITY,
         };
         p->ws[c->n_workers] = (struct worker_state){ 0 };
         p->idx = c->n_workers++;
@@ -1135,8 +1310,20 @@ static void finish_worker(struct parser *p, struct cfg_worker *w, struct worker_
                 /* A refused value was reported already: one error per line. */
                 if (w->dispatch != DISPATCH_SPAWN && k[W_LISTEN_FDS].line && !k[W_LISTEN_FDS].bad)
                         fail(p, k[W_LISTEN_FDS].line, "listen-fds: only for dispatch = spawn");
-                if (w->dispatch != DISPATCH_POOL && k[W_MAX_CONCURRENT].line && !k[W_MAX_CONCURRENT].bad)
-                        fail(p, k[W_MAX_CONCURRENT].line, "max-concurrent: only for dispatch = pool");
+                static const enum wkey pool_only[] = { W_MAX_CONCURRENT, W_IDLE_TIMEOUT, W_MAX_CONNECTIONS };
+
+                for (size_t i = 0; i < 3 && w->dispatch != DISPATCH_POOL; i++)
+                        if (k[pool_only[i]].line && !k[pool_only[i]].bad)
+                                fail(p, k[pool_only[i]].line, "%s: only for dispatch = pool",
+                                     worker_keys[pool_only[i]].name);
+                if (w->dispatch != DISPATCH_POOL && st->instances_range && !k[W_INSTANCES].bad)
+                        fail(p, k[W_INSTANCES].line, "instances: a range MIN-MAX is only for dispatch = pool");
+                if (w->dispatch == DISPATCH_POOL && !st->instances_range && k[W_IDLE_TIMEOUT].line &&
+                    !k[W_IDLE_TIMEOUT].bad && !k[W_INSTANCES].bad)
+                        fail(p, k[W_IDLE_TIMEOUT].line,
+                             "idle-timeout: has no effect on a pool of a fixed size: give instances = MIN-MAX");
+                if (w->dispatch == DISPATCH_LISTENER && k[W_RUNTIME_MAX].line && !k[W_RUNTIME_MAX].bad)
+                        fail(p, k[W_RUNTIME_MAX].line, "runtime-max: only for dispatch = spawn or pool");
                 for (size_t i = 0; i < 3 && w->dispatch == DISPATCH_SPAWN; i++)
                         if (k[not_spawn[i]].line && !k[not_spawn[i]].bad)
                                 fail(p, k[not_spawn[i]].line, "%s: only for dispatch = pool or listener",
@@ -1153,6 +1340,8 @@ static void finish_worker(struct parser *p, struct cfg_worker *w, struct worker_
         }
         if (!k[W_INSTANCES].line)
                 w->instances = w->dispatch == DISPATCH_SPAWN ? 64 : w->dispatch == DISPATCH_POOL ? 4 : 1;
+        if (!st->instances_range)
+                w->instances_min = w->instances;
 
         if (!k[W_RESTART_DELAY].bad && !k[W_RESTART_DELAY_MAX].bad &&
             w->restart_delay_max_usec < w->restart_delay_usec) {

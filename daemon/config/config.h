@@ -22,13 +22,43 @@ enum restart_policy {
         RESTART_NEVER,
 };
 
+/* The rlimits a worker's section may set (limit-nofile ...), in this order. */
+enum cfg_limit_kind {
+        LIMIT_NOFILE,
+        LIMIT_NPROC,
+        LIMIT_CORE,
+        LIMIT_AS,
+        LIMIT_CPU,
+        _LIMIT_MAX,
+};
+#define CFG_INFINITY UINT64_MAX         /* a limit that is no limit (RLIM_INFINITY) */
+
+struct cfg_limit {
+        bool set;
+        uint64_t soft, hard;            /* bytes, seconds or a count; CFG_INFINITY */
+};
+
 struct cfg_worker {
         char *name;
         unsigned line;                  /* line of its [worker:NAME] header */
         char **argv;                    /* command, split; NULL-terminated; argv[0] as written */
         char *exec_path;                /* absolute path of the executable (PATH searched) */
         enum dispatch dispatch;
-        unsigned instances;             /* spawn: max concurrent; pool: processes; listener: copies */
+        unsigned instances;             /* spawn: max concurrent; pool: processes (at most); listener: copies */
+        unsigned instances_min;         /* pool: processes always running (instances = MIN-MAX);
+                                         * = instances for a fixed pool */
+        uint64_t idle_timeout_usec;     /* pool MIN-MAX: a process above MIN idle this long stops */
+        unsigned max_connections;       /* pool: replace a process after this many; 0: never */
+        uint64_t runtime_max_usec;      /* spawn: a process's time; pool: a connection's; 0: none */
+        struct cfg_limit limits[_LIMIT_MAX];
+        bool set_nice;
+        int nice;
+        mode_t umask;                   /* default 0022 */
+        uint64_t memory_max;            /* cgroup memory.max; CFG_INFINITY: not set, or infinity */
+        uint64_t pids_max;              /* cgroup pids.max; likewise */
+        unsigned cpu_weight;            /* cgroup cpu.weight, 1..10000; 0: not set */
+        unsigned cgroup_line;           /* first line setting memory-max, pids-max or cpu-weight; 0: none */
+        const char *cgroup_key;         /* its key */
         unsigned max_per_user;          /* 0: no limit */
         unsigned max_concurrent;        /* pool: connections at one process at once; 0: its credit */
         bool set_user;                  /* user= given: run as uid/gid with groups[] */

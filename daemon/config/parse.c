@@ -64,6 +64,65 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
         return 0;
 }
 
+int parse_size(const char *s, uint64_t *ret)
+{
+        static const char suffixes[] = "KMGT";
+        uint64_t v;
+        int r;
+
+        if (strcmp(s, "infinity") == 0) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        r = digits(&s, &v);
+        if (r == -EINVAL)
+                return r;
+        if (*s) {
+                const char *u = strchr(suffixes, *s);
+                if (!u || s[1] != '\0')
+                        return -EINVAL;
+                for (long i = 0; i <= u - suffixes && r == 0; i++) {
+                        if (v > (UINT64_MAX - 1) / 1024)
+                                return -ERANGE;
+                        v *= 1024;
+                }
+        }
+        if (r < 0 || v == UINT64_MAX)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int parse_range(const char *s, uint64_t min_lo, uint64_t max_hi, uint64_t *ret_min, uint64_t *ret_max)
+{
+        const char *dash = strchr(s, '-');
+        char lo[32];
+        uint64_t a, b;
+        int r;
+
+        if (!dash) {
+                r = parse_uint(s, 1, max_hi, &a);
+                if (r < 0)
+                        return r;
+                *ret_min = *ret_max = a;
+                return 0;
+        }
+        if ((size_t)(dash - s) >= sizeof(lo))
+                return -EINVAL;
+        memcpy(lo, s, (size_t)(dash - s));
+        lo[dash - s] = '\0';
+        r = parse_uint(lo, 0, UINT64_MAX, &a);
+        if (r == 0)
+                r = parse_uint(dash + 1, 0, UINT64_MAX, &b);
+        if (r == -EINVAL)
+                return r;
+        if (r < 0 || a < min_lo || b > max_hi || b < 1 || a > b)
+                return -ERANGE;
+        *ret_min = a;
+        *ret_max = b;
+        return 1;
+}
+
 int parse_mode(const char *s, mode_t *ret)
 {
         unsigned v = 0;

@@ -29,6 +29,15 @@ int parse_duration(const char *s, uint64_t *ret_usec);
  * bare unit means one of it ("500/s"). */
 int parse_rate(const char *s, unsigned *ret_burst, uint64_t *ret_interval_usec);
 
+/* A size in bytes: digits with an optional suffix K, M, G or T (powers of
+ * 1024, as systemd's MemoryMax= and LimitAS=), or "infinity" (UINT64_MAX).
+ * -ERANGE: UINT64_MAX bytes or more. */
+int parse_size(const char *s, uint64_t *ret);
+
+/* "MIN-MAX" with min_lo <= MIN <= MAX <= max_hi, or one number N (MIN = MAX
+ * = N, from 1). 1: a range was given, 0: one number; -EINVAL, -ERANGE. */
+int parse_range(const char *s, uint64_t min_lo, uint64_t max_hi, uint64_t *ret_min, uint64_t *ret_max);
+
 /* yes no true false on off 1 0: 1 or 0, else -EINVAL. */
 int parse_bool(const char *s);
 

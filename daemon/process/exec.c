@@ -14,6 +14,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +55,14 @@ static int child_main(void *arg)
         int src[EXEC_MAX_FDS];
         sigset_t none;
 
+        if (p->cgroup_fd >= 0) {
+                int fd = openat(p->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (fd < 0)
+                        FAIL("cgroup");
+                if (write(fd, "0", 1) != 1) /* "0": the writer itself */
+                        FAIL("cgroup");
+                close(fd);
+        }
         if (setsid() < 0)
                 FAIL("setsid");
         /* Sources that sit where another target goes move out of the way first. */
@@ -74,6 +84,14 @@ static int child_main(void *arg)
         }
         if (close_range((unsigned)p->n_fds, ~0U, 0) < 0)
                 FAIL("close_range");
+        /* Limits and priority while the child may still raise them (root),
+         * as systemd sets LimitNOFILE= and Nice= before User=. */
+        for (size_t i = 0; i < p->n_limits; i++)
+                if (syscall(SYS_prlimit64, 0, p->limits[i].resource, &p->limits[i].rl, NULL) < 0)
+                        FAIL("setrlimit");
+        if (p->set_nice && setpriority(PRIO_PROCESS, 0, p->nice) < 0)
+                FAIL("setpriority");
+        umask(p->umask);
         /* Raw system calls: glibc's wrappers may signal every thread of the
          * process to change ids together, and this child shares the daemon's. */
         if (p->set_ids) {
@@ -84,8 +102,6 @@ static int child_main(void *arg)
                 if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0)
                         FAIL("setresuid");
         }
-        if (p->nofile && syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, p->nofile, NULL) < 0)
-                FAIL("setrlimit");
         if (p->working_directory && chdir(p->working_directory) < 0)
                 FAIL("chdir");
         if (p->pid_slot)

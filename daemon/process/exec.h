@@ -8,6 +8,12 @@
 #include <sys/types.h>
 
 #define EXEC_MAX_FDS 256
+#define EXEC_MAX_LIMITS 8
+
+struct exec_limit {
+        int resource;                   /* RLIMIT_* */
+        struct rlimit rl;
+};
 
 struct exec_params {
         const char *path;
@@ -23,7 +29,13 @@ struct exec_params {
         size_t n_groups;
         char *pid_slot;                 /* if set, the child writes its pid here as decimal
                                          * (room for 21 bytes), before execve: LISTEN_PID */
-        const struct rlimit *nofile;    /* if set, the child's RLIMIT_NOFILE */
+        const struct exec_limit *limits; /* set in the child in this order, before the ids change */
+        size_t n_limits;
+        bool set_nice;
+        int nice;
+        mode_t umask;
+        int cgroup_fd;                  /* >= 0: a cgroup v2 directory the child joins first
+                                         * (before it uses any resource of its own) */
 };
 
 /* Starts p->path in a new session (own process group) with an empty signal

@@ -25,6 +25,7 @@ int launcher_init(struct launcher *l, const struct cfg_worker *cw)
         *l = (struct launcher){
                 .cfg = cw,
                 .stderr_fd = -1,
+                .cgroup_fd = -1,
                 .exit_rl = RATELIMIT_INIT(10 * 1000000ULL, 10),
                 .exec_rl = RATELIMIT_INIT(10 * 1000000ULL, 5),
         };
@@ -92,6 +93,35 @@ static char **env_for(const struct launcher *l, const struct launch *a)
         return env;
 }
 
+static rlim_t rlim(uint64_t v)
+{
+        return v == CFG_INFINITY ? RLIM_INFINITY : (rlim_t)v;
+}
+
+size_t launch_limits(const struct cfg_worker *cw, struct exec_limit *out)
+{
+        static const int resource[_LIMIT_MAX] = {
+                [LIMIT_NOFILE] = RLIMIT_NOFILE, [LIMIT_NPROC] = RLIMIT_NPROC, [LIMIT_CORE] = RLIMIT_CORE,
+                [LIMIT_AS] = RLIMIT_AS, [LIMIT_CPU] = RLIMIT_CPU,
+        };
+        size_t n = 0;
+
+        /* The daemon raised its own soft RLIMIT_NOFILE: a worker gets the one
+         * the daemon was started with, unless limit-nofile says otherwise. */
+        if (!cw->limits[LIMIT_NOFILE].set) {
+                out[n].resource = RLIMIT_NOFILE;
+                if (limits_worker_nofile(&out[n].rl))
+                        n++;
+        }
+        for (size_t i = 0; i < _LIMIT_MAX; i++)
+                if (cw->limits[i].set)
+                        out[n++] = (struct exec_limit){
+                                .resource = resource[i],
+                                .rl = { .rlim_cur = rlim(cw->limits[i].soft), .rlim_max = rlim(cw->limits[i].hard) },
+                        };
+        return n;
+}
+
 int launch_start(struct launcher *l, const struct launch *a, pid_t *ret_pid, const char **ret_step)
 {
         const struct cfg_worker *cw = l->cfg;
@@ -115,11 +145,15 @@ int launch_start(struct launcher *l, const struct launch *a, pid_t *ret_pid, con
                 .groups = cw->set_user ? cw->groups : NULL,
                 .n_groups = cw->set_user ? cw->n_groups : 0,
                 .pid_slot = a->pid_slot,
+                .set_nice = cw->set_nice,
+                .nice = cw->nice,
+                .umask = cw->umask,
+                .cgroup_fd = l->cgroup_fd,
         };
-        struct rlimit nofile;
+        struct exec_limit limits[EXEC_MAX_LIMITS];
 
-        if (limits_worker_nofile(&nofile))
-                p.nofile = &nofile;
+        p.n_limits = launch_limits(cw, limits);
+        p.limits = limits;
         return exec_spawn(&p, ret_pid, ret_step);
 }
 

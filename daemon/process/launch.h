@@ -39,6 +39,7 @@ struct launcher {
         struct ratelimit exit_rl;       /* failed exits logged */
         struct ratelimit exec_rl;       /* spawn: a worker that cannot start, per connection */
         struct last_exit last_exit;
+        int cgroup_fd;                  /* the worker's cgroup directory its processes join; -1: none */
 };
 
 /* 0, or -ENOMEM. */
@@ -60,6 +61,9 @@ struct launch {
         char *pid_slot;                 /* the child writes its pid here (LISTEN_PID=) */
 };
 
+/* The rlimits a process of cw starts with (limit-* and the daemon's own
+ * RLIMIT_NOFILE before it raised it), in out[EXEC_MAX_LIMITS]: how many. */
+size_t launch_limits(const struct cfg_worker *cw, struct exec_limit *out);
 /* Starts a process of l's worker. 0 and *ret_pid, or a negative errno with
  * *ret_step naming what failed ("clone": no process could be made). */
 int launch_start(struct launcher *l, const struct launch *a, pid_t *ret_pid, const char **ret_step);

@@ -268,6 +268,20 @@ static void check_config(const struct config *c)
                 /* listener copies: 1 to 1024 (config.c's LISTENER_COPIES_MAX) */
                 check(w->dispatch != DISPATCH_LISTENER || w->instances <= 1024);
                 check(w->max_concurrent == 0 || w->dispatch == DISPATCH_POOL);
+                /* instances = MIN-MAX: a pool's only; a fixed size is MIN = MAX */
+                check(w->instances_min <= w->instances);
+                check(w->instances_min == w->instances || w->dispatch == DISPATCH_POOL);
+                check(w->idle_timeout_usec > 0);
+                check(w->max_connections == 0 || w->dispatch == DISPATCH_POOL);
+                check(w->runtime_max_usec == 0 || w->dispatch != DISPATCH_LISTENER);
+                for (size_t l = 0; l < _LIMIT_MAX; l++)
+                        check(!w->limits[l].set || w->limits[l].soft <= w->limits[l].hard);
+                check(!w->set_nice || (w->nice >= -20 && w->nice <= 19));
+                check(w->umask <= 0777);
+                check(w->cpu_weight <= 10000 && w->pids_max > 0);
+                /* a cgroup limit always has the line the daemon's error names */
+                check(w->cgroup_line || (w->memory_max == CFG_INFINITY && w->pids_max == CFG_INFINITY &&
+                                         w->cpu_weight == 0));
                 check(w->restart_delay_usec > 0 && w->restart_delay_usec <= w->restart_delay_max_usec);
                 check(!w->working_directory || is_abs(w->working_directory));
         }

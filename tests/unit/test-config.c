@@ -890,8 +890,8 @@ Test(config, bad_number)
 
         for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
                 bad_socket_value("backlog", v[i], fmt("backlog: '%s' is not a number from 1 to 65535", v[i]));
-        bad_worker_value("instances", "0", "instances: '0' is not a number from 1 to 1000000");
-        bad_worker_value("instances", "1000001", "instances: '1000001' is not a number from 1 to 1000000");
+        bad_worker_value("instances", "0", "instances: '0' is not a number from 1 to 1000000, nor a range MIN-MAX");
+        bad_worker_value("instances", "1000001", "instances: '1000001' is not a number from 1 to 1000000, nor a range MIN-MAX");
         bad_worker_value("max-per-user", "0", "max-per-user: '0' is not a number from 1 to 1000000");
         bad_worker_value("max-per-user", "lots", "max-per-user: 'lots' is not a number from 1 to 1000000");
 }
@@ -1264,7 +1264,7 @@ Test(config, keys_that_do_not_fit_the_dispatch)
         bad_one(SOCK_S WORKER_W "dispatch = listener\ninstances = 1025\n", 7,
                 "instances: 1025 is more than 1024, the most copies with dispatch = listener");
         bad_one(SOCK_S WORKER_W "instances = 0\ndispatch = listener\n", 6,
-                "instances: '0' is not a number from 1 to 1000000");
+                "instances: '0' is not a number from 1 to 1000000, nor a range MIN-MAX");
         bad_one(SOCK_S WORKER_W "max-per-user = 3\ndispatch = listener\n", 6,
                 "max-per-user: has no effect with dispatch = listener");
         bad_one(SOCK_S WORKER_W "restart = never\n", 6, "restart: only for dispatch = pool or listener");
@@ -1645,4 +1645,135 @@ Test(config, demo_config_has_a_socket_per_program)
                 cr_assert_eq(s->worker->dispatch, how[i]);
         }
         config_free(c);
+}
+
+/* ---- pools that size themselves, and limits (issue: elastic pools) ---- */
+
+#define POOL_W "[worker:w]\ncommand = /bin/cat\ndispatch = pool\n"
+
+Test(config, pool_instances_take_a_range_with_an_idle_timeout)
+{
+        struct config *c = ok(SOCK_S POOL_W "instances = 0-4\n");
+        const struct cfg_worker *w = &c->workers[0];
+
+        cr_assert_eq(w->instances_min, 0);
+        cr_assert_eq(w->instances, 4);
+        cr_assert_eq(w->idle_timeout_usec, 10 * SEC, "the default idle-timeout is 10s");
+        config_free(c);
+
+        c = ok(SOCK_S POOL_W "instances = 2-8\nidle-timeout = 1.5s\nmax-connections = 1000\n");
+        w = &c->workers[0];
+        cr_assert(w->instances_min == 2 && w->instances == 8);
+        cr_assert_eq(w->idle_timeout_usec, 1500 * MSEC);
+        cr_assert_eq(w->max_connections, 1000);
+        config_free(c);
+
+        c = ok(SOCK_S POOL_W "instances = 3\n");
+        cr_assert(c->workers[0].instances_min == 3 && c->workers[0].instances == 3, "one number: a fixed pool");
+        cr_assert_eq(c->workers[0].max_connections, 0, "never recycled unless asked");
+        config_free(c);
+        c = ok(SOCK_S POOL_W);
+        cr_assert(c->workers[0].instances_min == 4 && c->workers[0].instances == 4);
+        config_free(c);
+}
+
+Test(config, a_range_is_a_pools_only_and_well_formed)
+{
+        bad_one(SOCK_S WORKER_W "instances = 1-4\n", 6, "instances: a range MIN-MAX is only for dispatch = pool");
+        bad_one(SOCK_S WORKER_W "dispatch = listener\ninstances = 0-4\n", 7,
+                "instances: a range MIN-MAX is only for dispatch = pool");
+        bad_worker_value("instances", "5-4",
+                         "instances: '5-4' is not a range MIN-MAX with MIN <= MAX <= 1000000 and MAX >= 1");
+        bad_worker_value("instances", "0-0",
+                         "instances: '0-0' is not a range MIN-MAX with MIN <= MAX <= 1000000 and MAX >= 1");
+        bad_worker_value("instances", "1-1000001",
+                         "instances: '1-1000001' is not a range MIN-MAX with MIN <= MAX <= 1000000 and MAX >= 1");
+        bad_worker_value("instances", "-3",
+                         "instances: '-3' is not a range MIN-MAX with MIN <= MAX <= 1000000 and MAX >= 1");
+        bad_one(SOCK_S POOL_W "idle-timeout = 5s\n", 7,
+                "idle-timeout: has no effect on a pool of a fixed size: give instances = MIN-MAX");
+        bad_one(SOCK_S POOL_W "instances = 1-2\nidle-timeout = 0\n", 8, "idle-timeout: must be more than 0");
+        bad_one(SOCK_S WORKER_W "idle-timeout = 5s\n", 6, "idle-timeout: only for dispatch = pool");
+        bad_one(SOCK_S WORKER_W "max-connections = 5\n", 6, "max-connections: only for dispatch = pool");
+        bad_worker_value("max-connections", "-1", "max-connections: '-1' is not a number from 0 to 1000000");
+}
+
+Test(config, runtime_max_is_for_spawn_and_pool)
+{
+        struct config *c = ok(SOCK_S WORKER_W "runtime-max = 30s\n");
+
+        cr_assert_eq(c->workers[0].runtime_max_usec, 30 * SEC);
+        config_free(c);
+        c = ok(SOCK_S POOL_W "runtime-max = 2min\n");
+        cr_assert_eq(c->workers[0].runtime_max_usec, 120 * SEC);
+        config_free(c);
+        c = ok(SOCK_S POOL_W "runtime-max = 0\n");
+        cr_assert_eq(c->workers[0].runtime_max_usec, 0, "0: no limit");
+        config_free(c);
+        bad_one(SOCK_S WORKER_W "dispatch = listener\nruntime-max = 5s\n", 7,
+                "runtime-max: only for dispatch = spawn or pool");
+        bad_worker_value("runtime-max", "forever", "runtime-max: 'forever' is not a duration (e.g. 30s, 5min; 0: none)");
+}
+
+Test(config, rlimits_nice_and_umask_parse_as_systemd_writes_them)
+{
+        struct config *c = ok(SOCK_S WORKER_W "limit-nofile = 4096\nlimit-nproc = 100:200\nlimit-core = 0\n"
+                                              "limit-as = 4G:infinity\nlimit-cpu = 1min 0.5s\nnice = -5\n"
+                                              "umask = 0077\n");
+        const struct cfg_worker *w = &c->workers[0];
+
+        cr_assert(w->limits[LIMIT_NOFILE].set);
+        cr_assert(w->limits[LIMIT_NOFILE].soft == 4096 && w->limits[LIMIT_NOFILE].hard == 4096,
+                  "one value: soft and hard");
+        cr_assert(w->limits[LIMIT_NPROC].soft == 100 && w->limits[LIMIT_NPROC].hard == 200);
+        cr_assert(w->limits[LIMIT_CORE].soft == 0 && w->limits[LIMIT_CORE].hard == 0);
+        cr_assert(w->limits[LIMIT_AS].soft == 4ULL << 30 && w->limits[LIMIT_AS].hard == CFG_INFINITY);
+        cr_assert(w->limits[LIMIT_CPU].soft == 61 && w->limits[LIMIT_CPU].hard == 61, "seconds, rounded up");
+        cr_assert(w->set_nice && w->nice == -5);
+        cr_assert_eq(w->umask, 0077);
+        config_free(c);
+
+        c = ok(SOCK_S WORKER_W);
+        w = &c->workers[0];
+        for (size_t i = 0; i < _LIMIT_MAX; i++)
+                cr_assert(!w->limits[i].set, "no limit unless asked");
+        cr_assert(!w->set_nice);
+        cr_assert_eq(w->umask, 0022, "as systemd's UMask=");
+        cr_assert(w->memory_max == CFG_INFINITY && w->pids_max == CFG_INFINITY && w->cpu_weight == 0);
+        cr_assert_eq(w->cgroup_line, 0);
+        config_free(c);
+
+        bad_one(SOCK_S WORKER_W "limit-nofile = 20:10\n", 6, "limit-nofile: '20:10' has a soft limit above its hard limit");
+        bad_one(SOCK_S WORKER_W "limit-nofile = lots\n", 6,
+                "limit-nofile: 'lots' is not a number, infinity, or SOFT:HARD of them");
+        bad_one(SOCK_S WORKER_W "limit-as = 4GB\n", 6,
+                "limit-as: '4GB' is not a size (e.g. 4G), infinity, or SOFT:HARD of them");
+        bad_one(SOCK_S WORKER_W "limit-cpu = 1:2:3\n", 6,
+                "limit-cpu: '1:2:3' is not a duration (e.g. 30s, 1min), infinity, or SOFT:HARD of them");
+        bad_one(SOCK_S WORKER_W "nice = 20\n", 6, "nice: '20' is not a number from -20 to 19");
+        bad_one(SOCK_S WORKER_W "nice = -21\n", 6, "nice: '-21' is not a number from -20 to 19");
+        bad_one(SOCK_S WORKER_W "nice = +1\n", 6, "nice: '+1' is not a number from -20 to 19");
+        bad_one(SOCK_S WORKER_W "umask = 01000\n", 6, "umask: '01000' is not an octal mode from 0000 to 0777");
+        bad_one(SOCK_S WORKER_W "umask = 0888\n", 6, "umask: '0888' is not an octal mode from 0000 to 0777");
+}
+
+Test(config, cgroup_keys_keep_the_line_of_the_first)
+{
+        struct config *c = ok(SOCK_S WORKER_W "nice = 1\npids-max = 64\nmemory-max = 512M\ncpu-weight = 50\n");
+        const struct cfg_worker *w = &c->workers[0];
+
+        cr_assert_eq(w->pids_max, 64);
+        cr_assert_eq(w->memory_max, 512ULL << 20);
+        cr_assert_eq(w->cpu_weight, 50);
+        cr_assert_eq(w->cgroup_line, 7, "the daemon's error without a delegated cgroup names it");
+        cr_assert_str_eq(w->cgroup_key, "pids-max");
+        config_free(c);
+        c = ok(SOCK_S WORKER_W "memory-max = infinity\n");
+        cr_assert_eq(c->workers[0].memory_max, CFG_INFINITY);
+        cr_assert_eq(c->workers[0].cgroup_line, 6, "set, even to infinity, it asks for a cgroup");
+        config_free(c);
+        bad_one(SOCK_S WORKER_W "memory-max = 1.5G\n", 6, "memory-max: '1.5G' is not a size (e.g. 512M, 2G) or infinity");
+        bad_one(SOCK_S WORKER_W "pids-max = 0\n", 6, "pids-max: '0' is not a number from 1, or infinity");
+        bad_one(SOCK_S WORKER_W "cpu-weight = 0\n", 6, "cpu-weight: '0' is not a number from 1 to 10000");
+        bad_one(SOCK_S WORKER_W "cpu-weight = 10001\n", 6, "cpu-weight: '10001' is not a number from 1 to 10000");
 }

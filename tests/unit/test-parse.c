@@ -314,3 +314,55 @@ Test(parse, path_join_cleans_without_resolving)
                 free(p);
         }
 }
+
+Test(parse, size_takes_binary_suffixes_and_infinity)
+{
+        uint64_t v;
+
+        cr_assert_eq(parse_size("0", &v), 0);
+        cr_assert_eq(v, 0);
+        cr_assert_eq(parse_size("4096", &v), 0);
+        cr_assert_eq(v, 4096);
+        cr_assert_eq(parse_size("512K", &v), 0);
+        cr_assert_eq(v, 512ULL << 10);
+        cr_assert_eq(parse_size("512M", &v), 0);
+        cr_assert_eq(v, 512ULL << 20);
+        cr_assert_eq(parse_size("3G", &v), 0);
+        cr_assert_eq(v, 3ULL << 30);
+        cr_assert_eq(parse_size("2T", &v), 0);
+        cr_assert_eq(v, 2ULL << 40);
+        cr_assert_eq(parse_size("infinity", &v), 0);
+        cr_assert_eq(v, UINT64_MAX);
+        cr_assert_eq(parse_size("16777216T", &v), -ERANGE, "2^64 bytes");
+        cr_assert_eq(parse_size("18446744073709551615", &v), -ERANGE, "UINT64_MAX is infinity's");
+        cr_assert_eq(parse_size("99999999999999999999999", &v), -ERANGE);
+        cr_assert_eq(parse_size("", &v), -EINVAL);
+        cr_assert_eq(parse_size("M", &v), -EINVAL);
+        cr_assert_eq(parse_size("1.5G", &v), -EINVAL);
+        cr_assert_eq(parse_size("1KB", &v), -EINVAL);
+        cr_assert_eq(parse_size("1 K", &v), -EINVAL);
+        cr_assert_eq(parse_size("1k", &v), -EINVAL, "as systemd: the suffixes are upper case");
+        cr_assert_eq(parse_size("-1", &v), -EINVAL);
+}
+
+Test(parse, range_is_min_dash_max_or_one_number)
+{
+        uint64_t lo, hi;
+
+        cr_assert_eq(parse_range("4", 0, 100, &lo, &hi), 0);
+        cr_assert(lo == 4 && hi == 4);
+        cr_assert_eq(parse_range("0-8", 0, 100, &lo, &hi), 1);
+        cr_assert(lo == 0 && hi == 8);
+        cr_assert_eq(parse_range("3-3", 0, 100, &lo, &hi), 1);
+        cr_assert(lo == 3 && hi == 3);
+        cr_assert_eq(parse_range("0", 0, 100, &lo, &hi), -ERANGE, "one number is at least 1");
+        cr_assert_eq(parse_range("0-0", 0, 100, &lo, &hi), -ERANGE, "MAX is at least 1");
+        cr_assert_eq(parse_range("5-4", 0, 100, &lo, &hi), -ERANGE);
+        cr_assert_eq(parse_range("1-101", 0, 100, &lo, &hi), -ERANGE);
+        cr_assert_eq(parse_range("101", 0, 100, &lo, &hi), -ERANGE);
+        cr_assert_eq(parse_range("1-", 0, 100, &lo, &hi), -EINVAL);
+        cr_assert_eq(parse_range("-4", 0, 100, &lo, &hi), -EINVAL);
+        cr_assert_eq(parse_range("1-2-3", 0, 100, &lo, &hi), -EINVAL);
+        cr_assert_eq(parse_range("1 - 2", 0, 100, &lo, &hi), -EINVAL);
+        cr_assert_eq(parse_range("a-b", 0, 100, &lo, &hi), -EINVAL);
+}
