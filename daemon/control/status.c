@@ -132,6 +132,7 @@ static json_object *worker_json(const struct worker *w)
         add(o, "name", json_object_new_string(w->cfg->name));
         add(o, "dispatch", json_object_new_string(config_dispatch_name(w->cfg->dispatch)));
         add(o, "instances", uint_(w->cfg->instances));
+        add(o, "instances_min", uint_(w->cfg->instances_min));
         add(o, "running", uint_(w->running + worker_members_up(w)));
         add(o, "restarts", uint_(worker_restarts(w)));
         add(o, "spawned", uint_(w->counts.spawned));

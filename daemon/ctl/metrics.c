@@ -353,6 +353,7 @@ static void worker_last_exit_time(const struct out *o, const struct family *fam,
 }
 
 PLAIN(worker_instances, "instances", "worker")
+PLAIN(worker_instances_min, "instances_min", "worker")
 PLAIN(worker_running, "running", "worker")
 PLAIN(worker_restarts, "restarts", "worker")
 PLAIN(worker_spawned, "spawned", "worker")
@@ -360,7 +361,10 @@ PLAIN(worker_exec_failed, "exec_failed", "worker")
 
 static const struct family worker_families[] = {
         { "unixsockd_worker_info", false, NULL, "A worker and its dispatch mode; always 1.", worker_info },
-        { "unixsockd_worker_instances", false, NULL, "The worker's instances setting.", worker_instances },
+        { "unixsockd_worker_instances", false, NULL, "The worker's instances setting (a pool's MAX).",
+          worker_instances },
+        { "unixsockd_worker_instances_min", false, NULL,
+          "The processes a pool keeps running (its MIN; instances otherwise).", worker_instances_min },
         { "unixsockd_worker_running", false, NULL, "Processes of the worker running now.", worker_running },
         { "unixsockd_worker_processes", false, NULL, "Processes (pool and listener: members) of the worker by state.",
           worker_processes },

@@ -220,6 +220,17 @@ static void last_exit(struct table *t, struct json_object *e, int64_t now)
                 table_cell(t, "pid %lld, %s", (long long)pid, at);
 }
 
+/* "MIN-MAX" for a pool that sizes itself, else the one number. */
+static void instances(struct table *t, struct json_object *w)
+{
+        int64_t lo, hi;
+
+        if (answer_int(w, "instances_min", &lo) && answer_int(w, "instances", &hi) && lo != hi)
+                table_cell(t, "%lld-%lld", (long long)lo, (long long)hi);
+        else
+                num(t, w, "instances");
+}
+
 static void print_workers(FILE *f, struct json_object *workers, int64_t now)
 {
         static const char *const h[] = { "WORKER", "DISPATCH", ">INSTANCES", ">RUNNING", ">RESTARTS", ">SPAWNED",
@@ -231,7 +242,7 @@ static void print_workers(FILE *f, struct json_object *workers, int64_t now)
 
                 str(t, w, "name");
                 str(t, w, "dispatch");
-                num(t, w, "instances");
+                instances(t, w);
                 num(t, w, "running");
                 num(t, w, "restarts");
                 num(t, w, "spawned");

@@ -56,8 +56,30 @@ static void ack_timer_arm(struct pool_member *pm)
         sd_event_source_set_enabled(pm->ack_timer, SD_EVENT_ONESHOT);
 }
 
+static int on_runtime(sd_event_source *es, uint64_t usec, void *userdata);
+
+/* runtime-max: the timer waits for the deadline of the oldest connection
+ * it holds; when it fires, the oldest is looked for (the list is newest
+ * first, and a DONE does not move the timer: it is checked only then). */
+static void runtime_arm(struct pool_member *pm, uint64_t at)
+{
+        uint64_t max = pm->w->cfg->runtime_max_usec;
+
+        if (!max)
+                return;
+        if (!pm->runtime_timer &&
+            sd_event_add_time(pm->w->event, &pm->runtime_timer, CLOCK_MONOTONIC, 0, 0, on_runtime, pm) < 0)
+                return; /* no timer: runtime-max is not enforced on it (said at its deadline, never) */
+        sd_event_source_set_time(pm->runtime_timer, at + max);
+        sd_event_source_set_enabled(pm->runtime_timer, SD_EVENT_ONESHOT);
+}
+
 static void sent(struct pool_member *pm, struct conn *c)
 {
+        c->at = worker_now(pm->w);
+        if (pm->w->cfg->runtime_max_usec && !pm->conns)
+                runtime_arm(pm, c->at);
+        pm->handed++;
         c->prev = NULL;
         c->next = pm->conns;
         if (pm->conns)
@@ -78,14 +100,19 @@ static void sent(struct pool_member *pm, struct conn *c)
 unsigned pool_member_room(const struct pool_member *pm)
 {
         unsigned limit = pm->version == 2 ? pm->credit : pm->version == 1 ? UINT_MAX : 1;
-        unsigned cap = pm->w->cfg->max_concurrent;
+        const struct cfg_worker *cw = pm->w->cfg;
+        unsigned cap = cw->max_concurrent;
         unsigned room;
 
+        if (pm->retire != RETIRE_NO || (cw->max_connections && pm->handed >= cw->max_connections))
+                return 0;
         if (cap && cap < limit)
                 limit = cap;
         if (pm->inflight >= limit || pm->unacked >= POOL_UNACKED_MAX)
                 return 0;
         room = limit - pm->inflight;
+        if (cw->max_connections && room > cw->max_connections - pm->handed)
+                room = (unsigned)(cw->max_connections - pm->handed);
         return room < POOL_UNACKED_MAX - pm->unacked ? room : POOL_UNACKED_MAX - pm->unacked;
 }
 
@@ -215,7 +242,8 @@ static bool handle_reply(struct pool_member *pm, const struct us_frame *f)
                         log_msg(LOG_DEBUG, "worker %s: connection %llu done by pid %d", w->cfg->name,
                                 (unsigned long long)c->id, (int)pid_of(pm));
                 pool_list_unlink(&pm->conns, NULL, c);
-                pm->inflight--;
+                if (--pm->inflight == 0)
+                        pm->idle_since = worker_now(w);
                 pm->served++;
                 pool_conn_free(w, c);
                 counters_changed(w->counters);
@@ -374,6 +402,7 @@ void pool_channel_close(struct pool_member *pm, const char *why)
                 return;
         pm->chan_io = sd_event_source_disable_unref(pm->chan_io);
         pm->ack_timer = sd_event_source_disable_unref(pm->ack_timer);
+        pm->runtime_timer = sd_event_source_disable_unref(pm->runtime_timer);
         close(pm->chan);
         pm->chan = -1;
         pm->blocked = false;
@@ -431,7 +460,15 @@ static int on_lost_timer(sd_event_source *es, uint64_t usec, void *userdata)
         if (pid_of(pm) <= 0 || pm->lost == LOST_NO || pm->lost == LOST_KILL)
                 return 0;
         if (pm->lost == LOST_GRACE) {
-                if (ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
+                bool say = ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed);
+
+                if (say && pm->retire != RETIRE_NO)
+                        log_ctx(LOG_WARNING, &c,
+                                "worker %s: pid %d: still running %llums after it was asked to exit: "
+                                "stopping it (SIGTERM, SIGKILL after %llums)%s",
+                                w->cfg->name, (int)pid_of(pm), timeout_ms, timeout_ms,
+                                ratelimit_note(note, suppressed, "failures"));
+                else if (say)
                         log_ctx(LOG_WARNING, &c,
                                 "worker %s: pid %d: closed its channel; still running %llums later: "
                                 "stopping it (SIGTERM, SIGKILL after %llums)%s",
@@ -466,6 +503,64 @@ void pool_channel_gone(struct pool_member *pm, const char *why)
                 return;
         pm->lost = LOST_GRACE;
         lost_timer_arm(pm, CHANNEL_GRACE_USEC);
+}
+
+void pool_member_stop_later(struct pool_member *pm)
+{
+        if (pm->lost != LOST_NO)
+                return;
+        pm->lost = LOST_GRACE;
+        lost_timer_arm(pm, pm->w->launcher.stop_timeout_usec);
+}
+
+/* A connection not DONE within runtime-max: its process is hung, as one
+ * that takes nothing. SIGTERM to its process group, SIGKILL after
+ * stop-timeout; it gets no new connection meanwhile, what it had not taken
+ * goes to another when it is gone, and its exit is a failure: restart=
+ * decides whether its place starts again (with the backoff). */
+static void hung(struct pool_member *pm, const struct conn *oldest)
+{
+        struct worker *w = pm->w;
+        struct log_ctx c = worker_ctx(w, oldest->socket, &oldest->peer);
+        unsigned suppressed;
+        char note[64];
+
+        c.worker_pid = pid_of(pm);
+        if (ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
+                log_ctx(LOG_WARNING, &c,
+                        "worker %s: pid %d: connection %llu not done after %llums (runtime-max): stopping it "
+                        "(SIGTERM, SIGKILL after %llums)%s",
+                        w->cfg->name, (int)pid_of(pm), (unsigned long long)oldest->id,
+                        (unsigned long long)(w->cfg->runtime_max_usec / 1000),
+                        (unsigned long long)(w->launcher.stop_timeout_usec / 1000),
+                        ratelimit_note(note, suppressed, "failures"));
+        pm->retire = RETIRE_HUNG;
+        if (pm->lost == LOST_NO || pm->lost == LOST_GRACE) {
+                pm->lost = LOST_TERM;
+                (void)kill(-pid_of(pm), SIGTERM);
+                lost_timer_arm(pm, w->launcher.stop_timeout_usec);
+        }
+        pool_of(w)->drain(w);
+}
+
+static int on_runtime(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct pool_member *pm = userdata;
+        const struct conn *oldest = NULL;
+
+        if (pid_of(pm) <= 0 || pm->retire == RETIRE_HUNG)
+                return 0;
+        for (const struct conn *c = pm->conns; c; c = c->next)
+                if (!oldest || c->at < oldest->at)
+                        oldest = c;
+        if (!oldest)
+                return 0;
+        if (usec < oldest->at + pm->w->cfg->runtime_max_usec) {
+                runtime_arm(pm, oldest->at);
+                return 0;
+        }
+        hung(pm, oldest);
+        return 0;
 }
 
 int pool_channel_watch(struct pool_member *pm)

@@ -20,6 +20,16 @@ enum {
 
 struct pool_member;
 
+/* Why a process of the pool is on its way out: it gets no new connection,
+ * its channel is half-closed (SIGTERM for a hung one), and when it exits it
+ * is not restarted (a successor has its place, or the pool has shrunk). */
+enum retire {
+        RETIRE_NO,
+        RETIRE_IDLE,                            /* above MIN, idle for idle-timeout */
+        RETIRE_RECYCLE,                         /* served max-connections */
+        RETIRE_HUNG,                            /* a connection not DONE within runtime-max */
+};
+
 /* A connection on its way to a process: queued, sent (its fd held until
  * ACK), or acknowledged (until DONE). */
 struct conn {
@@ -27,6 +37,7 @@ struct conn {
         int fd;                                 /* ours until ACK, then -1 */
         struct us_peer peer;
         bool acked;
+        uint64_t at;                            /* CLOCK_MONOTONIC: queued, then sent */
         struct conn *prev, *next;
         char socket[];                          /* the socket it came through */
 };
@@ -36,7 +47,7 @@ struct pool_member {
         struct worker *w;
         int chan;                               /* our end of its channel, or -1 */
         int chan_child;                         /* its end, while it starts */
-        sd_event_source *chan_io, *ack_timer, *lost_timer;
+        sd_event_source *chan_io, *ack_timer, *lost_timer, *runtime_timer;
         unsigned unacked, inflight;             /* inflight counts unacked too */
         unsigned version;                       /* 0 until it speaks: HELLO makes it 2, an ACK 1 */
         unsigned credit;                        /* version 2: connections it takes at once */
@@ -45,12 +56,22 @@ struct pool_member {
         struct conn *conns;                     /* sent to it, newest first */
         int lost;
         unsigned dropped;                       /* sent to it and left untaken */
-        unsigned long served;                   /* DONE by it (this process and those before) */
+        unsigned long served;                   /* DONE by this process */
+        unsigned long handed;                   /* sent to this process (max-connections) */
+        uint64_t idle_since;                    /* CLOCK_MONOTONIC: its last connection was DONE */
+        enum retire retire;
+        bool failed;                            /* exited failed, restart = never: never started again */
 };
 
 struct pool {
         struct pool_member *pm;
-        size_t n;
+        size_t n;                               /* slots: instances, twice that with max-connections
+                                                 * (slot i + instances succeeds slot i) */
+        unsigned positions;                     /* instances (MAX) */
+        bool elastic;                           /* instances = MIN-MAX with MIN < MAX */
+        sd_event_source *grow_timer;            /* a start in flight, connections wait: start another then */
+        sd_event_source *idle_timer;            /* the next idle process above MIN to stop */
+        uint64_t last_start;                    /* CLOCK_MONOTONIC: growth's last start */
         struct conn *queue, *queue_tail;        /* accepted, no process could take them yet */
         sd_event_source *flush;                 /* sends what this wake-up queued, once */
         uint64_t next_id;
@@ -93,5 +114,8 @@ int pool_channel_watch(struct pool_member *pm);
 void pool_channel_close(struct pool_member *pm, const char *why);
 /* The worker's end went away while its process runs. */
 void pool_channel_gone(struct pool_member *pm, const char *why);
+/* pm was asked to exit (its channel half-closed, pm->retire says why): if it
+ * still runs after stop-timeout, SIGTERM, then SIGKILL after another. */
+void pool_member_stop_later(struct pool_member *pm);
 
 #endif

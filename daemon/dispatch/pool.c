@@ -96,8 +96,10 @@ static void update_capacity(struct worker *w)
         worker_set_gate(w, GATE_CAPACITY, w->n_queued >= POOL_QUEUE_MAX);
 }
 
-/* The running process with the fewest connections in flight that can take
- * more; *ret_room says how many, *ret_open how many processes can. */
+/* The process to send to: of those that can take more, the idle one used
+ * last (so that, in a pool that sizes itself, the others stay idle and are
+ * stopped), else the one with the fewest connections in flight. *ret_room
+ * says how many it can take, *ret_open how many processes can. */
 static struct pool_member *pick(struct worker *w, unsigned *ret_room, unsigned *ret_open)
 {
         struct pool *p = pool_of(w);
@@ -110,7 +112,8 @@ static struct pool_member *pick(struct worker *w, unsigned *ret_room, unsigned *
                 if (pm->chan < 0 || pm->shut || pm->blocked || !(room = pool_member_room(pm)))
                         continue;
                 ++*ret_open;
-                if (!best || pm->inflight < best->inflight) {
+                if (!best || (pm->inflight == 0 && (best->inflight > 0 || pm->idle_since > best->idle_since)) ||
+                    (best->inflight > 0 && pm->inflight < best->inflight)) {
                         best = pm;
                         *ret_room = room;
                 }
@@ -118,14 +121,194 @@ static struct pool_member *pick(struct worker *w, unsigned *ret_room, unsigned *
         return best;
 }
 
+/* ---- the pool's size -------------------------------------------------------- */
+
+static struct pool_member *twin(struct pool *p, struct pool_member *pm)
+{
+        size_t i = (size_t)(pm - p->pm);
+
+        if (p->n == p->positions)
+                return NULL;
+        return &p->pm[i < p->positions ? i + p->positions : i - p->positions];
+}
+
+static bool occupied(const struct pool_member *pm)
+{
+        return pm && (pid_of(pm) > 0 || member_restart_pending(&pm->base));
+}
+
+/* Serving: running and not on its way out, or about to restart. */
+static bool serving(const struct pool_member *pm)
+{
+        return (pid_of(pm) > 0 && pm->retire == RETIRE_NO && !pm->shut) || member_restart_pending(&pm->base);
+}
+
+/* A place in the pool where nothing runs nor will, that may start. */
+static struct pool_member *free_place(struct pool *p)
+{
+        for (unsigned i = 0; i < p->positions; i++) {
+                struct pool_member *pm = &p->pm[i];
+                if (!occupied(pm) && !occupied(twin(p, pm)) && !pm->failed)
+                        return pm;
+        }
+        return NULL;
+}
+
+static unsigned pool_size(const struct pool *p)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < p->n; i++)
+                n += serving(&p->pm[i]);
+        return n;
+}
+
+static void start(struct worker *w, struct pool_member *pm)
+{
+        pool_of(w)->last_start = worker_now(w);
+        member_start(&pm->base);
+}
+
+static int on_grow(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        drain(userdata);
+        return 0;
+}
+
+/* Connections wait and no process can take one: a pool that sizes itself
+ * starts another, up to MAX. One start at a time: another only once every
+ * process started has spoken, or POOL_GROW_WAIT_USEC after the last start.
+ * While any place waits for its restart, the backoff decides: a worker that
+ * crashes is not started again and again through the pool's growth. */
+static void grow(struct worker *w)
+{
+        struct pool *p = pool_of(w);
+        struct pool_member *place;
+        bool starting = false;
+        uint64_t now;
+
+        if (!p->elastic || !p->queue || worker_ending(w) || p->closing)
+                return;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct pool_member *pm = &p->pm[i];
+                if (member_restart_pending(&pm->base))
+                        return;
+                starting |= pid_of(pm) > 0 && pm->version == 0 && pm->retire == RETIRE_NO && !pm->shut;
+        }
+        if (pool_size(p) >= p->positions || !(place = free_place(p)))
+                return;
+        now = worker_now(w);
+        if (starting && now < p->last_start + POOL_GROW_WAIT_USEC) {
+                if (p->grow_timer || sd_event_add_time(w->event, &p->grow_timer, CLOCK_MONOTONIC, 0, 0, on_grow, w) >= 0) {
+                        sd_event_source_set_time(p->grow_timer, p->last_start + POOL_GROW_WAIT_USEC);
+                        sd_event_source_set_enabled(p->grow_timer, SD_EVENT_ONESHOT);
+                }
+                return;
+        }
+        start(w, place);
+}
+
+/* pm is asked to exit: no new connection, its channel half-closed (it reads
+ * what it was sent, then EOF), and it is not restarted. */
+static void retire(struct pool_member *pm, enum retire why)
+{
+        pm->retire = why;
+        if (pm->chan >= 0 && !pm->shut && shutdown(pm->chan, SHUT_WR) == 0)
+                pm->shut = true;
+        pool_member_stop_later(pm);
+}
+
+static int on_idle(sd_event_source *es, uint64_t usec, void *userdata);
+
+/* Stops the processes above MIN idle for idle-timeout, the one used least
+ * recently first; the timer waits for the next one's deadline. */
+static void shrink(struct worker *w)
+{
+        struct pool *p = pool_of(w);
+        const struct cfg_worker *cw = w->cfg;
+        unsigned size;
+        uint64_t now;
+
+        if (!p->elastic || worker_ending(w))
+                return;
+        size = pool_size(p);
+        now = worker_now(w);
+        while (size > cw->instances_min) {
+                struct pool_member *lru = NULL;
+                for (size_t i = 0; i < p->n; i++) {
+                        struct pool_member *pm = &p->pm[i];
+                        if (pid_of(pm) > 0 && pm->chan >= 0 && serving(pm) && pm->inflight == 0 &&
+                            (!lru || pm->idle_since < lru->idle_since))
+                                lru = pm;
+                }
+                if (!lru)
+                        break;
+                if (now < lru->idle_since + cw->idle_timeout_usec) {
+                        if (p->idle_timer ||
+                            sd_event_add_time(w->event, &p->idle_timer, CLOCK_MONOTONIC, 0, 0, on_idle, w) >= 0) {
+                                sd_event_source_set_time(p->idle_timer, lru->idle_since + cw->idle_timeout_usec);
+                                sd_event_source_set_enabled(p->idle_timer, SD_EVENT_ONESHOT);
+                        }
+                        return;
+                }
+                struct log_ctx c = member_ctx(&lru->base);
+                log_ctx(LOG_INFO, &c, "worker %s: pid %d: idle for %llums: stopping it (pool %u of %u-%u)",
+                        cw->name, (int)pid_of(lru), (unsigned long long)((now - lru->idle_since) / 1000),
+                        size - 1, cw->instances_min, cw->instances);
+                retire(lru, RETIRE_IDLE);
+                size--;
+        }
+        if (p->idle_timer)
+                sd_event_source_set_enabled(p->idle_timer, SD_EVENT_OFF);
+}
+
+static int on_idle(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        shrink(userdata);
+        return 0;
+}
+
+/* max-connections: a process that was sent that many gets no more; its
+ * successor starts in its twin's place, then it is asked to exit once it
+ * has served them. Until the successor runs, it stays (idle or finishing). */
+static void recycle(struct worker *w, struct pool_member *pm)
+{
+        struct pool *p = pool_of(w);
+        struct pool_member *next = twin(p, pm);
+
+        if (pid_of(pm) <= 0 || pm->retire != RETIRE_NO || worker_ending(w) || p->closing || !next)
+                return;
+        if (!occupied(next) && !next->failed)
+                start(w, next);
+        if (pm->retire != RETIRE_NO)
+                return; /* the successor's start did it */
+        if (pid_of(next) > 0 || next->failed) {
+                struct log_ctx c = member_ctx(&pm->base);
+                log_ctx(LOG_INFO, &c, "worker %s: pid %d: was sent %lu connections (max-connections): "
+                        "replaced by pid %d; it exits once it has served them", w->cfg->name, (int)pid_of(pm),
+                        pm->handed, (int)pid_of(next));
+                retire(pm, RETIRE_RECYCLE);
+        }
+}
+
+static bool exhausted(const struct pool_member *pm)
+{
+        unsigned max = pm->w->cfg->max_connections;
+
+        return max && pm->handed >= max && pid_of(pm) > 0 && pm->retire == RETIRE_NO;
+}
+
 /* Hands queued connections to processes while any can take one: to each a
- * batch, its share of the queue within its room, in one message. */
+ * batch, its share of the queue within its room, in one message. Then the
+ * pool's size follows: another process if connections still wait, idle ones
+ * stopped, spent ones replaced. */
 static void drain(struct worker *w)
 {
         struct pool *p = pool_of(w);
         struct conn *batch[US_FRAME_BATCH_MAX];
         struct pool_member *pm;
         unsigned room, open;
+        bool spent = false;
 
         while (p->queue && (pm = pick(w, &room, &open))) {
                 unsigned share = (w->n_queued + open - 1) / open, n = 0;
@@ -139,8 +322,16 @@ static void drain(struct worker *w)
                         queue_push(w, batch[i], true);
                 if (r < 0)
                         pool_channel_gone(pm, strerror(err));
+                else
+                        spent |= exhausted(pm);
         }
         update_capacity(w);
+        if (spent)
+                for (size_t i = 0; i < p->n; i++)
+                        if (exhausted(&p->pm[i]))
+                                recycle(w, &p->pm[i]);
+        grow(w);
+        shrink(w);
         if (p->closing && !p->queue)
                 pool_stop(w);
 }
@@ -160,14 +351,15 @@ void pool_flush(struct worker *w)
  * be scheduled). */
 static bool pool_dead(const struct worker *w)
 {
-        const struct pool *p = pool_of(w);
+        struct pool *p = pool_of(w);
 
         if (p->n == 0 || worker_ending(w))
                 return false;
         for (size_t i = 0; i < p->n; i++)
-                if (pid_of(&p->pm[i]) > 0 || member_restart_pending(&p->pm[i].base))
+                if (occupied(&p->pm[i]))
                         return false;
-        return true;
+        /* a pool that sizes itself starts one for the next connection */
+        return !p->elastic || !free_place(pool_of(w));
 }
 
 int pool_dispatch(struct worker *w, struct accepted *a)
@@ -191,6 +383,7 @@ int pool_dispatch(struct worker *w, struct accepted *a)
                 return DISPATCH_TAKEN;
         }
         c->id = ++pool_of(w)->next_id;
+        c->at = worker_now(w);
         c->fd = a->fd;
         c->peer = a->peer;
         memcpy(c->socket, a->socket->name, len);
@@ -226,6 +419,9 @@ static int prepare(struct member *m, struct launch *a, const char **step)
         }
         pm->chan = chan[0];
         pm->chan_child = chan[1];
+        pm->served = pm->handed = 0;
+        pm->retire = RETIRE_NO;
+        pm->idle_since = worker_now(pm->w);
         worker_socket_names(pm->w, names, sizeof(names));
         snprintf(e_sock, sizeof(e_sock), "UNIXSOCKD_SOCKET=%s", names);
         a->env[a->n_env++] = e_sock;
@@ -252,6 +448,9 @@ static void started(struct member *m, bool ok)
                 (void)kill(-pid_of(pm), SIGKILL);
                 pool_channel_close(pm, NULL);
         }
+        /* the successor of a spent process: that one may go now */
+        if (twin(pool_of(w), pm) && exhausted(twin(pool_of(w), pm)))
+                recycle(w, twin(pool_of(w), pm));
         drain(w);
 }
 
@@ -296,12 +495,15 @@ static void exiting(struct member *m, struct member_exit *e)
          * it is dead, nothing more arrives, and its EOF is no news. */
         (void)pool_channel_read(pm, INT_MAX, &freed, &why);
         dropped = pm->dropped + pm->unacked;
-        lost = pm->lost >= LOST_TERM;
+        lost = pm->lost >= LOST_TERM && pm->retire == RETIRE_NO;
         pm->lost_timer = sd_event_source_disable_unref(pm->lost_timer);
         pm->lost = LOST_NO;
         pm->dropped = 0;
         pool_channel_close(pm, NULL);
         left_behind(pm, lost, dropped, e->reason, sizeof(e->reason));
+        e->retired = pm->retire == RETIRE_IDLE || pm->retire == RETIRE_RECYCLE;
+        if (pm->retire == RETIRE_HUNG && !worker_ending(pm->w))
+                snprintf(e->reason, sizeof(e->reason), " (a connection was not done within runtime-max)");
 }
 
 /* No process left and none to start: what is queued would wait forever. It
@@ -340,7 +542,14 @@ static void hand_over(struct worker *w)
 
 static void exited(struct member *m, const struct member_exit *e)
 {
-        struct worker *w = pm_of(m)->w;
+        struct pool_member *pm = pm_of(m), *other = twin(pool_of(pm->w), pm);
+        struct worker *w = pm->w;
+
+        pm->failed = e->failed && !e->restart && !e->retired && !worker_ending(w);
+        pm->retire = RETIRE_NO;
+        /* a spent process waited for this place to be free for its successor */
+        if (other && exhausted(other))
+                recycle(w, other);
 
         if (w->launcher.ending == ENDING_RETIRED && !worker_members_up(w))
                 hand_over(w);
@@ -364,7 +573,9 @@ int pool_start(struct worker *w)
 
         if (!p)
                 return -ENOMEM;
-        p->n = w->cfg->instances;
+        p->positions = w->cfg->instances;
+        p->elastic = w->cfg->instances_min < w->cfg->instances;
+        p->n = w->cfg->max_connections ? 2 * (size_t)p->positions : p->positions;
         p->pm = calloc(p->n, sizeof(*p->pm));
         w->members = calloc(p->n, sizeof(*w->members));
         p->drain = drain;
@@ -380,13 +591,15 @@ int pool_start(struct worker *w)
         }
         for (size_t i = 0; i < p->n; i++) {
                 struct pool_member *pm = &p->pm[i];
-                member_init(&pm->base, &pool_ops, w, (unsigned)i, &w->launcher, w->procs, w->counters, w->event);
+                member_init(&pm->base, &pool_ops, w, (unsigned)(i % p->positions), &w->launcher, w->procs,
+                            w->counters, w->event);
                 pm->w = w;
                 pm->chan = pm->chan_child = -1;
                 w->members[i] = &pm->base;
         }
-        for (size_t i = 0; i < p->n; i++)
-                member_start(&p->pm[i].base);
+        /* MIN processes now; a pool of 0-N starts one at its first connection */
+        for (size_t i = 0; i < w->cfg->instances_min; i++)
+                start(w, &p->pm[i]);
         return 0;
 }
 
@@ -398,6 +611,8 @@ void pool_stop(struct worker *w)
 
         for (size_t i = 0; i < p->n; i++)
                 member_cancel_restart(&p->pm[i].base); /* (a lost one keeps its lost_timer) */
+        p->grow_timer = sd_event_source_disable_unref(p->grow_timer);
+        p->idle_timer = sd_event_source_disable_unref(p->idle_timer);
         if (p->queue && worker_members_up(w)) {
                 p->closing = true;
                 return;
@@ -444,12 +659,15 @@ void pool_free(struct worker *w)
                 sd_event_source_disable_unref(pm->chan_io);
                 sd_event_source_disable_unref(pm->ack_timer);
                 sd_event_source_disable_unref(pm->lost_timer);
+                sd_event_source_disable_unref(pm->runtime_timer);
                 member_free(&pm->base);
                 if (pm->chan >= 0)
                         close(pm->chan);
         }
         queue_free(w);
         sd_event_source_disable_unref(p->flush);
+        sd_event_source_disable_unref(p->grow_timer);
+        sd_event_source_disable_unref(p->idle_timer);
         free(p->pm);
         free(p);
         free(w->members);
@@ -464,16 +682,25 @@ static const char *member_state(const struct pool_member *pm)
                 return member_restart_pending(&pm->base) ? "backoff" : "stopped";
         if (pm->chan < 0)
                 return "starting";
+        if (pm->retire != RETIRE_NO || pm->shut)
+                return "stopping";
         return pm->inflight ? "busy" : "idle";
 }
 
+/* Listed: what runs or waits to restart, and the places below MIN where
+ * nothing does (stopped). A pool's free places above MIN are not listed. */
 size_t pool_processes(const struct worker *w, struct process_info *out, size_t max)
 {
-        const struct pool *p = pool_of(w);
+        struct pool *p = pool_of(w);
+        size_t n = 0;
 
-        for (size_t i = 0; p && i < p->n && i < max; i++) {
-                const struct pool_member *pm = &p->pm[i];
-                out[i] = (struct process_info){
+        for (size_t i = 0; p && i < p->n; i++) {
+                struct pool_member *pm = &p->pm[i];
+                if (!occupied(pm) && (i >= w->cfg->instances_min || occupied(twin(p, pm))))
+                        continue;
+                if (n++ >= max)
+                        continue;
+                out[n - 1] = (struct process_info){
                         .pid = pid_of(pm) > 0 ? pid_of(pm) : 0,
                         .started_usec = pm->base.started_at,
                         .served = pm->served,
@@ -482,7 +709,7 @@ size_t pool_processes(const struct worker *w, struct process_info *out, size_t m
                         .backoff_until_usec = member_restart_at(&pm->base),
                 };
         }
-        return p ? p->n : 0;
+        return n;
 }
 
 static unsigned count_named(const struct conn *c, const char *name)

@@ -68,7 +68,7 @@ static void decide_restart(struct member *m, struct member_exit *e)
 {
         const struct cfg_worker *cw = m->launcher->cfg;
 
-        if (m->launcher->ending != ENDING_NO)
+        if (m->launcher->ending != ENDING_NO || e->retired)
                 e->restart = false;
         else if (e->on_demand)
                 e->restart = e->pending && !(e->failed && cw->restart == RESTART_NEVER);

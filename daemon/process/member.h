@@ -23,6 +23,8 @@ struct member_exit {
         char reason[96];                /* why the exit is a failure whatever its status */
         bool on_demand;                 /* restarted only if clients wait (pending) */
         bool pending;
+        bool retired;                   /* the mode asked it to exit (a smaller pool, a successor
+                                         * in its place): never restarted */
         bool restart;                   /* decided by member.c */
         uint64_t delay_usec;
 };

@@ -487,3 +487,65 @@ ssize_t client_exchange(const char *path, const char *msg, char *buf, size_t siz
         close(fd);
         return n;
 }
+
+void probe_hold(const char *path, int *fds, pid_t *pids, int n)
+{
+        char buf[64];
+
+        for (int i = 0; i < n; i++) {
+                size_t got = 0;
+                fds[i] = client_connect(path);
+                /* the greeting "pid=N\n"; the connection stays open */
+                while (got == 0 || buf[got - 1] != '\n') {
+                        cr_assert(readable_within(fds[i], DEADLINE_MS), "connection %d greeted", i);
+                        ssize_t r = read(fds[i], buf + got, sizeof(buf) - 1 - got);
+                        cr_assert_gt(r, 0);
+                        got += (size_t)r;
+                }
+                buf[got] = '\0';
+                pids[i] = atoi(buf + 4);
+        }
+}
+
+void load_start(struct load *l, const char *path, int n, pid_t not_by)
+{
+        cr_assert_leq((size_t)n, sizeof(l->pids) / sizeof(l->pids[0]));
+        l->n = n;
+        for (int i = 0; i < n; i++) {
+                l->pids[i] = fork();
+                cr_assert_geq(l->pids[i], 0);
+                if (l->pids[i] == 0) {
+                        char msg[64], buf[256];
+                        int len = snprintf(msg, sizeof(msg), "client %d of %d", i, n);
+                        int fd = us_connect(path);
+                        if (fd < 0)
+                                _exit(2);
+                        if (us_send(fd, msg, (size_t)len) != len)
+                                _exit(3);
+                        shutdown(fd, SHUT_WR);
+                        ssize_t r = read_all_deadline(fd, buf, sizeof(buf), 120000);
+                        if (r < 0)
+                                _exit(4);
+                        /* the probe greets with pid=N first */
+                        char *nl = strchr(buf, '\n');
+                        const char *echo = nl && strncmp(buf, "pid=", 4) == 0 ? nl + 1 : buf;
+                        if (not_by && echo != buf && atoi(buf + 4) == not_by)
+                                _exit(6);
+                        _exit(strcmp(echo, msg) == 0 ? 0 : 5);
+                }
+        }
+}
+
+int load_wait(struct load *l, int *failures_by_kind)
+{
+        int ok = 0, st;
+
+        for (int i = 0; i < l->n; i++) {
+                cr_assert_eq(waitpid(l->pids[i], &st, 0), l->pids[i]);
+                if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+                        ok++;
+                else if (failures_by_kind && WIFEXITED(st))
+                        failures_by_kind[WEXITSTATUS(st) & 7]++;
+        }
+        return ok;
+}

@@ -93,4 +93,17 @@ ssize_t read_all_deadline(int fd, char *buf, size_t size, int ms);
 /* true if fd has data or EOF within ms. */
 bool readable_within(int fd, int ms);
 
+/* Connects n clients of a pool-probe worker at path and keeps them open
+ * once each is greeted ("pid=N\n"); pids[i]: the process serving fds[i]. */
+void probe_hold(const char *path, int *fds, pid_t *pids, int n);
+
+/* Runs n clients at once, each in its own process: connect, send, half-close,
+ * read the echo (after a pool-probe's greeting). A client served by not_by
+ * (when not 0) fails with 6. load_wait() returns how many got their whole
+ * reply, and counts the others by exit status (2 connect, 3 send, 4 timeout,
+ * 5 wrong reply) in failures_by_kind[8] when not NULL. */
+struct load { pid_t pids[512]; int n; };
+void load_start(struct load *l, const char *path, int n, pid_t not_by);
+int load_wait(struct load *l, int *failures_by_kind);
+
 #endif

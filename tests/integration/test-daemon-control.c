@@ -372,44 +372,6 @@ static void expect_no_refusal(json_object *sock)
 
 /* ---- clients --------------------------------------------------------------- */
 
-/* n clients at once, each a process: connect, send, half-close, read the echo. */
-struct load { pid_t pids[256]; int n; };
-
-static void load_start(struct load *l, const char *path, int n, const char *tag)
-{
-        cr_assert_leq((size_t)n, sizeof(l->pids) / sizeof(l->pids[0]));
-        l->n = n;
-        for (int i = 0; i < n; i++) {
-                l->pids[i] = fork();
-                cr_assert_geq(l->pids[i], 0);
-                if (l->pids[i] == 0) {
-                        char msg[64], buf[256];
-                        int len = snprintf(msg, sizeof(msg), "%s client %d of %d", tag, i, n);
-                        int fd = us_connect(path);
-                        if (fd < 0)
-                                _exit(2);
-                        if (us_send(fd, msg, (size_t)len) != len)
-                                _exit(3);
-                        shutdown(fd, SHUT_WR);
-                        if (read_all_deadline(fd, buf, sizeof(buf), 120000) < 0)
-                                _exit(4);
-                        _exit(strcmp(buf, msg) == 0 ? 0 : 5);
-                }
-        }
-}
-
-/* How many got their whole echo. */
-static int load_wait(struct load *l)
-{
-        int ok = 0, st;
-
-        for (int i = 0; i < l->n; i++) {
-                cr_assert_eq(waitpid(l->pids[i], &st, 0), l->pids[i]);
-                ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
-        }
-        return ok;
-}
-
 /* A connection served and held open: its echo came back, it stays connected. */
 static int hold(const char *path)
 {
@@ -430,9 +392,9 @@ Test(control, status_numbers_match_what_the_clients_counted)
         const int n = 50;
 
         start(conf_with(SPAWN));
-        load_start(&ls, daemon_path(&d, "s.sock"), n, "spawn");
-        load_start(&lp, daemon_path(&d, "p.sock"), n, "pool");
-        int ok_s = load_wait(&ls), ok_p = load_wait(&lp);
+        load_start(&ls, daemon_path(&d, "s.sock"), n, 0);
+        load_start(&lp, daemon_path(&d, "p.sock"), n, 0);
+        int ok_s = load_wait(&ls, NULL), ok_p = load_wait(&lp, NULL);
         cr_assert_eq(ok_s, n, "spawn socket: %d of %d clients got their echo", ok_s, n);
         cr_assert_eq(ok_p, n, "pool socket: %d of %d clients got their echo", ok_p, n);
         /* all done: every cat reaped, every DONE handled */

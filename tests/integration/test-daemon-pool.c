@@ -83,24 +83,9 @@ Test(pool, worker_holds_exactly_fds_0_to_3_and_its_channel_variables)
         daemon_stop(&d);
 }
 
-/* Opens n connections and keeps them; returns the pid each was served by. */
 static void hold_connections(int *fds, pid_t *pids, int n)
 {
-        char buf[64];
-
-        for (int i = 0; i < n; i++) {
-                size_t got = 0;
-                fds[i] = client_connect(daemon_path(&d, "p.sock"));
-                /* the greeting "pid=N\n"; the connection stays open */
-                while (got == 0 || buf[got - 1] != '\n') {
-                        cr_assert(readable_within(fds[i], DEADLINE_MS), "connection %d greeted", i);
-                        ssize_t r = read(fds[i], buf + got, sizeof(buf) - 1 - got);
-                        cr_assert_gt(r, 0);
-                        got += (size_t)r;
-                }
-                buf[got] = '\0';
-                pids[i] = atoi(buf + 4);
-        }
+        probe_hold(daemon_path(&d, "p.sock"), fds, pids, n);
 }
 
 Test(pool, connections_spread_over_the_least_busy_workers)
@@ -152,52 +137,7 @@ Test(pool, done_releases_max_per_user)
         daemon_stop(&d);
 }
 
-/* Runs n clients at once, each in its own process: connect, send, half-close,
- * read the echo. Returns how many got their whole reply. */
-struct load { pid_t pids[512]; int n; };
 static pid_t load_not_by;                       /* a client served by this pid fails (6) */
-
-static void load_start(struct load *l, const char *path, int n)
-{
-        l->n = n;
-        for (int i = 0; i < n; i++) {
-                l->pids[i] = fork();
-                cr_assert_geq(l->pids[i], 0);
-                if (l->pids[i] == 0) {
-                        char msg[64], buf[256];
-                        int len = snprintf(msg, sizeof(msg), "client %d of %d", i, n);
-                        int fd = us_connect(path);
-                        if (fd < 0)
-                                _exit(2);
-                        if (us_send(fd, msg, (size_t)len) != len)
-                                _exit(3);
-                        shutdown(fd, SHUT_WR);
-                        ssize_t r = read_all_deadline(fd, buf, sizeof(buf), 120000);
-                        if (r < 0)
-                                _exit(4);
-                        /* the probe greets with pid=N first */
-                        char *nl = strchr(buf, '\n');
-                        const char *echo = nl && strncmp(buf, "pid=", 4) == 0 ? nl + 1 : buf;
-                        if (load_not_by && echo != buf && atoi(buf + 4) == load_not_by)
-                                _exit(6);
-                        _exit(strcmp(echo, msg) == 0 ? 0 : 5);
-                }
-        }
-}
-
-static int load_wait(struct load *l, int *failures_by_kind)
-{
-        int ok = 0, st;
-
-        for (int i = 0; i < l->n; i++) {
-                cr_assert_eq(waitpid(l->pids[i], &st, 0), l->pids[i]);
-                if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-                        ok++;
-                else if (failures_by_kind && WIFEXITED(st))
-                        failures_by_kind[WEXITSTATUS(st) & 7]++;
-        }
-        return ok;
-}
 
 Test(pool, back_pressure_serves_every_client_beyond_capacity)
 {
@@ -207,7 +147,7 @@ Test(pool, back_pressure_serves_every_client_beyond_capacity)
         /* 2 serial workers; 400 clients at once: more than the workers, the
          * daemon's queue and the listen backlog together hold. */
         daemon_start(&d, pool_conf(test_prog("pool-probe"), 2, ""));
-        load_start(&l, daemon_path(&d, "p.sock"), 400);
+        load_start(&l, daemon_path(&d, "p.sock"), 400, 0);
         int ok = load_wait(&l, fail);
         cr_assert_eq(ok, 400, "served %d; connect failed %d, send %d, timeout %d, wrong reply %d",
                      ok, fail[2], fail[3], fail[4], fail[5]);
@@ -228,7 +168,7 @@ static void expect_no_client_behind_a_silent_one(const char *command, const char
         daemon_start(&d, pool_conf(command, 2, extra));
         hold_connections(&silent, &busy, 1);
         load_not_by = busy;
-        load_start(&l, daemon_path(&d, "p.sock"), 300);
+        load_start(&l, daemon_path(&d, "p.sock"), 300, load_not_by);
         int ok = load_wait(&l, fail);
         load_not_by = 0;
         cr_assert_eq(ok, 300, "served %d; connect failed %d, send %d, timeout %d, wrong reply %d, "
@@ -260,7 +200,7 @@ static void expect_nothing_lost_when_a_worker_is_killed(const char *mode)
         int killed = 0;
         cr_assert(f && fscanf(f, "%d", &killed) == 1);
         fclose(f);
-        load_start(&l, daemon_path(&d, "p.sock"), 200);
+        load_start(&l, daemon_path(&d, "p.sock"), 200, load_not_by);
         int ok = load_wait(&l, fail);
         cr_assert_eq(ok, 200, "served %d; connect failed %d, timeout %d, wrong reply %d",
                      ok, fail[2], fail[4], fail[5]);
@@ -289,7 +229,7 @@ Test(pool, a_worker_that_never_acks_is_replaced_and_loses_nothing)
         snprintf(cmd, sizeof(cmd), "%s stall-one @DIR@", test_prog("pool-probe"));
         daemon_start(&d, pool_conf(cmd, 2, ""));
         cr_assert(wait_path(daemon_path(&d, "stall")));
-        load_start(&l, daemon_path(&d, "p.sock"), 20);
+        load_start(&l, daemon_path(&d, "p.sock"), 20, load_not_by);
         cr_assert_eq(load_wait(&l, NULL), 20, "every client served, the stalled worker's share after its timeout");
         cr_assert(daemon_log_has(&d, "no ACK within 5s while idle"));
         cr_assert(daemon_log_has(&d, "had not taken go to another"));
@@ -542,7 +482,7 @@ Test(pool, out_of_fds_resumes_when_a_worker_takes_a_connection)
         cr_assert(prlimit(d.pid, RLIMIT_NOFILE, NULL, &low) == 0);
         low.rlim_cur = (rlim_t)count_fds_of(d.pid) + 4;
         cr_assert(prlimit(d.pid, RLIMIT_NOFILE, &low, NULL) == 0);
-        load_start(&l, daemon_path(&d, "p.sock"), 40);
+        load_start(&l, daemon_path(&d, "p.sock"), 40, load_not_by);
         cr_assert(daemon_wait_log(&d, "accept: Too many open files; accepting paused"));
         /* the workers take the next ones: each ACK closes the daemon's copy
          * (shutdown: the clients forked since hold copies of these fds) */
