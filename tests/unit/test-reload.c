@@ -712,3 +712,26 @@ Test(reload_worker_unchanged, the_line_of_its_section_does_not_count, .init = ws
 {
         CHANGED(true, b.line = A->line + 10);
 }
+
+Test(reload_worker_unchanged, the_pool_size_recycling_and_time_limits, .init = wsetup, .fini = wteardown)
+{
+        CHANGED(false, b.instances_min = 0);
+        CHANGED(false, b.idle_timeout_usec = 1);
+        CHANGED(false, b.max_connections = 100);
+        CHANGED(false, b.runtime_max_usec = 5000000);
+}
+
+Test(reload_worker_unchanged, rlimits_nice_umask_and_cgroup_limits, .init = wsetup, .fini = wteardown)
+{
+        CHANGED(false, b.limits[LIMIT_NOFILE].set = true; b.limits[LIMIT_NOFILE].soft = 10;
+                b.limits[LIMIT_NOFILE].hard = 10);
+        CHANGED(false, b.limits[LIMIT_CPU] = A->limits[LIMIT_CPU]; b.limits[LIMIT_CPU].set = true);
+        CHANGED(false, b.limits[LIMIT_AS].set = true; b.limits[LIMIT_AS].hard = 1);
+        CHANGED(false, b.set_nice = true);
+        CHANGED(false, b.nice = 3);
+        CHANGED(false, b.umask = 0077);
+        CHANGED(false, b.memory_max = 1 << 20);
+        CHANGED(false, b.pids_max = 10);
+        CHANGED(false, b.cpu_weight = 50);
+        CHANGED(true, b.cgroup_line = 99);
+}
