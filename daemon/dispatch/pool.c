@@ -177,7 +177,8 @@ static int on_grow(sd_event_source *es, uint64_t usec, void *userdata)
 
 /* Connections wait and no process can take one: a pool that sizes itself
  * starts another, up to MAX. One start at a time: another only once every
- * process started has spoken, or POOL_GROW_WAIT_USEC after the last start.
+ * process started has spoken, or when both the last start and the oldest
+ * waiting connection are POOL_GROW_WAIT_USEC old.
  * While any place waits for its restart, the backoff decides: a worker that
  * crashes is not started again and again through the pool's growth. */
 static void grow(struct worker *w)
@@ -185,7 +186,7 @@ static void grow(struct worker *w)
         struct pool *p = pool_of(w);
         struct pool_member *place;
         bool starting = false;
-        uint64_t now;
+        uint64_t now, since;
 
         if (!p->elastic || !p->queue || worker_ending(w) || p->closing)
                 return;
@@ -198,9 +199,10 @@ static void grow(struct worker *w)
         if (pool_size(p) >= p->positions || !(place = free_place(p)))
                 return;
         now = worker_now(w);
-        if (starting && now < p->last_start + POOL_GROW_WAIT_USEC) {
+        since = p->last_start > p->queue->at ? p->last_start : p->queue->at;
+        if (starting && now < since + POOL_GROW_WAIT_USEC) {
                 if (p->grow_timer || sd_event_add_time(w->event, &p->grow_timer, CLOCK_MONOTONIC, 0, 0, on_grow, w) >= 0) {
-                        sd_event_source_set_time(p->grow_timer, p->last_start + POOL_GROW_WAIT_USEC);
+                        sd_event_source_set_time(p->grow_timer, since + POOL_GROW_WAIT_USEC);
                         sd_event_source_set_enabled(p->grow_timer, SD_EVENT_ONESHOT);
                 }
                 return;

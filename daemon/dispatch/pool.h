@@ -11,8 +11,9 @@
 #define POOL_UNACKED_MAX 32             /* connections sent to one process, not yet taken */
 #define POOL_QUEUE_MAX 64               /* accepted, held by the daemon, no process free */
 /* A pool that sizes itself starts one process at a time: another only when
- * every one started has spoken (HELLO, or its first ACK), or this long after
- * the last start (a program slow to start must not hold a burst up). */
+ * every one started has spoken (HELLO, or its first ACK), or when the last
+ * start and the oldest connection waiting are this old (a program slow to
+ * start must not hold a burst up). */
 #define POOL_GROW_WAIT_USEC (100 * 1000ULL)
 
 /* 0, or -ENOMEM: makes its processes and starts them. */

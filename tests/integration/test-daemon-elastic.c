@@ -194,6 +194,26 @@ Test(elastic, a_burst_grows_the_pool_to_max_and_no_further)
         daemon_stop(&d);
 }
 
+Test(elastic, a_crashing_program_is_throttled_by_its_backoff_not_started_per_client)
+{
+        int fds[4];
+
+        /* it exits at once, leaving its client: a failure, restarted in 1min */
+        daemon_start(&d, fmt("[unixsockd]\nruntime-directory = @DIR@\n\n[socket:p]\npath = p.sock\nworker = p\n\n"
+                             "[worker:p]\ncommand = %s exit0\ndispatch = pool\ninstances = 0-8\n"
+                             "restart-delay = 1min\nrestart-delay-max = 1min\n",
+                             test_prog("pool-probe")));
+        fds[0] = client_connect(daemon_path(&d, "p.sock"));
+        cr_assert(daemon_wait_log(&d, "restart in 60000ms"));
+        for (int i = 1; i < 4; i++)
+                fds[i] = client_connect(daemon_path(&d, "p.sock"));
+        wait_queued(4);
+        cr_assert_eq(started_count(), 1, "no other place starts while one waits out its backoff");
+        for (int i = 0; i < 4; i++)
+                close(fds[i]);
+        daemon_stop(&d);
+}
+
 Test(elastic, after_a_burst_of_8_a_pool_of_1_to_8_is_back_to_1_and_that_one_serves)
 {
         int held[8];
