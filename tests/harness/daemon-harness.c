@@ -488,22 +488,28 @@ ssize_t client_exchange(const char *path, const char *msg, char *buf, size_t siz
         return n;
 }
 
-void probe_hold(const char *path, int *fds, pid_t *pids, int n)
+pid_t probe_greeting(int fd)
 {
         char buf[64];
+        size_t got = 0;
 
+        while (got == 0 || buf[got - 1] != '\n') {
+                cr_assert(readable_within(fd, DEADLINE_MS), "a pool-probe's greeting");
+                cr_assert_lt(got, sizeof(buf) - 1, "a greeting is one short line");
+                ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+                cr_assert_gt(r, 0);
+                got += (size_t)r;
+        }
+        buf[got] = '\0';
+        cr_assert(strncmp(buf, "pid=", 4) == 0, "greeted: '%s'", buf);
+        return atoi(buf + 4);
+}
+
+void probe_hold(const char *path, int *fds, pid_t *pids, int n)
+{
         for (int i = 0; i < n; i++) {
-                size_t got = 0;
                 fds[i] = client_connect(path);
-                /* the greeting "pid=N\n"; the connection stays open */
-                while (got == 0 || buf[got - 1] != '\n') {
-                        cr_assert(readable_within(fds[i], DEADLINE_MS), "connection %d greeted", i);
-                        ssize_t r = read(fds[i], buf + got, sizeof(buf) - 1 - got);
-                        cr_assert_gt(r, 0);
-                        got += (size_t)r;
-                }
-                buf[got] = '\0';
-                pids[i] = atoi(buf + 4);
+                pids[i] = probe_greeting(fds[i]); /* the connection stays open */
         }
 }
 

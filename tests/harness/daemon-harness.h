@@ -96,6 +96,8 @@ bool readable_within(int fd, int ms);
 /* Connects n clients of a pool-probe worker at path and keeps them open
  * once each is greeted ("pid=N\n"); pids[i]: the process serving fds[i]. */
 void probe_hold(const char *path, int *fds, pid_t *pids, int n);
+/* The pid in the greeting a pool-probe sends first on fd, read whole. */
+pid_t probe_greeting(int fd);
 
 /* Runs n clients at once, each in its own process: connect, send, half-close,
  * read the echo (after a pool-probe's greeting). A client served by not_by

@@ -160,7 +160,6 @@ Test(elastic, a_burst_grows_the_pool_to_max_and_no_further)
 {
         int held[4], waiting[2];
         pid_t pids[4];
-        char buf[256];
 
         daemon_start(&d, conf("instances = 1-4\nidle-timeout = 1min\n"));
         cr_assert_eq(started_count(), 1, "MIN = 1 at start");
@@ -177,15 +176,7 @@ Test(elastic, a_burst_grows_the_pool_to_max_and_no_further)
         for (int i = 0; i < 4; i++)
                 close(held[i]);
         for (int i = 0; i < 2; i++) {
-                size_t got = 0;
-                while (got == 0 || buf[got - 1] != '\n') {
-                        cr_assert(readable_within(waiting[i], DEADLINE_MS), "waiting client %d greeted", i);
-                        ssize_t r = read(waiting[i], buf + got, sizeof(buf) - 1 - got);
-                        cr_assert_gt(r, 0);
-                        got += (size_t)r;
-                }
-                buf[got] = '\0';
-                pid_t by = atoi(buf + 4);
+                pid_t by = probe_greeting(waiting[i]);
                 cr_assert(by == pids[0] || by == pids[1] || by == pids[2] || by == pids[3],
                           "served by one of the four (%d)", (int)by);
                 close(waiting[i]);
