@@ -96,6 +96,23 @@ static inline pid_t pid_of(const struct pool_member *pm)
         return pm->base.proc.pid;
 }
 
+/* pool-size.c */
+/* The other slot of pm's place (max-connections), or NULL. */
+struct pool_member *pool_twin(struct pool *p, struct pool_member *pm);
+/* Runs, or waits to restart. */
+bool pool_occupied(const struct pool_member *pm);
+/* A place where nothing runs nor will and that may start, or NULL. */
+struct pool_member *pool_free_place(struct pool *p);
+void pool_start_member(struct worker *w, struct pool_member *pm);
+/* Connections wait and none has room: one more process, if the rules allow. */
+void pool_grow(struct worker *w);
+/* Idle processes above MIN for idle-timeout are asked to exit. */
+void pool_shrink(struct worker *w);
+/* It was sent max-connections: no more. */
+bool pool_spent(const struct pool_member *pm);
+/* A spent pm: its successor starts in its twin's slot, then pm is asked to exit. */
+void pool_recycle(struct worker *w, struct pool_member *pm);
+
 /* pool-channel.c */
 void pool_list_unlink(struct conn **head, struct conn **tail, struct conn *c);
 /* A connection is over for the daemon. True if that gave an fd back (it was not ACKed). */

@@ -121,185 +121,6 @@ static struct pool_member *pick(struct worker *w, unsigned *ret_room, unsigned *
         return best;
 }
 
-/* ---- the pool's size -------------------------------------------------------- */
-
-static struct pool_member *twin(struct pool *p, struct pool_member *pm)
-{
-        size_t i = (size_t)(pm - p->pm);
-
-        if (p->n == p->positions)
-                return NULL;
-        return &p->pm[i < p->positions ? i + p->positions : i - p->positions];
-}
-
-static bool occupied(const struct pool_member *pm)
-{
-        return pm && (pid_of(pm) > 0 || member_restart_pending(&pm->base));
-}
-
-/* Serving: running and not on its way out, or about to restart. */
-static bool serving(const struct pool_member *pm)
-{
-        return (pid_of(pm) > 0 && pm->retire == RETIRE_NO && !pm->shut) || member_restart_pending(&pm->base);
-}
-
-/* A place in the pool where nothing runs nor will, that may start. */
-static struct pool_member *free_place(struct pool *p)
-{
-        for (unsigned i = 0; i < p->positions; i++) {
-                struct pool_member *pm = &p->pm[i];
-                if (!occupied(pm) && !occupied(twin(p, pm)) && !pm->failed)
-                        return pm;
-        }
-        return NULL;
-}
-
-static unsigned pool_size(const struct pool *p)
-{
-        unsigned n = 0;
-
-        for (size_t i = 0; i < p->n; i++)
-                n += serving(&p->pm[i]);
-        return n;
-}
-
-static void start(struct worker *w, struct pool_member *pm)
-{
-        pool_of(w)->last_start = worker_now(w);
-        member_start(&pm->base);
-}
-
-static int on_grow(sd_event_source *es, uint64_t usec, void *userdata)
-{
-        drain(userdata);
-        return 0;
-}
-
-/* Connections wait and no process can take one: a pool that sizes itself
- * starts another, up to MAX. One start at a time: another only once every
- * process started has spoken, or when both the last start and the oldest
- * waiting connection are POOL_GROW_WAIT_USEC old.
- * While any place waits for its restart, the backoff decides: a worker that
- * crashes is not started again and again through the pool's growth. */
-static void grow(struct worker *w)
-{
-        struct pool *p = pool_of(w);
-        struct pool_member *place;
-        bool starting = false;
-        uint64_t now, since;
-
-        if (!p->elastic || !p->queue || worker_ending(w) || p->closing)
-                return;
-        for (size_t i = 0; i < p->n; i++) {
-                const struct pool_member *pm = &p->pm[i];
-                if (member_restart_pending(&pm->base))
-                        return;
-                starting |= pid_of(pm) > 0 && pm->version == 0 && pm->retire == RETIRE_NO && !pm->shut;
-        }
-        if (pool_size(p) >= p->positions || !(place = free_place(p)))
-                return;
-        now = worker_now(w);
-        since = p->last_start > p->queue->at ? p->last_start : p->queue->at;
-        if (starting && now < since + POOL_GROW_WAIT_USEC) {
-                if (p->grow_timer || sd_event_add_time(w->event, &p->grow_timer, CLOCK_MONOTONIC, 0, 0, on_grow, w) >= 0) {
-                        sd_event_source_set_time(p->grow_timer, since + POOL_GROW_WAIT_USEC);
-                        sd_event_source_set_enabled(p->grow_timer, SD_EVENT_ONESHOT);
-                }
-                return;
-        }
-        start(w, place);
-}
-
-/* pm is asked to exit: no new connection, its channel half-closed (it reads
- * what it was sent, then EOF), and it is not restarted. */
-static void retire(struct pool_member *pm, enum retire why)
-{
-        pm->retire = why;
-        if (pm->chan >= 0 && !pm->shut && shutdown(pm->chan, SHUT_WR) == 0)
-                pm->shut = true;
-        pool_member_stop_later(pm);
-}
-
-static int on_idle(sd_event_source *es, uint64_t usec, void *userdata);
-
-/* Stops the processes above MIN idle for idle-timeout, the one used least
- * recently first; the timer waits for the next one's deadline. */
-static void shrink(struct worker *w)
-{
-        struct pool *p = pool_of(w);
-        const struct cfg_worker *cw = w->cfg;
-        unsigned size;
-        uint64_t now;
-
-        if (!p->elastic || worker_ending(w))
-                return;
-        size = pool_size(p);
-        now = worker_now(w);
-        while (size > cw->instances_min) {
-                struct pool_member *lru = NULL;
-                for (size_t i = 0; i < p->n; i++) {
-                        struct pool_member *pm = &p->pm[i];
-                        if (pid_of(pm) > 0 && pm->chan >= 0 && serving(pm) && pm->inflight == 0 &&
-                            (!lru || pm->idle_since < lru->idle_since))
-                                lru = pm;
-                }
-                if (!lru)
-                        break;
-                if (now < lru->idle_since + cw->idle_timeout_usec) {
-                        if (p->idle_timer ||
-                            sd_event_add_time(w->event, &p->idle_timer, CLOCK_MONOTONIC, 0, 0, on_idle, w) >= 0) {
-                                sd_event_source_set_time(p->idle_timer, lru->idle_since + cw->idle_timeout_usec);
-                                sd_event_source_set_enabled(p->idle_timer, SD_EVENT_ONESHOT);
-                        }
-                        return;
-                }
-                struct log_ctx c = member_ctx(&lru->base);
-                log_ctx(LOG_INFO, &c, "worker %s: pid %d: idle for %llums: stopping it (pool %u of %u-%u)",
-                        cw->name, (int)pid_of(lru), (unsigned long long)((now - lru->idle_since) / 1000),
-                        size - 1, cw->instances_min, cw->instances);
-                retire(lru, RETIRE_IDLE);
-                size--;
-        }
-        if (p->idle_timer)
-                sd_event_source_set_enabled(p->idle_timer, SD_EVENT_OFF);
-}
-
-static int on_idle(sd_event_source *es, uint64_t usec, void *userdata)
-{
-        shrink(userdata);
-        return 0;
-}
-
-/* max-connections: a process that was sent that many gets no more; its
- * successor starts in its twin's place, then it is asked to exit once it
- * has served them. Until the successor runs, it stays (idle or finishing). */
-static void recycle(struct worker *w, struct pool_member *pm)
-{
-        struct pool *p = pool_of(w);
-        struct pool_member *next = twin(p, pm);
-
-        if (pid_of(pm) <= 0 || pm->retire != RETIRE_NO || worker_ending(w) || p->closing || !next)
-                return;
-        if (!occupied(next) && !next->failed)
-                start(w, next);
-        if (pm->retire != RETIRE_NO)
-                return; /* the successor's start did it */
-        if (pid_of(next) > 0 || next->failed) {
-                struct log_ctx c = member_ctx(&pm->base);
-                log_ctx(LOG_INFO, &c, "worker %s: pid %d: was sent %lu connections (max-connections): "
-                        "replaced by pid %d; it exits once it has served them", w->cfg->name, (int)pid_of(pm),
-                        pm->handed, (int)pid_of(next));
-                retire(pm, RETIRE_RECYCLE);
-        }
-}
-
-static bool exhausted(const struct pool_member *pm)
-{
-        unsigned max = pm->w->cfg->max_connections;
-
-        return max && pm->handed >= max && pid_of(pm) > 0 && pm->retire == RETIRE_NO;
-}
-
 /* Hands queued connections to processes while any can take one: to each a
  * batch, its share of the queue within its room, in one message. Then the
  * pool's size follows: another process if connections still wait, idle ones
@@ -325,15 +146,15 @@ static void drain(struct worker *w)
                 if (r < 0)
                         pool_channel_gone(pm, strerror(err));
                 else
-                        spent |= exhausted(pm);
+                        spent |= pool_spent(pm);
         }
         update_capacity(w);
         if (spent)
                 for (size_t i = 0; i < p->n; i++)
-                        if (exhausted(&p->pm[i]))
-                                recycle(w, &p->pm[i]);
-        grow(w);
-        shrink(w);
+                        if (pool_spent(&p->pm[i]))
+                                pool_recycle(w, &p->pm[i]);
+        pool_grow(w);
+        pool_shrink(w);
         if (p->closing && !p->queue)
                 pool_stop(w);
 }
@@ -358,10 +179,10 @@ static bool pool_dead(const struct worker *w)
         if (p->n == 0 || worker_ending(w))
                 return false;
         for (size_t i = 0; i < p->n; i++)
-                if (occupied(&p->pm[i]))
+                if (pool_occupied(&p->pm[i]))
                         return false;
         /* a pool that sizes itself starts one for the next connection */
-        return !p->elastic || !free_place(pool_of(w));
+        return !p->elastic || !pool_free_place(pool_of(w));
 }
 
 int pool_dispatch(struct worker *w, struct accepted *a)
@@ -451,8 +272,8 @@ static void started(struct member *m, bool ok)
                 pool_channel_close(pm, NULL);
         }
         /* the successor of a spent process: that one may go now */
-        if (twin(pool_of(w), pm) && exhausted(twin(pool_of(w), pm)))
-                recycle(w, twin(pool_of(w), pm));
+        if (pool_twin(pool_of(w), pm) && pool_spent(pool_twin(pool_of(w), pm)))
+                pool_recycle(w, pool_twin(pool_of(w), pm));
         drain(w);
 }
 
@@ -544,14 +365,14 @@ static void hand_over(struct worker *w)
 
 static void exited(struct member *m, const struct member_exit *e)
 {
-        struct pool_member *pm = pm_of(m), *other = twin(pool_of(pm->w), pm);
+        struct pool_member *pm = pm_of(m), *other = pool_twin(pool_of(pm->w), pm);
         struct worker *w = pm->w;
 
         pm->failed = e->failed && !e->restart && !e->retired && !worker_ending(w);
         pm->retire = RETIRE_NO;
         /* a spent process waited for this place to be free for its successor */
-        if (other && exhausted(other))
-                recycle(w, other);
+        if (other && pool_spent(other))
+                pool_recycle(w, other);
 
         if (w->launcher.ending == ENDING_RETIRED && !worker_members_up(w))
                 hand_over(w);
@@ -601,7 +422,7 @@ int pool_start(struct worker *w)
         }
         /* MIN processes now; a pool of 0-N starts one at its first connection */
         for (size_t i = 0; i < w->cfg->instances_min; i++)
-                start(w, &p->pm[i]);
+                pool_start_member(w, &p->pm[i]);
         return 0;
 }
 
@@ -698,7 +519,7 @@ size_t pool_processes(const struct worker *w, struct process_info *out, size_t m
 
         for (size_t i = 0; p && i < p->n; i++) {
                 struct pool_member *pm = &p->pm[i];
-                if (!occupied(pm) && (i >= w->cfg->instances_min || occupied(twin(p, pm))))
+                if (!pool_occupied(pm) && (i >= w->cfg->instances_min || pool_occupied(pool_twin(p, pm))))
                         continue;
                 if (n++ >= max)
                         continue;
