@@ -221,10 +221,13 @@ static int on_stop_timer(sd_event_source *es, uint64_t usec, void *userdata)
         proctab_signal_all(&d->procs, d->stop_stage == 1 ? SIGTERM : SIGKILL);
         /* also what left its process group (setsid) but not its cgroup */
         cgroup_tree_signal(d->cgroups, d->stop_stage == 1 ? SIGTERM : SIGKILL);
-        if (d->stop_stage == 1) {
+        /* A cgroup may hold processes that are not ours (no SIGCHLD tells
+         * when they are gone): after SIGKILL, look again every stop-timeout. */
+        if (d->stop_stage == 1 || cgroups) {
                 sd_event_source_set_time(es, usec + d->cfg->stop_timeout_usec);
                 sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
         }
+        stop_check_done(d);
         return 0;
 }
 

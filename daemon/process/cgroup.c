@@ -161,14 +161,11 @@ bool cgroup_decide(const struct cgroup_probe *p, char *why, size_t size)
 
 /* ---- small file helpers ------------------------------------------------------- */
 
-/* Reads up to size - 1 bytes of dirfd/name, '\0'-terminated. Length, or a negative errno. */
-static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
+/* Reads up to size - 1 bytes of fd (taken), '\0'-terminated. Length, or a negative errno. */
+static ssize_t read_fd(int fd, char *buf, size_t size)
 {
-        int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         ssize_t n = 0, r;
 
-        if (fd < 0)
-                return -errno;
         while ((size_t)n < size - 1 && (r = read(fd, buf + n, size - 1 - (size_t)n)) != 0) {
                 if (r < 0) {
                         if (errno == EINTR)
@@ -182,6 +179,33 @@ static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
         buf[n] = '\0';
         close(fd);
         return n;
+}
+
+/* read_fd of dirfd/name. */
+static ssize_t read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+        int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+        return fd < 0 ? -errno : read_fd(fd, buf, size);
+}
+
+/* The same for a relative path of directories that are no symlinks ("PID/cgroup" in /proc). */
+static ssize_t read_small_at(int dirfd, const char *path, char *buf, size_t size)
+{
+        char dir[32];
+        const char *slash = strchr(path, '/');
+        int d, fd;
+
+        if (!slash || (size_t)(slash - path) >= sizeof(dir))
+                return -EINVAL;
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+        d = openat(dirfd, dir, O_DIR);
+        if (d < 0)
+                return -errno;
+        fd = openat(d, slash + 1, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        close(d);
+        return fd < 0 ? -errno : read_fd(fd, buf, size);
 }
 
 static int write_str(int dirfd, const char *name, const char *s)
@@ -411,6 +435,9 @@ int cgroup_tree_open_at(sd_event *e, int dirfd, const char *path, struct cgroup_
         t->fd = dirfd;
         snprintf(t->path, sizeof(t->path), "%s", path);
         if (setup(t) < 0) {
+                /* once, here; a worker that needs it says so as a config error */
+                log_msg(LOG_WARNING, "cgroup %s is delegated but cannot be used: %s; workers run without cgroups",
+                        t->path, t->why);
                 t->failed = true;
                 close(t->fd);
                 t->fd = -1;
@@ -475,10 +502,12 @@ int cgroup_tree_open(sd_event *e, struct cgroup_tree **ret)
                 return -ENOMEM;
         p.cgroup2 = statfs(CGROUP_ROOT, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
         if (p.cgroup2) {
-                int self = open("/proc/self", O_DIR);
-                n = self >= 0 ? read_small(self, "cgroup", text, sizeof(text)) : -errno;
-                if (self >= 0)
-                        close(self);
+                /* by pid: /proc/self is a symlink */
+                int proc = open("/proc", O_DIR);
+                snprintf(path, sizeof(path), "%d/cgroup", (int)getpid());
+                n = proc >= 0 ? read_small_at(proc, path, text, sizeof(text)) : -errno;
+                if (proc >= 0)
+                        close(proc);
                 r = n < 0 ? (int)n : cgroup_parse_self(text, (size_t)n, path, sizeof(path));
                 if (r == 0)
                         p.path = path;
