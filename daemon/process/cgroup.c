@@ -89,14 +89,6 @@ int cgroup_parse_self(const char *text, size_t len, char *buf, size_t size)
 
 static const char *const controller_names[] = { "memory", "pids", "cpu" };
 
-const char *cgroup_controller_name(unsigned bit)
-{
-        for (unsigned i = 0; i < 3; i++)
-                if (bit == 1u << i)
-                        return controller_names[i];
-        return "?";
-}
-
 unsigned cgroup_parse_controllers(const char *text)
 {
         unsigned mask = 0;

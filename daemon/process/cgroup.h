@@ -34,8 +34,6 @@ enum {
 int cgroup_parse_self(const char *text, size_t len, char *buf, size_t size);
 /* The CGROUP_* of the space-separated names of a cgroup.controllers text. */
 unsigned cgroup_parse_controllers(const char *text);
-/* "memory", "pids" or "cpu": the name of one CGROUP_* bit. */
-const char *cgroup_controller_name(unsigned bit);
 /* The sub-cgroup name of worker NAME, generation gen (1: "worker-NAME",
  * else "worker-NAME@gen"). 0, or -ENAMETOOLONG. */
 int cgroup_child_name(const char *worker, unsigned gen, char *buf, size_t size);
