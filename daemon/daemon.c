@@ -16,6 +16,7 @@
 #include "listen/socket.h"
 #include "log.h"
 #include "notify.h"
+#include "process/cgroup.h"
 #include "reload.h"
 
 #define STATUS_INTERVAL_USEC (1000 * 1000)
@@ -34,6 +35,7 @@ struct daemon {
         struct config **old_cfgs;
         size_t n_old_cfgs;
         struct proctab procs;
+        struct cgroup_tree *cgroups;            /* the workers' cgroups (none if not delegated) */
         struct counters counters;
         struct control *control;
         uint64_t started_usec;
@@ -144,6 +146,7 @@ static struct worker *worker_new(struct daemon *d, const struct cfg_worker *cw, 
                 .successor = successor,
                 .successor_userdata = d,
                 .stop_timeout_usec = c->stop_timeout_usec,
+                .cgroups = d->cgroups,
         };
 
         return dispatch_worker_new(cw, &env);
@@ -184,13 +187,15 @@ static void gc(struct daemon *d)
                 d->old_cfgs[i] = d->old_cfgs[--d->n_old_cfgs];
                 config_free(c);
         }
+        cgroup_tree_gc(d->cgroups);
 }
 
 /* ---- stopping ---------------------------------------------------------- */
 
 static void stop_check_done(struct daemon *d)
 {
-        if (d->stopping && proctab_count(&d->procs) == 0 && proctab_groups(&d->procs) == 0)
+        if (d->stopping && proctab_count(&d->procs) == 0 && proctab_groups(&d->procs) == 0 &&
+            cgroup_tree_populated(d->cgroups) == 0)
                 sd_event_exit(d->event, 0);
 }
 
@@ -208,16 +213,21 @@ static int on_sigchld(sd_event_source *es, const struct signalfd_siginfo *ssi, v
 static int on_stop_timer(sd_event_source *es, uint64_t usec, void *userdata)
 {
         struct daemon *d = userdata;
-        size_t groups = proctab_groups(&d->procs);
+        size_t groups = proctab_groups(&d->procs), cgroups = cgroup_tree_populated(d->cgroups);
 
         d->stop_stage++;
-        log_msg(LOG_WARNING, "%zu worker processes and %zu process groups of exited workers still running after stop-timeout: sending %s",
-                proctab_count(&d->procs), groups, d->stop_stage == 1 ? "SIGTERM" : "SIGKILL");
+        log_msg(LOG_WARNING, "%zu worker processes, %zu process groups of exited workers and %zu worker cgroups with processes still running after stop-timeout: sending %s",
+                proctab_count(&d->procs), groups, cgroups, d->stop_stage == 1 ? "SIGTERM" : "SIGKILL");
         proctab_signal_all(&d->procs, d->stop_stage == 1 ? SIGTERM : SIGKILL);
-        if (d->stop_stage == 1) {
+        /* also what left its process group (setsid) but not its cgroup */
+        cgroup_tree_signal(d->cgroups, d->stop_stage == 1 ? SIGTERM : SIGKILL);
+        /* A cgroup may hold processes that are not ours (no SIGCHLD tells
+         * when they are gone): after SIGKILL, look again every stop-timeout. */
+        if (d->stop_stage == 1 || cgroups) {
                 sd_event_source_set_time(es, usec + d->cfg->stop_timeout_usec);
                 sd_event_source_set_enabled(es, SD_EVENT_ONESHOT);
         }
+        stop_check_done(d);
         return 0;
 }
 
@@ -236,7 +246,7 @@ static void stop(struct daemon *d, const char *why)
         for (size_t i = 0; i < d->n_workers; i++)
                 dispatch_worker_stop(d->workers[i]);
         status_send_with(d, "STOPPING=1");
-        if (proctab_count(&d->procs) || proctab_groups(&d->procs))
+        if (proctab_count(&d->procs) || proctab_groups(&d->procs) || cgroup_tree_populated(d->cgroups))
                 sd_event_add_time_relative(d->event, &d->stop_timer, CLOCK_MONOTONIC,
                                            d->cfg->stop_timeout_usec, 0, on_stop_timer, d);
         stop_check_done(d);
@@ -253,6 +263,7 @@ static int on_stop_signal(sd_event_source *es, const struct signalfd_siginfo *ss
 int daemon_new(sd_event *e, struct config *cfg, struct daemon **ret)
 {
         struct daemon *d = calloc(1, sizeof(*d));
+        int r = -ENOMEM;
 
         if (!d) {
                 config_free(cfg);
@@ -265,11 +276,18 @@ int daemon_new(sd_event *e, struct config *cfg, struct daemon **ret)
         };
         d->workers = calloc(cfg->n_workers, sizeof(*d->workers));
         d->socks = calloc(cfg->n_sockets, sizeof(*d->socks));
-        if (!d->workers || !d->socks)
+        if (!d->workers || !d->socks || cgroup_tree_open(e, &d->cgroups) < 0)
                 goto oom;
+        /* a cgroup key with no delegated cgroup: a config error, FILE:LINE */
+        if (cgroup_check(d->cgroups, cfg, log_config_error, NULL) > 0) {
+                r = -EINVAL;
+                goto oom;
+        }
         for (size_t i = 0; i < cfg->n_workers; i++, d->n_workers++)
-                if (!(d->workers[i] = worker_new(d, &cfg->workers[i], cfg)))
+                if (!(d->workers[i] = worker_new(d, &cfg->workers[i], cfg))) {
+                        r = -errno; /* ENOMEM, or its cgroup (logged) */
                         goto oom;
+                }
         for (size_t i = 0; i < cfg->n_sockets; i++, d->n_socks++) {
                 const struct cfg_socket *cs = &cfg->sockets[i];
                 d->socks[i] = socket_new(cs, d->workers[cs->worker - cfg->workers], e, &d->counters);
@@ -280,7 +298,7 @@ int daemon_new(sd_event *e, struct config *cfg, struct daemon **ret)
         return 0;
 oom:
         daemon_free(d);
-        return -ENOMEM;
+        return r;
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -340,6 +358,8 @@ static int reload_make(struct daemon *d, struct config *next, const struct reloa
         for (size_t i = 0; i < next->n_workers; i++) {
                 workers[i] = p->worker_from[i] ? d->workers[p->worker_from[i] - 1]
                                                : worker_new(d, &next->workers[i], next);
+                if (!workers[i] && errno != ENOMEM)
+                        return -errno; /* its cgroup, logged */
                 if (!workers[i])
                         return log_errno(LOG_ERR, -ENOMEM, "reload");
         }
@@ -495,6 +515,10 @@ static int reload_file(struct daemon *d, json_object *answer, const char **error
         (void)notify_send("RELOADING=1", -1);
         /* Logged as at start, and as bounded: never raw on stderr. */
         r = config_load_max(d->cfg->file, CONFIG_ERRORS_LOGGED, reload_error, errors, &next);
+        if (r >= 0 && cgroup_check(d->cgroups, next, reload_error, errors) > 0) {
+                config_free(next);
+                r = -EINVAL;
+        }
         if (r < 0) {
                 snprintf(buf, sizeof(buf), "%s has errors; the running configuration stays", d->cfg->file);
                 log_msg(LOG_ERR, "reload: %s", buf);
@@ -689,6 +713,7 @@ struct daemon *daemon_free(struct daemon *d)
                 dispatch_worker_free(d->workers[i]);
         for (size_t i = 0; i < d->n_old_workers; i++)
                 dispatch_worker_free(d->old_workers[i]);
+        d->cgroups = cgroup_tree_free(d->cgroups); /* after the workers: they release theirs */
         for (size_t i = 0; i < 4; i++)
                 sd_event_source_disable_unref(d->sigs[i]);
         sd_event_source_disable_unref(d->stop_timer);

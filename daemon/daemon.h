@@ -9,7 +9,10 @@
 
 struct daemon;
 
-/* Takes ownership of cfg. */
+/* Takes ownership of cfg. Moves the daemon into its own leaf of a delegated
+ * cgroup (process/cgroup.h). 0; -EINVAL: cfg sets a cgroup key that cannot be
+ * applied here (reported as config errors); -ENOMEM; another negative errno
+ * (logged). */
 int daemon_new(sd_event *e, struct config *cfg, struct daemon **ret);
 /* Adopts inherited listeners, creates the others, starts watching them and
  * says READY=1. A negative errno (logged) if a listener cannot be made. */

@@ -164,8 +164,8 @@ static void block_signals(void)
         sigprocmask(SIG_BLOCK, &mask, NULL);
 }
 
-/* The daemon on cfg (taken) until it stops. */
-static int run(struct config *cfg)
+/* The daemon on cfg (taken), read from file, until it stops. */
+static int run(struct config *cfg, const char *file)
 {
         struct daemon *d = NULL;
         sd_event *e = NULL;
@@ -188,8 +188,15 @@ static int run(struct config *cfg)
                 return EX_OSERR;
         }
         r = daemon_new(e, cfg, &d);
+        if (r == -EINVAL) {
+                /* a cgroup key with no cgroup to apply it: reported as FILE:LINE */
+                sd_notifyf(0, "STATUS=Configuration %s has errors\nERRNO=%d", file, -r);
+                sd_event_unref(e);
+                return EX_CONFIG;
+        }
         if (r < 0) {
-                log_errno(LOG_ERR, r, "setting up");
+                if (r == -ENOMEM) /* the others were logged where they happened */
+                        log_errno(LOG_ERR, r, "setting up");
                 sd_event_unref(e);
                 return EX_OSERR;
         }
@@ -229,5 +236,5 @@ int main(int argc, char **argv)
                 return EX_CONFIG;
         }
         log_set_level(cfg->log_level);
-        return run(cfg);
+        return run(cfg, a.file);
 }

@@ -785,6 +785,7 @@ static int worker_memory_max(struct parser *p, const struct key *k, void *obj, c
 
         if (parse_size(v, &w->memory_max) < 0)
                 return refuse(p, k->name, v, "is not a size (e.g. 512M, 2G) or infinity");
+        w->memory_max_line = p->line;
         cgroup_key(p, k, w);
         return 0;
 }
@@ -795,6 +796,7 @@ static int worker_pids_max(struct parser *p, const struct key *k, void *obj, con
 
         if (limit_count(v, &w->pids_max) < 0 || w->pids_max == 0)
                 return refuse(p, k->name, v, "is not a number from 1, or infinity");
+        w->pids_max_line = p->line;
         cgroup_key(p, k, w);
         return 0;
 }
@@ -807,6 +809,7 @@ static int worker_cpu_weight(struct parser *p, const struct key *k, void *obj, c
         if (parse_uint(v, 1, 10000, &u) < 0)
                 return refuse(p, k->name, v, "is not a number from 1 to 10000");
         w->cpu_weight = (unsigned)u;
+        w->cpu_weight_line = p->line;
         cgroup_key(p, k, w);
         return 0;
 }

@@ -59,6 +59,7 @@ struct cfg_worker {
         unsigned cpu_weight;            /* cgroup cpu.weight, 1..10000; 0: not set */
         unsigned cgroup_line;           /* first line setting memory-max, pids-max or cpu-weight; 0: none */
         const char *cgroup_key;         /* its key */
+        unsigned memory_max_line, pids_max_line, cpu_weight_line; /* where each is set; 0: not */
         unsigned max_per_user;          /* 0: no limit */
         unsigned max_concurrent;        /* pool: connections at one process at once; 0: its credit */
         bool set_user;                  /* user= given: run as uid/gid with groups[] */

@@ -47,12 +47,14 @@ void dispatch_activate(struct worker *w)
 struct worker *dispatch_worker_new(const struct cfg_worker *cw, const struct worker_env *env)
 {
         struct worker *w = calloc(1, sizeof(*w));
+        int r;
 
         if (!w)
                 return NULL;
-        if (worker_init(w, cw, env) < 0) {
+        if ((r = worker_init(w, cw, env)) < 0) {
                 worker_done(w);
                 free(w);
+                errno = -r;
                 return NULL;
         }
         return w;

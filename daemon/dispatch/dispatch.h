@@ -56,7 +56,7 @@ bool dispatch_hands_listener(const struct worker *w);
 /* A client waits on a socket of a listener worker. */
 void dispatch_activate(struct worker *w);
 
-/* NULL when out of memory. */
+/* NULL with errno: ENOMEM, or its cgroup could not be made (logged). */
 struct worker *dispatch_worker_new(const struct cfg_worker *cw, const struct worker_env *env);
 /* Starts what runs without a connection (a pool's processes). */
 int dispatch_worker_start(struct worker *w);

@@ -8,6 +8,8 @@
 
 int worker_init(struct worker *w, const struct cfg_worker *cw, const struct worker_env *env)
 {
+        int r;
+
         *w = (struct worker){
                 .cfg = cw,
                 .counters = env->counters,
@@ -19,11 +21,19 @@ int worker_init(struct worker *w, const struct cfg_worker *cw, const struct work
         if (launcher_init(&w->launcher, cw) < 0)
                 return -ENOMEM;
         w->launcher.stop_timeout_usec = env->stop_timeout_usec;
+        r = cgroup_new(env->cgroups, cw, &w->cgroup);
+        if (r < 0)
+                return r;
+        w->launcher.cgroup_fd = cgroup_fd(w->cgroup);
         return 0;
 }
 
 void worker_done(struct worker *w)
 {
+        /* what its processes left in its cgroup goes too (cgroup.h) */
+        cgroup_release(w->cgroup, w->launcher.stop_timeout_usec);
+        w->cgroup = NULL;
+        w->launcher.cgroup_fd = -1;
         launcher_done(&w->launcher);
         uidtab_clear(&w->uids);
         free(w->ports);

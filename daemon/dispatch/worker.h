@@ -9,6 +9,7 @@
 
 #include "counters.h"
 #include "dispatch/admit.h"
+#include "process/cgroup.h"
 #include "process/launch.h"
 #include "process/member.h"
 #include "process/proctab.h"
@@ -53,6 +54,7 @@ struct worker {
         struct member **members;        /* pool and listener: its long-running processes */
         size_t n_members;
         void *mode;                     /* the mode's own state */
+        struct cgroup *cgroup;          /* its processes' cgroup (launcher.cgroup_fd); NULL: none */
 };
 
 struct worker_env {
@@ -62,9 +64,10 @@ struct worker_env {
         worker_successor_fn successor;
         void *successor_userdata;
         uint64_t stop_timeout_usec;
+        struct cgroup_tree *cgroups;    /* where its cgroup is made (none if not delegated) */
 };
 
-/* 0, or -ENOMEM. */
+/* 0, or -ENOMEM, or why its cgroup could not be made (logged). */
 int worker_init(struct worker *w, const struct cfg_worker *cw, const struct worker_env *env);
 void worker_done(struct worker *w);
 

@@ -487,6 +487,10 @@ check "the socket unit still listens, echo.sock is kept" \
 	eval '[ "$(prop unixsockd.socket SubState)" = listening ] && [ "$(inode echo)" = "$ino" ]'
 check "a connection after stop activates the daemon again" is "$(echo back | talk echo)" back
 
+# ---- per-worker cgroups (Delegate=yes) ------------------------------------------------
+# shellcheck source=cgroup.sh
+. "$here/cgroup.sh"
+
 # ---- the units as meson installs them -----------------------------------------------
 # The whole --destdir tree into the container (its /lib is a link: kept), the
 # suite's units and config out of the way: the installed unit must start the
