@@ -139,7 +139,7 @@ Test(limits, runtime_max_applies_while_the_daemon_stops)
 Test(limits, runtime_max_of_running_processes_survives_a_reload)
 {
 #define OTHER "\n[socket:x]\npath = x.sock\nworker = x\n\n[worker:x]\ncommand = /bin/cat\n"
-        char kept[8192], buf[64], *base = strdup(runtime_conf("/bin/cat", "1s", "10s"));
+        char kept[sizeof(conf) + 128], buf[64], *base = strdup(runtime_conf("/bin/cat", "1s", "10s"));
         const char *p;
 
         cr_assert_not_null(base);
