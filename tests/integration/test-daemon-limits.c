@@ -368,8 +368,8 @@ Test(limits, a_limit_the_kernel_refuses_is_a_start_failure)
                  nr_open + 1);
         daemon_start(&d, conf);
         cr_assert_eq(client_exchange(daemon_path(&d, "big.sock"), "hello", buf, sizeof(buf)), 0, "closed, not served");
-        cr_assert(daemon_wait_log(&d, "err: worker big: setrlimit "));
-        cr_assert(daemon_log_has(&d, "Operation not permitted"));
+        cr_assert(daemon_wait_log(&d, fmt("err: worker big: setrlimit RLIMIT_NOFILE %llu:%llu: Operation not permitted",
+                                          nr_open + 1, nr_open + 1)), "the limit, its value and the kernel's answer");
         cr_assert_eq(daemon_log_count(&d, "setrlimit"), 1, "reported once");
         cr_assert_eq(client_exchange(daemon_path(&d, "big.sock"), "again", buf, sizeof(buf)), 0);
         client_expect_echo(daemon_path(&d, "echo.sock"), "still serving");
