@@ -18,6 +18,7 @@
 #define MSGID_STOPPING         "4d237d49239c463ba9b3c1f486f8ac66"
 #define MSGID_WORKER_STARTED   "8cac6d32d75d478d887abcb21cf69850"
 #define MSGID_CONFIG_ERROR     "055cd6b3e6844c7fb93684277d4d0b4e"
+#define MSGID_RUNTIME_MAX      "868e6df4f7e148b98eb3c596f38e20c7"
 
 enum log_target {
         LOG_TARGET_AUTO,

@@ -1,6 +1,8 @@
 /* dispatch = spawn: a process per connection, with the connection on its
- * stdin and stdout (and fd 3 with listen-fds), UCSPI variables, capacity. */
+ * stdin and stdout (and fd 3 with listen-fds), UCSPI variables, capacity,
+ * runtime-max. */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@ struct spawned {
         struct worker *w;
         struct us_peer peer;
         uint64_t started_usec;
+        sd_event_source *runtime_max;   /* runtime-max: its timer; NULL with runtime-max = 0 */
+        int over;                       /* signal runtime-max sent it: 0, SIGTERM, SIGKILL */
         struct spawned *prev, *next;
         char socket[];                  /* the socket it came from, for its exit's line */
 };
@@ -45,20 +49,84 @@ static void list_add(struct worker *w, struct spawned *sp)
         w->mode = sp;
 }
 
+/* runtime-max: SIGTERM to the process group, and SIGKILL stop-timeout later
+ * if the leader has not been reaped by then (as systemd's RuntimeMaxSec= and
+ * the daemon's own stop). The timer goes with the process (spawned_exit,
+ * release), so it never signals a group whose leader was reaped: its pid may
+ * belong to another process by then. */
+static int on_runtime_max(sd_event_source *es, uint64_t usec, void *userdata)
+{
+        struct spawned *sp = userdata;
+        struct worker *w = sp->w;
+        uint64_t now = worker_now(w);
+        unsigned suppressed;
+        char note[64];
+
+        if (sp->over == SIGTERM) {
+                sp->over = SIGKILL;
+                (void)kill(-sp->proc.pid, SIGKILL);
+                return 0;
+        }
+        sp->over = SIGTERM;
+        (void)kill(-sp->proc.pid, SIGTERM);
+        if (ratelimit_pass(&w->launcher.exit_rl, now, &suppressed)) {
+                struct log_ctx c = worker_ctx(w, sp->socket, &sp->peer);
+                c.worker_pid = sp->proc.pid;
+                c.msgid = MSGID_RUNTIME_MAX;
+                log_ctx(LOG_WARNING, &c, "worker %s: pid %d still runs after runtime-max %llums: SIGTERM to its process group, SIGKILL in %llums%s",
+                        w->cfg->name, (int)sp->proc.pid, (unsigned long long)(w->cfg->runtime_max_usec / 1000),
+                        (unsigned long long)(w->launcher.stop_timeout_usec / 1000),
+                        ratelimit_note(note, suppressed, "failures"));
+        }
+        /* from now, not from when it was due: a late loop shortens no grace */
+        if (sd_event_source_set_time(es, now + w->launcher.stop_timeout_usec) < 0 ||
+            sd_event_source_set_enabled(es, SD_EVENT_ONESHOT) < 0) {
+                /* cannot happen to a timer that exists; were it to, no grace at all */
+                sp->over = SIGKILL;
+                (void)kill(-sp->proc.pid, SIGKILL);
+        }
+        return 0;
+}
+
+/* The timer of runtime-max for sp, due runtime-max after it started. Not
+ * armed, the process runs unlimited: logged (rate-limited with the start
+ * failures). */
+static void runtime_max_arm(struct worker *w, struct spawned *sp)
+{
+        uint64_t max = w->cfg->runtime_max_usec;
+        /* sd-event may move a timer by its accuracy, to wake once for many
+         * (0 means its default, 250 ms): a tenth of the time is close enough */
+        uint64_t accuracy = max / 10 < 1 ? 1 : max / 10 > 250000 ? 250000 : max / 10;
+        int r = sd_event_add_time(w->event, &sp->runtime_max, CLOCK_MONOTONIC, sp->started_usec + max, accuracy,
+                                  on_runtime_max, sp);
+        unsigned suppressed;
+        char note[64];
+
+        if (r < 0 && ratelimit_pass(&w->launcher.exec_rl, worker_now(w), &suppressed)) {
+                struct log_ctx c = worker_ctx(w, sp->socket, &sp->peer);
+                c.worker_pid = sp->proc.pid;
+                log_ctx_errno(LOG_ERR, &c, r, "worker %s: pid %d runs without its runtime-max: timer%s",
+                              w->cfg->name, (int)sp->proc.pid, ratelimit_note(note, suppressed, "failures"));
+        }
+}
+
 static void spawned_exit(struct process *p, const siginfo_t *si)
 {
         struct spawned *sp = of(p);
         struct worker *w = sp->w;
         struct log_ctx c = worker_ctx(w, sp->socket, &sp->peer);
         const char *how = launch_exit_ctx(&c, si);
+        /* stopped by runtime-max: a failure, even if it exited 0 on SIGTERM */
+        const char *why = sp->over ? " after runtime-max" : "";
         unsigned suppressed;
         char note[64];
 
-        if (launch_exit_failed(si) && ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
-                log_ctx(LOG_WARNING, &c, "worker %s: pid %d %s %d%s", w->cfg->name, (int)p->pid, how,
-                        si->si_status, ratelimit_note(note, suppressed, "failures"));
+        sp->runtime_max = sd_event_source_disable_unref(sp->runtime_max);
+        if ((sp->over || launch_exit_failed(si)) && ratelimit_pass(&w->launcher.exit_rl, worker_now(w), &suppressed))
+                log_ctx(LOG_WARNING, &c, "worker %s: pid %d %s %d%s%s", w->cfg->name, (int)p->pid, how,
+                        si->si_status, why, ratelimit_note(note, suppressed, "failures"));
         else
-                log_ctx(LOG_DEBUG, &c, "worker %s: pid %d %s %d", w->cfg->name, (int)p->pid, how, si->si_status);
+                log_ctx(LOG_DEBUG, &c, "worker %s: pid %d %s %d%s", w->cfg->name, (int)p->pid, how, si->si_status, why);
         launch_record_exit(&w->launcher, si, worker_now(w));
         list_remove(w, sp);
         if (w->cfg->max_per_user)
@@ -75,6 +143,7 @@ static void release(struct process *p)
 {
         struct spawned *sp = of(p);
 
+        sp->runtime_max = sd_event_source_disable_unref(sp->runtime_max);
         list_remove(sp->w, sp);
         free(sp);
 }
@@ -150,6 +219,8 @@ static void started(struct worker *w, struct spawned *sp, const struct accepted 
         }
         sp->started_usec = worker_now(w);
         list_add(w, sp);
+        if (w->cfg->runtime_max_usec)
+                runtime_max_arm(w, sp);
         if (w->cfg->max_per_user)
                 (void)uidtab_inc(&w->uids, a->peer.uid);
         if (++w->running >= w->cfg->instances)

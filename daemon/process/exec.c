@@ -88,7 +88,7 @@ static int child_main(void *arg)
          * as systemd sets LimitNOFILE= and Nice= before User=. */
         for (size_t i = 0; i < p->n_limits; i++)
                 if (syscall(SYS_prlimit64, 0, p->limits[i].resource, &p->limits[i].rl, NULL) < 0)
-                        FAIL("setrlimit");
+                        FAIL(p->limits[i].step ? p->limits[i].step : "setrlimit");
         if (p->set_nice && setpriority(PRIO_PROCESS, 0, p->nice) < 0)
                 FAIL("setpriority");
         umask(p->umask);

@@ -13,6 +13,7 @@
 struct exec_limit {
         int resource;                   /* RLIMIT_* */
         struct rlimit rl;
+        const char *step;               /* *ret_step if the kernel refuses it; NULL: "setrlimit" */
 };
 
 struct exec_params {

@@ -98,6 +98,13 @@ static rlim_t rlim(uint64_t v)
         return v == CFG_INFINITY ? RLIM_INFINITY : (rlim_t)v;
 }
 
+/* Each limit's step: a refused one is logged with its name and value. */
+static const char *const limit_step[_LIMIT_MAX] = {
+        [LIMIT_NOFILE] = "setrlimit RLIMIT_NOFILE", [LIMIT_NPROC] = "setrlimit RLIMIT_NPROC",
+        [LIMIT_CORE] = "setrlimit RLIMIT_CORE", [LIMIT_AS] = "setrlimit RLIMIT_AS",
+        [LIMIT_CPU] = "setrlimit RLIMIT_CPU",
+};
+
 size_t launch_limits(const struct cfg_worker *cw, struct exec_limit *out)
 {
         static const int resource[_LIMIT_MAX] = {
@@ -110,6 +117,7 @@ size_t launch_limits(const struct cfg_worker *cw, struct exec_limit *out)
          * the daemon was started with, unless limit-nofile says otherwise. */
         if (!cw->limits[LIMIT_NOFILE].set) {
                 out[n].resource = RLIMIT_NOFILE;
+                out[n].step = limit_step[LIMIT_NOFILE];
                 if (limits_worker_nofile(&out[n].rl))
                         n++;
         }
@@ -118,8 +126,32 @@ size_t launch_limits(const struct cfg_worker *cw, struct exec_limit *out)
                         out[n++] = (struct exec_limit){
                                 .resource = resource[i],
                                 .rl = { .rlim_cur = rlim(cw->limits[i].soft), .rlim_max = rlim(cw->limits[i].hard) },
+                                .step = limit_step[i],
                         };
         return n;
+}
+
+/* What a step was given, for its failure's line: the path it ran, the
+ * directory it changed to, or the values of the limit it set. */
+static const char *step_object(const struct cfg_worker *cw, const char *step, char *buf, size_t size)
+{
+        struct exec_limit limits[EXEC_MAX_LIMITS];
+        size_t n;
+
+        if (strcmp(step, "chdir") == 0)
+                return cw->working_directory;
+        n = launch_limits(cw, limits);
+        for (size_t i = 0; i < n; i++)
+                if (limits[i].step == step) {
+                        char soft[24] = "infinity", hard[24] = "infinity";
+                        if (limits[i].rl.rlim_cur != RLIM_INFINITY)
+                                snprintf(soft, sizeof(soft), "%llu", (unsigned long long)limits[i].rl.rlim_cur);
+                        if (limits[i].rl.rlim_max != RLIM_INFINITY)
+                                snprintf(hard, sizeof(hard), "%llu", (unsigned long long)limits[i].rl.rlim_max);
+                        snprintf(buf, size, "%s:%s", soft, hard);
+                        return buf;
+                }
+        return cw->exec_path;
 }
 
 int launch_start(struct launcher *l, const struct launch *a, pid_t *ret_pid, const char **ret_step)
@@ -162,10 +194,11 @@ void launch_log_failure(const struct launcher *l, const struct log_ctx *c, int p
 {
         const struct cfg_worker *cw = l->cfg;
         struct log_ctx e = *c;
+        char buf[64];
 
         e.error = -r;
-        log_ctx(prio, &e, "worker %s: %s %s: %s%s", cw->name, step,
-                strcmp(step, "chdir") == 0 ? cw->working_directory : cw->exec_path, strerror(-r), tail);
+        log_ctx(prio, &e, "worker %s: %s %s: %s%s", cw->name, step, step_object(cw, step, buf, sizeof(buf)),
+                strerror(-r), tail);
 }
 
 bool launch_exit_failed(const siginfo_t *si)

@@ -67,7 +67,9 @@ size_t launch_limits(const struct cfg_worker *cw, struct exec_limit *out);
 /* Starts a process of l's worker. 0 and *ret_pid, or a negative errno with
  * *ret_step naming what failed ("clone": no process could be made). */
 int launch_start(struct launcher *l, const struct launch *a, pid_t *ret_pid, const char **ret_step);
-/* "worker NAME: STEP PATH: error" at prio, with tail appended. */
+/* "worker NAME: STEP WHAT: error" at prio, with tail appended; WHAT is the
+ * executable, the working directory (chdir) or a limit's SOFT:HARD
+ * (setrlimit RLIMIT_...). */
 void launch_log_failure(const struct launcher *l, const struct log_ctx *c, int prio, int r,
                         const char *step, const char *tail);
 /* c with the exit of si; and "exited with status" or "killed by signal". */
