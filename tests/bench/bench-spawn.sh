@@ -355,7 +355,7 @@ run_row() {
         after=$(cpu_ticks "$server_pid") || after=$before
         hwm=$(vm_hwm_kib "$server_pid") || hwm="?"
         # a pool that sizes itself: how far the warm-up grew it, where the run left it
-        log "$name: $procs processes under the server before the measured run, $(n_children "$server_pid") after"
+        procs="$procs processes under the server before the measured run, $(n_children "$server_pid") after"
         stop_server
         if [ "$rc" -gt 1 ] || [ -z "$line" ]; then
                 not_measured "usd-load failed ($rc)"
@@ -368,6 +368,7 @@ run_row() {
         usc=$(awk -v a="${before% *}" -v b="${after% *}" -v t="$clk_tck" -v n="${R[ok]}" \
                 'BEGIN { printf "%.3f", (n > 0) ? (b - a) / t / n * 1e6 : 0 }')
         us_conn=$(printf '%.0f' "$usc")
+        log "$name: $procs; server CPU $usc µs/conn"
         errs=${R[errors]}
         for k in "${!R[@]}"; do
                 case $k in err_*) [ "${R[$k]}" = 0 ] || errs="$errs ${k#err_}=${R[$k]}" ;; esac
@@ -480,21 +481,29 @@ ratio_cell() {
                 }'
 }
 
+# median_cell NUMBER...: their median, rounded, – for none.
+median_cell() {
+        [ $# -gt 0 ] || { echo "–"; return; }
+        printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.0f\n", v[int((NR + 1) / 2)] }'
+}
+
 # ratio_rows REF_FN CPU: a table row for every row that the function REF_FN
 # names a reference row for: its conn/s and p99 (and with CPU = cpu, its
-# server CPU µs/conn) divided by the reference's of the same round, so that a
-# drift between rounds cancels out; the median of those per-round ratios.
+# server CPU µs/conn, the median of its rounds and the per-round ratio)
+# divided by the reference's of the same round, so that a drift between
+# rounds cancels out; the median of those per-round ratios.
 ratio_rows() {
-        local conc name ref round key rk total_err rates p99s cpus cpu_cell
+        local conc name ref round key rk total_err rates p99s cpus usecs cpu_cell
         for conc in $concurrencies; do
                 for name in $servers; do
                         ref=$("$1" "$name")
                         [ -n "$ref" ] || continue
-                        rates=() p99s=() cpus=() total_err=–
+                        rates=() p99s=() cpus=() usecs=() total_err=–
                         for ((round = 1; round <= rounds; round++)); do
                                 key=$conc/$name/$round rk=$conc/$ref/$round
                                 [ -n "${rate_of[$key]}" ] || continue
                                 total_err=$((${total_err/–/0} + errn_of[$key]))
+                                usecs+=("${usc_of[$key]}")
                                 [ -n "${rate_of[$rk]}" ] || continue
                                 rates+=("$(awk -v a="${rate_of[$key]}" -v b="${rate_of[$rk]}" 'BEGIN { print a / b }')")
                                 p99s+=("$(awk -v a="${p99_of[$key]}" -v b="${p99_of[$rk]}" 'BEGIN { print a / b }')")
@@ -502,7 +511,7 @@ ratio_rows() {
                                 cpus+=("$(awk -v a="${usc_of[$key]}" -v b="${usc_of[$rk]}" 'BEGIN { print a / b }')")
                         done
                         cpu_cell=
-                        [ "$2" != cpu ] || cpu_cell=" $(ratio_cell "${cpus[@]}") |"
+                        [ "$2" != cpu ] || cpu_cell=" $(median_cell "${usecs[@]}") | $(ratio_cell "${cpus[@]}") |"
                         printf '| %s | %s | %s | %s |%s %s |\n' "$name" "$conc" "$(ratio_cell "${rates[@]}")" \
                                 "$(ratio_cell "${p99s[@]}")" "$cpu_cell" "$total_err"
                 done
@@ -516,10 +525,11 @@ inproc_of() {
 }
 
 # baseline_of NAME: for a unixsockd-pool* row of N processes (NAME:N, else
-# BENCH_POOL), the baseline-pool row of the same N, when it ran.
+# BENCH_POOL), the baseline-pool row of the same N, when it ran; a
+# baseline-pool row is its own (its ratios are 1, its µs/conn are shown).
 baseline_of() {
         local n=$pool_size b
-        case $1 in unixsockd-pool*) ;; *) return 0 ;; esac
+        case $1 in unixsockd-pool* | baseline-pool*) ;; *) return 0 ;; esac
         case $1 in *:*) n=${1#*:} ;; esac
         for b in $servers; do
                 case $b in
@@ -553,8 +563,8 @@ case " $servers " in
 Against baseline-pool of the same round and pool size ($BENCH_BASELINE; the median of the
 per-round ratios; min–max in brackets):
 
-| server | conc | conn/s ÷ baseline | p99 ÷ baseline p99 | server CPU µs/conn ÷ baseline | errors, all rounds |
-|---|--:|--:|--:|--:|--:|
+| server | conc | conn/s ÷ baseline | p99 ÷ baseline p99 | server CPU µs/conn | µs/conn ÷ baseline | errors, all rounds |
+|---|--:|--:|--:|--:|--:|--:|
 EOF
         ratio_rows baseline_of cpu ;;
 esac
