@@ -26,6 +26,9 @@
 #                               socat-nofork systemd-socket-activate bare-accept unixsockd;
 #                               pool: inproc-echo fdpass-pool[:N] unixsockd-pool[:N]
 #                               unixsockd-pool-ev[:N] (event-loop workers, credit 64)
+#                               unixsockd-pool-range[:N] (instances = N-N)
+#                               unixsockd-pool-elastic[:N] (instances = 1-N)
+#                               unixsockd-pool-recycle[:N] (max-connections = BENCH_RECYCLE)
 #                               unixsockd-listener[:N] unixsockd-prefork[:N]
 #                               baseline-pool[:N] (BENCH_BASELINE, an older unixsockd, and
 #                               BENCH_BASELINE_POOL_WORKER [its build's lib/pool-echo])
@@ -33,7 +36,9 @@
 #                               variant-{accept,ackdone,idle,batch}[:N] (pool-variants.c).
 #                               Any mix works.
 #   BENCH_WORKER [echo-worker]  the worker of the spawn servers (must echo until EOF)
-#   BENCH_POOL_WORKER [lib/pool-echo]  the worker of unixsockd-pool
+#   BENCH_POOL_WORKER [lib/pool-echo]  the worker of unixsockd-pool and its -range,
+#                               -elastic and -recycle variants
+#   BENCH_RECYCLE [1000]        max-connections of unixsockd-pool-recycle
 #   BENCH_BUILDDIR [build-bench] meson build directory (created if missing)
 #   UNIXSOCKD [$BENCH_BUILDDIR/daemon/unixsockd]   the daemon under test
 set -euo pipefail
@@ -51,6 +56,7 @@ max_seconds=${BENCH_MAX_SECONDS:-300}
 rounds=${BENCH_ROUNDS:-1}
 kind=${BENCH_KIND:-spawn}
 pool_size=${BENCH_POOL:-$(nproc)}
+recycle=${BENCH_RECYCLE:-1000}
 builddir=${BENCH_BUILDDIR:-build-bench}
 unixsockd=${UNIXSOCKD:-$builddir/daemon/unixsockd}
 ready_timeout=10        # seconds a server may take to accept its first connection
@@ -178,6 +184,26 @@ instances = $instances"
 dispatch = pool
 instances = $n"
                 cmd=("$unixsockd" -c "$conf") ;;
+        unixsockd-pool-range | unixsockd-pool-range:*)
+                # instances = N-N: a pool that sizes itself, with MIN = MAX
+                unixsockd_conf "$conf" "$sock" "command = $pool_worker
+dispatch = pool
+instances = $n-$n"
+                cmd=("$unixsockd" -c "$conf") ;;
+        unixsockd-pool-elastic | unixsockd-pool-elastic:*)
+                # instances = 1-N, the default idle-timeout (10 s): one process
+                # at the start, the others started by the warm-up's load
+                unixsockd_conf "$conf" "$sock" "command = $pool_worker
+dispatch = pool
+instances = 1-$n"
+                cmd=("$unixsockd" -c "$conf") ;;
+        unixsockd-pool-recycle | unixsockd-pool-recycle:*)
+                # every process replaced after BENCH_RECYCLE connections
+                unixsockd_conf "$conf" "$sock" "command = $pool_worker
+dispatch = pool
+instances = $n
+max-connections = $recycle"
+                cmd=("$unixsockd" -c "$conf") ;;
         baseline-pool | baseline-pool:*)
                 # another build's daemon (BENCH_BASELINE) and its pool-echo
                 [ -n "${BENCH_BASELINE:-}" ] || die "baseline-pool needs BENCH_BASELINE (an older unixsockd)"
@@ -246,6 +272,13 @@ cpu_ticks() {
         echo "$self $sum"
 }
 
+# n_children PID: how many processes PID has (its pool's or listener's workers).
+n_children() {
+        local kids
+        kids=$(cat "/proc/$1"/task/*/children 2>/dev/null) || true
+        wc -w <<<"$kids"
+}
+
 vm_hwm_kib() {
         awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
 }
@@ -276,16 +309,17 @@ kv() {
 }
 
 # What run_row measured: rate (conn/s, empty when nothing was measured), errn
-# (failed + not started connections), p99 (µs), cells (the row after the conn/s cell).
-rate="" errn="" p99="" cells=""
+# (failed + not started connections), p99 (µs), usc (server CPU µs/conn, not
+# rounded), cells (the row after the conn/s cell).
+rate="" errn="" p99="" usc="" cells=""
 not_measured() {
-        rate="" errn="" p99="" cells="– | – | – | – | – | – | – | $1 |"
+        rate="" errn="" p99="" usc="" cells="– | – | – | – | – | – | – | $1 |"
 }
 
 # run_row NAME CONCURRENCY: one measurement.
 run_row() {
         local name=$1 conc=$2 sock="$tmp/${1//:/-}.sock" out="$tmp/${1//:/-}.log"
-        local line rc before after hwm cpu_s kid_s us_conn errs k
+        local line rc before after hwm cpu_s kid_s us_conn errs k procs
         case $name in
         unixsockd*)
                 if [ -n "$unixsockd_missing" ]; then
@@ -314,11 +348,14 @@ run_row() {
                 not_measured "exited during warm-up"
                 return
         fi
+        procs=$(n_children "$server_pid")
         rc=0
         line=$("$load" -s "$sock" -n "$connections" -c "$conc" -m "$size" -t "$timeout" \
                 -T "$max_seconds" -l "$name") || rc=$?
         after=$(cpu_ticks "$server_pid") || after=$before
         hwm=$(vm_hwm_kib "$server_pid") || hwm="?"
+        # a pool that sizes itself: how far the warm-up grew it, where the run left it
+        procs="$procs processes under the server before the measured run, $(n_children "$server_pid") after"
         stop_server
         if [ "$rc" -gt 1 ] || [ -z "$line" ]; then
                 not_measured "usd-load failed ($rc)"
@@ -328,8 +365,10 @@ run_row() {
         kv "$line"
         cpu_s=$(awk -v a="${before% *}" -v b="${after% *}" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }')
         kid_s=$(awk -v a="${before#* }" -v b="${after#* }" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }')
-        us_conn=$(awk -v a="${before% *}" -v b="${after% *}" -v t="$clk_tck" -v n="${R[ok]}" \
-                'BEGIN { printf "%.0f", (n > 0) ? (b - a) / t / n * 1e6 : 0 }')
+        usc=$(awk -v a="${before% *}" -v b="${after% *}" -v t="$clk_tck" -v n="${R[ok]}" \
+                'BEGIN { printf "%.3f", (n > 0) ? (b - a) / t / n * 1e6 : 0 }')
+        us_conn=$(printf '%.0f' "$usc")
+        log "$name: $procs; server CPU $usc µs/conn"
         errs=${R[errors]}
         for k in "${!R[@]}"; do
                 case $k in err_*) [ "${R[$k]}" = 0 ] || errs="$errs ${k#err_}=${R[$k]}" ;; esac
@@ -347,7 +386,7 @@ log "servers: $servers; $rounds round(s)"
 log "connections=$connections concurrency=($concurrencies) size=$size warmup=$warmup instances=$instances backlog=$backlog"
 [ -z "$unixsockd_missing" ] || log "unixsockd: $unixsockd_missing; its rows are skipped"
 start=$(date +%s)
-declare -A rate_of errn_of p99_of cells_of
+declare -A rate_of errn_of p99_of usc_of cells_of
 # rounds outermost, so that a drift in the machine's load spreads over every
 # server; round r starts at the r-th server, so that no server always comes first
 read -r -a server_list <<<"$servers"
@@ -360,6 +399,7 @@ for ((round = 1; round <= rounds; round++)); do
                         rate_of[$conc/$name/$round]=$rate
                         errn_of[$conc/$name/$round]=$errn
                         p99_of[$conc/$name/$round]=$p99
+                        usc_of[$conc/$name/$round]=$usc
                         cells_of[$conc/$name/$round]=$cells
                 done
         done
@@ -428,16 +468,6 @@ for conc in $concurrencies; do
         done
 done
 
-# Against inproc-echo, when it ran: conn/s and p99 of every other row divided by
-# inproc-echo's of the same round, so that a drift between rounds cancels out.
-case " $servers " in *" inproc-echo "*) ;; *) exit 0 ;; esac
-cat <<EOF
-
-Against inproc-echo of the same round (the median of the per-round ratios; min–max in brackets):
-
-| server | conc | conn/s ÷ inproc-echo | p99 ÷ inproc-echo p99 | errors, all rounds |
-|---|--:|--:|--:|--:|
-EOF
 # ratio_cell RATIO...: "median (min–max)" of the numbers, – for none.
 ratio_cell() {
         [ $# -gt 0 ] || { echo "–"; return; }
@@ -450,19 +480,91 @@ ratio_cell() {
                         print cell
                 }'
 }
-for conc in $concurrencies; do
-        for name in $servers; do
-                [ "$name" != inproc-echo ] || continue
-                rates=() p99s=() total_err=–
-                for ((round = 1; round <= rounds; round++)); do
-                        key=$conc/$name/$round ref=$conc/inproc-echo/$round
-                        [ -n "${rate_of[$key]}" ] || continue
-                        total_err=$((${total_err/–/0} + errn_of[$key]))
-                        [ -n "${rate_of[$ref]}" ] || continue
-                        rates+=("$(awk -v a="${rate_of[$key]}" -v b="${rate_of[$ref]}" 'BEGIN { print a / b }')")
-                        p99s+=("$(awk -v a="${p99_of[$key]}" -v b="${p99_of[$ref]}" 'BEGIN { print a / b }')")
+
+# median_cell NUMBER...: their median, rounded, – for none.
+median_cell() {
+        [ $# -gt 0 ] || { echo "–"; return; }
+        printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.0f\n", v[int((NR + 1) / 2)] }'
+}
+
+# ratio_rows REF_FN CPU: a table row for every row that the function REF_FN
+# names a reference row for: its conn/s and p99 (and with CPU = cpu, its
+# server CPU µs/conn, the median of its rounds and the per-round ratio)
+# divided by the reference's of the same round, so that a drift between
+# rounds cancels out; the median of those per-round ratios.
+ratio_rows() {
+        local conc name ref round key rk total_err rates p99s cpus usecs cpu_cell
+        for conc in $concurrencies; do
+                for name in $servers; do
+                        ref=$("$1" "$name")
+                        [ -n "$ref" ] || continue
+                        rates=() p99s=() cpus=() usecs=() total_err=–
+                        for ((round = 1; round <= rounds; round++)); do
+                                key=$conc/$name/$round rk=$conc/$ref/$round
+                                [ -n "${rate_of[$key]}" ] || continue
+                                total_err=$((${total_err/–/0} + errn_of[$key]))
+                                usecs+=("${usc_of[$key]}")
+                                [ -n "${rate_of[$rk]}" ] || continue
+                                rates+=("$(awk -v a="${rate_of[$key]}" -v b="${rate_of[$rk]}" 'BEGIN { print a / b }')")
+                                p99s+=("$(awk -v a="${p99_of[$key]}" -v b="${p99_of[$rk]}" 'BEGIN { print a / b }')")
+                                awk -v b="${usc_of[$rk]}" 'BEGIN { exit !(b > 0) }' || continue
+                                cpus+=("$(awk -v a="${usc_of[$key]}" -v b="${usc_of[$rk]}" 'BEGIN { print a / b }')")
+                        done
+                        cpu_cell=
+                        [ "$2" != cpu ] || cpu_cell=" $(median_cell "${usecs[@]}") | $(ratio_cell "${cpus[@]}") |"
+                        printf '| %s | %s | %s | %s |%s %s |\n' "$name" "$conc" "$(ratio_cell "${rates[@]}")" \
+                                "$(ratio_cell "${p99s[@]}")" "$cpu_cell" "$total_err"
                 done
-                printf '| %s | %s | %s | %s | %s |\n' "$name" "$conc" "$(ratio_cell "${rates[@]}")" \
-                        "$(ratio_cell "${p99s[@]}")" "$total_err"
         done
-done
+}
+
+# inproc_of NAME: inproc-echo for every other row, when it ran.
+inproc_of() {
+        case " $servers " in *" inproc-echo "*) [ "$1" = inproc-echo ] || echo inproc-echo ;; esac
+        return 0
+}
+
+# baseline_of NAME: for a unixsockd-pool* row of N processes (NAME:N, else
+# BENCH_POOL), the baseline-pool row of the same N, when it ran; a
+# baseline-pool row is its own (its ratios are 1, its µs/conn are shown).
+baseline_of() {
+        local n=$pool_size b
+        case $1 in unixsockd-pool* | baseline-pool*) ;; *) return 0 ;; esac
+        case $1 in *:*) n=${1#*:} ;; esac
+        for b in $servers; do
+                case $b in
+                "baseline-pool:$n") echo "$b"; return 0 ;;
+                baseline-pool) [ "$n" != "$pool_size" ] || { echo "$b"; return 0; } ;;
+                esac
+        done
+        return 0
+}
+
+# Against inproc-echo, when it ran: conn/s and p99 of every other row divided by
+# inproc-echo's of the same round.
+case " $servers " in
+*" inproc-echo "*)
+        cat <<EOF
+
+Against inproc-echo of the same round (the median of the per-round ratios; min–max in brackets):
+
+| server | conc | conn/s ÷ inproc-echo | p99 ÷ inproc-echo p99 | errors, all rounds |
+|---|--:|--:|--:|--:|
+EOF
+        ratio_rows inproc_of - ;;
+esac
+
+# Against the older daemon, when baseline-pool ran: every unixsockd-pool* row
+# beside the baseline-pool row of as many processes, in the same round.
+case " $servers " in
+*" baseline-pool "* | *" baseline-pool:"*)
+        cat <<EOF
+
+Against baseline-pool of the same round and pool size ($BENCH_BASELINE; the median of the
+per-round ratios; min–max in brackets):
+
+| server | conc | conn/s ÷ baseline | p99 ÷ baseline p99 | server CPU µs/conn | µs/conn ÷ baseline | errors, all rounds |
+|---|--:|--:|--:|--:|--:|--:|
+EOF
+        ratio_rows baseline_of cpu ;;
+esac
