@@ -76,9 +76,11 @@ static void runtime_arm(struct pool_member *pm, uint64_t at)
 
 static void sent(struct pool_member *pm, struct conn *c)
 {
-        c->at = worker_now(pm->w);
-        if (pm->w->cfg->runtime_max_usec && !pm->conns)
-                runtime_arm(pm, c->at);
+        if (pm->w->cfg->runtime_max_usec) {
+                c->at = worker_now(pm->w);
+                if (!pm->conns)
+                        runtime_arm(pm, c->at);
+        }
         pm->handed++;
         c->prev = NULL;
         c->next = pm->conns;
@@ -242,8 +244,11 @@ static bool handle_reply(struct pool_member *pm, const struct us_frame *f)
                         log_msg(LOG_DEBUG, "worker %s: connection %llu done by pid %d", w->cfg->name,
                                 (unsigned long long)c->id, (int)pid_of(pm));
                 pool_list_unlink(&pm->conns, NULL, c);
-                if (--pm->inflight == 0)
-                        pm->idle_since = worker_now(w);
+                if (--pm->inflight == 0) {
+                        pm->idle_seq = ++pool_of(w)->seq;
+                        if (pool_of(w)->elastic)
+                                pm->idle_since = worker_now(w);
+                }
                 pm->served++;
                 pool_conn_free(w, c);
                 counters_changed(w->counters);

@@ -37,7 +37,8 @@ struct conn {
         int fd;                                 /* ours until ACK, then -1 */
         struct us_peer peer;
         bool acked;
-        uint64_t at;                            /* CLOCK_MONOTONIC: queued, then sent */
+        uint64_t at;                            /* CLOCK_MONOTONIC: queued (a pool that sizes
+                                                 * itself), then sent (with runtime-max) */
         struct conn *prev, *next;
         char socket[];                          /* the socket it came through */
 };
@@ -58,7 +59,9 @@ struct pool_member {
         unsigned dropped;                       /* sent to it and left untaken */
         unsigned long served;                   /* DONE by this process */
         unsigned long handed;                   /* sent to this process (max-connections) */
-        uint64_t idle_since;                    /* CLOCK_MONOTONIC: its last connection was DONE */
+        uint64_t idle_since;                    /* CLOCK_MONOTONIC: its last connection was DONE
+                                                 * (a pool that sizes itself only) */
+        uint64_t idle_seq;                      /* when it went idle, in the pool's sequence */
         enum retire retire;
         bool failed;                            /* exited failed, restart = never: never started again */
 };
@@ -72,6 +75,7 @@ struct pool {
         sd_event_source *grow_timer;            /* a start in flight, connections wait: start another then */
         sd_event_source *idle_timer;            /* the next idle process above MIN to stop */
         uint64_t last_start;                    /* CLOCK_MONOTONIC: growth's last start */
+        uint64_t seq;                           /* orders idle_seq: the idle process used last */
         struct conn *queue, *queue_tail;        /* accepted, no process could take them yet */
         sd_event_source *flush;                 /* sends what this wake-up queued, once */
         uint64_t next_id;

@@ -112,7 +112,7 @@ static struct pool_member *pick(struct worker *w, unsigned *ret_room, unsigned *
                 if (pm->chan < 0 || pm->shut || pm->blocked || !(room = pool_member_room(pm)))
                         continue;
                 ++*ret_open;
-                if (!best || (pm->inflight == 0 && (best->inflight > 0 || pm->idle_since > best->idle_since)) ||
+                if (!best || (pm->inflight == 0 && (best->inflight > 0 || pm->idle_seq > best->idle_seq)) ||
                     (best->inflight > 0 && pm->inflight < best->inflight)) {
                         best = pm;
                         *ret_room = room;
@@ -206,7 +206,8 @@ int pool_dispatch(struct worker *w, struct accepted *a)
                 return DISPATCH_TAKEN;
         }
         c->id = ++pool_of(w)->next_id;
-        c->at = worker_now(w);
+        if (pool_of(w)->elastic)
+                c->at = worker_now(w); /* growth looks at how long it waits */
         c->fd = a->fd;
         c->peer = a->peer;
         memcpy(c->socket, a->socket->name, len);
@@ -245,6 +246,7 @@ static int prepare(struct member *m, struct launch *a, const char **step)
         pm->served = pm->handed = 0;
         pm->retire = RETIRE_NO;
         pm->idle_since = worker_now(pm->w);
+        pm->idle_seq = ++pool_of(pm->w)->seq;
         worker_socket_names(pm->w, names, sizeof(names));
         snprintf(e_sock, sizeof(e_sock), "UNIXSOCKD_SOCKET=%s", names);
         a->env[a->n_env++] = e_sock;
