@@ -539,7 +539,10 @@ static void hung(struct pool_member *pm, const struct conn *oldest)
                         (unsigned long long)(w->cfg->runtime_max_usec / 1000),
                         (unsigned long long)(w->launcher.stop_timeout_usec / 1000),
                         ratelimit_note(note, suppressed, "failures"));
-        pm->retire = RETIRE_HUNG;
+        /* one already on its way out (idle, replaced) stays so: its place is
+         * not started again beside its successor */
+        if (pm->retire == RETIRE_NO)
+                pm->retire = RETIRE_HUNG;
         if (pm->lost == LOST_NO || pm->lost == LOST_GRACE) {
                 pm->lost = LOST_TERM;
                 (void)kill(-pid_of(pm), SIGTERM);
@@ -553,8 +556,8 @@ static int on_runtime(sd_event_source *es, uint64_t usec, void *userdata)
         struct pool_member *pm = userdata;
         const struct conn *oldest = NULL;
 
-        if (pid_of(pm) <= 0 || pm->retire == RETIRE_HUNG)
-                return 0;
+        if (pid_of(pm) <= 0 || pm->retire == RETIRE_HUNG || pm->lost >= LOST_TERM)
+                return 0; /* being stopped already */
         for (const struct conn *c = pm->conns; c; c = c->next)
                 if (!oldest || c->at < oldest->at)
                         oldest = c;

@@ -308,6 +308,15 @@ static void left_behind(struct pool_member *pm, bool lost, unsigned dropped, cha
                 snprintf(buf, size, " (leaving %u connections waiting for it)", w->n_queued);
 }
 
+/* The other slot of pm's place runs, or will, and is not on its way out:
+ * it is pm's successor, and pm's place must not start again beside it. */
+static bool twin_serves(struct pool_member *pm)
+{
+        struct pool_member *t = pool_twin(pool_of(pm->w), pm);
+
+        return t && ((pid_of(t) > 0 && t->retire == RETIRE_NO && !t->shut) || member_restart_pending(&t->base));
+}
+
 static void exiting(struct member *m, struct member_exit *e)
 {
         struct pool_member *pm = pm_of(m);
@@ -326,7 +335,7 @@ static void exiting(struct member *m, struct member_exit *e)
         pm->dropped = 0;
         pool_channel_close(pm, NULL);
         left_behind(pm, lost, dropped, e->reason, sizeof(e->reason));
-        e->retired = pm->retire == RETIRE_IDLE || pm->retire == RETIRE_RECYCLE;
+        e->retired = pm->retire == RETIRE_IDLE || pm->retire == RETIRE_RECYCLE || twin_serves(pm);
         if (pm->retire == RETIRE_HUNG && !worker_ending(pm->w))
                 snprintf(e->reason, sizeof(e->reason), " (a connection was not done within runtime-max)");
 }
