@@ -226,7 +226,7 @@ if [ -n "$missing" ]; then
 			[ "$(echo still | talk echo)" = still ]'
 	X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"
 	X systemctl stop unixsockd.service
-	why="the container's delegated cgroup has no$missing controller (cgroup.controllers of $unit_cg: '$controllers')"
+	why="the container's delegated cgroup has no$missing controller (cgroup.controllers of $unit_cg: '$controllers'); tests/systemd/vm.sh runs these in a VM"
 	skip_check "cgroups: memory.max, pids.max, cpu.weight of the workers show the values" "$why"
 	skip_check "cgroups: a worker past memory-max is OOM-killed alone (signal 9), restarted, the others serve" "$why"
 	skip_check "cgroups: a fork bomb stops at pids-max with EAGAIN, the others serve" "$why"
