@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Per-worker cgroups under real systemd (Delegate=yes), sourced by run.sh with
+# Per-worker cgroups under real systemd (Delegate=yes), sourced by run.sh (in
+# the container) and by vm-inside.sh (in the User-mode Linux VM of vm.sh) with
 # the service installed and active on $cfg: the tree the daemon makes, that a
 # worker's leftovers (a double-forked process in a session of its own) are
 # stopped with it, at reload and at stop; and, where the container has the
@@ -7,7 +8,8 @@
 # fork bomb stops at the limit). Where a controller is missing, the daemon
 # must refuse the key naming FILE:LINE, and the checks that need it are
 # skipped saying so.
-# Variables and helpers (src, tmp, cfg, ctl_in, exe_in, check, X ...) are run.sh's.
+# Variables and helpers (src, tmp, cfg, ctl_in, exe_in, check, X ...) are run.sh's
+# (vm-inside.sh's).
 # Compound checks are `check NAME eval '...'`, as in run.sh.
 # shellcheck disable=SC2016,SC2001,SC2154,SC2034
 

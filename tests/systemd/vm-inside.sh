@@ -93,7 +93,7 @@ journal_check() { wait_for 5 journal_has "$@"; }
 
 tmp=$(mktemp -d)
 state=$(timeout 120 systemctl is-system-running --wait)
-diag "the VM's systemd: $state after $(cut -d' ' -f1 /proc/uptime) s of uptime"
+diag "the VM: kernel $(uname -r), $(systemctl --version | head -n 1): $state after $(cut -d' ' -f1 /proc/uptime) s of uptime"
 check "the VM boots with systemd as PID 1 (state '$state')" \
 	eval '[ "$(readlink /proc/1/exe)" = /usr/lib/systemd/systemd ] && [ "$state" = running ]'
 [ "$state" = running ] || systemctl --failed --no-legend --plain | sed 's/^/# failed: /' >&2
