@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Per-worker cgroups under real systemd (Delegate=yes), sourced by run.sh with
+# Per-worker cgroups under real systemd (Delegate=yes), sourced by run.sh (in
+# the container) and by vm-inside.sh (in the User-mode Linux VM of vm.sh) with
 # the service installed and active on $cfg: the tree the daemon makes, that a
 # worker's leftovers (a double-forked process in a session of its own) are
 # stopped with it, at reload and at stop; and, where the container has the
@@ -7,7 +8,8 @@
 # fork bomb stops at the limit). Where a controller is missing, the daemon
 # must refuse the key naming FILE:LINE, and the checks that need it are
 # skipped saying so.
-# Variables and helpers (src, tmp, cfg, ctl_in, exe_in, check, X ...) are run.sh's.
+# Variables and helpers (src, tmp, cfg, ctl_in, exe_in, check, X ...) are run.sh's
+# (vm-inside.sh's).
 # Compound checks are `check NAME eval '...'`, as in run.sh.
 # shellcheck disable=SC2016,SC2001,SC2154,SC2034
 
@@ -153,8 +155,9 @@ check "cgroups: the daemon logged the stop-timeout SIGTERM" \
 	journal_check 'MESSAGE~0 worker processes, 0 process groups of exited workers and 1 worker cgroups with processes still running after stop-timeout: sending SIGTERM'
 
 # ---- the controllers ---------------------------------------------------------------
-# Under a transient unit with Delegate=yes, as the shipped one: the daemon
-# sees what the container gives (the controllers of the unit's cgroup above).
+# Where a controller is missing, the daemon runs in a transient unit with
+# Delegate=yes, as the shipped one (its errors on stdout), and sees what the
+# container gives (the controllers of the unit's cgroup above).
 limits_conf() {
 	cat <<-EOF
 	[unixsockd]
@@ -225,34 +228,44 @@ if [ -n "$missing" ]; then
 			[ "$(echo still | talk echo)" = still ]'
 	X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"
 	X systemctl stop unixsockd.service
-	why="the container's delegated cgroup has no$missing controller (cgroup.controllers of $unit_cg: '$controllers')"
+	why="the container's delegated cgroup has no$missing controller (cgroup.controllers of $unit_cg: '$controllers'); tests/systemd/vm.sh runs these in a VM"
 	skip_check "cgroups: memory.max, pids.max, cpu.weight of the workers show the values" "$why"
 	skip_check "cgroups: a worker past memory-max is OOM-killed alone (signal 9), restarted, the others serve" "$why"
 	skip_check "cgroups: a fork bomb stops at pids-max with EAGAIN, the others serve" "$why"
 	return 0
 fi
 
-# Every controller is there: the limits apply.
-X systemd-run --unit=cgtest -p Delegate=yes -p RuntimeDirectory=cgtest -p Type=notify \
-	"$exe_in" -c /etc/unixsockd/cgtest.conf
-tcg=/sys/fs/cgroup$(prop cgtest.service ControlGroup)
-ctalk() { X socat -t10 - "UNIX-CONNECT:/run/cgtest/$1.sock"; }
+# Every controller is there: the limits apply, under the shipped unit and
+# its hardening (ProtectControlGroups=, ReadWritePaths= of its subtree), with
+# its socket unit's echo.sock; the sockets in its RuntimeDirectory=.
+limits_conf | sed '/^runtime-directory = /d' | X install -m 0644 /dev/stdin "$cfg"
+check "cgroups: unixsockd.service starts on a config with memory-max, pids-max, cpu-weight" \
+	X systemctl restart unixsockd.service
+tcg=$CG
+ctalk() { X socat -t10 - "UNIX-CONNECT:/run/unixsockd/$1.sock"; }
 check "cgroups: the limits are written: memory.max, pids.max, cpu.weight" \
 	eval '[ "$(X cat "$tcg/worker-hog/memory.max")" = $((64 << 20)) ] &&
 		[ "$(X cat "$tcg/worker-bomb/pids.max")" = 8 ] && [ "$(X cat "$tcg/worker-echo/cpu.weight")" = 50 ]'
-tpid=$(prop cgtest.service MainPID)
+tpid=$(prop unixsockd.service MainPID)
+restarts=$(prop unixsockd.service NRestarts)
+diag "cgroups: unixsockd.service OOMPolicy=$(prop unixsockd.service OOMPolicy)"
 check "cgroups: a worker past memory-max answers, then dies" is "$(ctalk hog < /dev/null)" allocating
-JANY=1 check "cgroups: the daemon logs the OOM kill as killed by signal 9" \
-	journal_check _SYSTEMD_UNIT=cgtest.service UNIXSOCKD_WORKER=hog EXIT_STATUS=9
+check "cgroups: the daemon logs the OOM kill: EXIT_CODE=killed, EXIT_STATUS=KILL" \
+	journal_check UNIXSOCKD_WORKER=hog EXIT_CODE=killed EXIT_STATUS=KILL
 check "cgroups: the kernel's OOM kill was in worker-hog" \
 	eval '[ "$(X sed -n "s/^oom_kill //p" "$tcg/worker-hog/memory.events")" -ge 1 ]'
-check "cgroups: the other worker serves, the daemon runs on" \
-	eval '[ "$(echo alive | ctalk echo)" = alive ] && [ "$(prop cgtest.service MainPID)" = "$tpid" ]'
+# the same daemon, not one systemd stopped or restarted for the OOM kill
+still_up() {
+	[ "$(prop unixsockd.service MainPID)/$(prop unixsockd.service ActiveState)" = "$tpid/active" ] &&
+		[ "$(prop unixsockd.service NRestarts)" = "$restarts" ]
+}
+check "cgroups: the other worker serves, the daemon and its service run on" \
+	eval '[ "$(echo alive | ctalk echo)" = alive ] && still_up'
 check "cgroups: the listener is started again by its restart policy" is "$(ctalk hog < /dev/null)" allocating
 bomb=$(ctalk bomb < /dev/null)
 diag "cgroups: bomb: $bomb"
 check "cgroups: a fork bomb stops at pids-max (EAGAIN after 7 children)" is "$bomb" "EAGAIN after 7"
-check "cgroups: after the bomb the other worker serves, the daemon runs on" \
-	eval '[ "$(echo alive | ctalk echo)" = alive ] && [ "$(prop cgtest.service MainPID)" = "$tpid" ]'
-X systemctl stop cgtest.service
+check "cgroups: after the bomb the other worker serves, the daemon and its service run on" \
+	eval '[ "$(echo alive | ctalk echo)" = alive ] && still_up'
+X systemctl stop unixsockd.service
 X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"

@@ -200,75 +200,9 @@ cfg_re=$(sed 's/[].[\\*^$()+?{}|]/\\&/g' <<< "$cfg")
 # statuses, worker stderr, refusals and instance limits.
 conf=$src/conf/unixsockd.conf
 [ -f "$conf" ] || bail "no $conf"
-{
-	if grep -qE '^[[:space:]]*\[unixsockd\]' "$conf"; then
-		awk '/^[ \t]*log-level[ \t]*=/ { next }
-		     { print }
-		     /^[ \t]*\[unixsockd\]/ && !done { print "log-level = debug"; done = 1 }' "$conf"
-	else
-		printf '[unixsockd]\nlog-level = debug\n\n'
-		cat "$conf"
-	fi
-	cat <<-'EOF'
-
-	# ---- added by tests/systemd/run.sh
-	# echo again, but on a socket the daemon makes itself (the fd store keeps it)
-	[socket:mine]
-	path = mine.sock
-	worker = mine
-
-	[worker:mine]
-	command = /bin/cat
-
-	[socket:who]
-	path = who.sock
-	worker = who
-
-	[worker:who]
-	command = /usr/bin/id -un
-	dispatch = spawn
-	user = nobody
-	group = nogroup
-
-	[socket:env]
-	path = env.sock
-	worker = env
-
-	[worker:env]
-	command = /usr/bin/env
-	dispatch = spawn
-
-	[socket:fail]
-	path = fail.sock
-	worker = fail
-
-	[worker:fail]
-	command = /bin/false
-	dispatch = spawn
-
-	[socket:oops]
-	path = oops.sock
-	worker = oops
-
-	[worker:oops]
-	command = /bin/sh -c "echo oops >&2; exit 3"
-	dispatch = spawn
-
-	[socket:denied]
-	path = denied.sock
-	allow-users = 4242
-	worker = who
-
-	[socket:slow]
-	path = slow.sock
-	worker = slow
-
-	[worker:slow]
-	command = /bin/sleep 1
-	dispatch = spawn
-	instances = 1
-	EOF
-} > "$tmp/unixsockd.conf"
+# shellcheck source=suite-conf.sh
+. "$here/suite-conf.sh"
+suite_conf "$conf" > "$tmp/unixsockd.conf"
 X install -D -m 0644 /dev/stdin "$cfg" < "$tmp/unixsockd.conf"
 # ExecReload= runs unixsockctl: the build's, if this build has one (a missing
 # one fails systemd-analyze verify and the reload checks, as it would a user).
@@ -393,10 +327,7 @@ check "echo works after the restart" is "$(echo again | talk echo)" again
 check "a socket the daemon made survives the restart (fd store)" is "$(inode who)" "$ino_who"
 
 # ---- reload ----------------------------------------------------------------------------
-{
-	cat "$tmp/unixsockd.conf"
-	printf '\n[socket:late]\npath = late.sock\nworker = late\n\n[worker:late]\ncommand = /bin/echo late\ndispatch = spawn\n'
-} > "$tmp/reload.conf"
+suite_reload_conf < "$tmp/unixsockd.conf" > "$tmp/reload.conf"
 X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"
 pid=$(prop unixsockd.service MainPID)
 ino=$(inode echo)
