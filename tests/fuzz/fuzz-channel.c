@@ -411,8 +411,9 @@ static void check_state(struct harness *h, bool fds)
                         continue;
                 }
                 check(pm->chan_io && pm->ack_timer && (!fds || fd_is_open(pm->chan)));
-                /* runtime-max: a process holding connections has its deadline set */
-                if (h->fc->runtime_max && pm->conns && pm->retire != RETIRE_HUNG) {
+                /* runtime-max: a process holding connections has its deadline
+                 * set, unless it is hung or being stopped (SIGTERM sent) */
+                if (h->fc->runtime_max && pm->conns && pm->retire != RETIRE_HUNG && pm->lost < LOST_TERM) {
                         int enabled;
                         check(pm->runtime_timer && sd_event_source_get_enabled(pm->runtime_timer, &enabled) >= 0 &&
                               enabled != SD_EVENT_OFF);
