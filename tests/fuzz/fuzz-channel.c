@@ -555,8 +555,9 @@ int exec_spawn(const struct exec_params *p, pid_t *ret_pid, const char **ret_ste
 }
 
 /* The loop runs once, with only timer t due (if it is armed): everything
- * else it watches is off meanwhile, then as it was. The callbacks it may run
- * make no new source that was on before. Time passes: the loop's clock
+ * else it watches is off meanwhile, then as it was; but a restart timer stays
+ * on (pool.c reads it: a restart pending), only due never meanwhile. The
+ * callbacks it may run make no new source that was on before. Time passes: the loop's clock
  * (h->now) moves on to t's deadline, and the callback is told that
  * deadline. As the harness's clock starts at FAKE_EPOCH, long before the
  * machine's, every deadline is already past for sd-event; should an input
@@ -569,7 +570,11 @@ static void fire(struct harness *h, sd_event_source *t)
                 sd_event_source **field, *s;
                 int enabled;
         } off[5 * SLOTS_MAX + 3];
-        size_t n = 0;
+        struct {
+                sd_event_source **field, *s;
+                uint64_t at;
+        } later[SLOTS_MAX];
+        size_t n = 0, n_later = 0;
         int enabled;
         uint64_t at, real;
         struct timespec ts;
@@ -593,6 +598,13 @@ static void fire(struct harness *h, sd_event_source *t)
                         check(sd_event_source_get_enabled(s, &enabled) >= 0);
                         if (enabled == SD_EVENT_OFF)
                                 continue;
+                        if (pm && k == 3) {
+                                later[n_later].field = fields[k];
+                                later[n_later].s = s;
+                                check(sd_event_source_get_time(s, &later[n_later++].at) >= 0);
+                                check(sd_event_source_set_time(s, UINT64_MAX - 1) >= 0);
+                                continue;
+                        }
                         off[n].field = fields[k];
                         off[n].s = s;
                         off[n++].enabled = enabled;
@@ -609,6 +621,10 @@ static void fire(struct harness *h, sd_event_source *t)
         for (size_t k = 0; k < n; k++)
                 if (*off[k].field == off[k].s)  /* not freed by the callback */
                         check(sd_event_source_set_enabled(off[k].s, off[k].enabled) >= 0);
+        for (size_t k = 0; k < n_later; k++)
+                if (*later[k].field == later[k].s &&
+                    sd_event_source_get_time(later[k].s, &at) >= 0 && at == UINT64_MAX - 1)
+                        check(sd_event_source_set_time(later[k].s, later[k].at) >= 0);
 }
 
 static void event(struct harness *h, unsigned i, uint32_t revents)
