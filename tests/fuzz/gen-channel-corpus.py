@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz-channel (tests/fuzz/corpus/channel/): worker
 conversations in the operation language of tests/fuzz/fuzz-channel.c. When an
-input starts, id 1 is in flight to member 0 and 2 to member 1 (a member that
-has not spoken yet is sent one), 3 and 4 are queued.
+input starts in the default configuration (a pool of 2), id 1 is in flight to
+member 0 and 2 to member 1 (a member that has not spoken yet is sent one), 3
+and 4 are queued. An input whose first byte is config(...) runs in another
+configuration (see CONFIGS).
     tests/fuzz/gen-channel-corpus.py [DIR]"""
 import os
 import struct
@@ -88,6 +90,52 @@ def timer(m, lost=False):
 
 STOP = op(K_STOP)
 
+# The configurations a first byte chooses (fuzz-channel.c's configs[]; the
+# default, a pool of 2, needs none). In each, when the input starts:
+CONFIGS = {
+    # nothing runs: id 1's dispatch starts slot 0 and sends it 1; 2, 3, 4 wait
+    # (slot 0 has not spoken: slot 1 starts only after the grow timer)
+    "elastic-0-2": 1,
+    # slot 0 runs and is sent 1; 2, 3, 4 wait (the same)
+    "elastic-1-2": 2,
+    # max-connections = 2, slots 0 and 1 (their twins 2 and 3 are the
+    # successors): as the default
+    "recycle": 3,
+    # runtime-max = 2s: as the default
+    "runtime": 4,
+    # instances = 1-2, max-connections = 3, runtime-max = 2s: as elastic-1-2
+    "all": 5,
+}
+
+
+def config(name):
+    return op(K_STOP, CONFIGS[name])
+
+
+def focus(m, twin, fail=False):
+    """(not the default configuration) member operand m names slot m + 2 * twin
+    from now on (with 4 slots); fail: the next start fails."""
+    return op(K_STOP, m | twin << 1 | 1 << 2 | fail << 3)
+
+
+def fail_next_start():
+    return op(K_STOP, 1 << 3 | 1 << 2)
+
+
+def runtime_timer(m):
+    """Its runtime timer fires (the configuration has runtime-max)."""
+    return op(K_EXIT, m | 1 << 1 | 1 << 3)
+
+
+def grow_timer(m=0):
+    """The pool's grow timer fires (m: any running process's member)."""
+    return op(K_EXIT, m | 1 << 1 | 2 << 3)
+
+
+def idle_timer(m=0):
+    """The pool's idle timer fires (m: any running process's member)."""
+    return op(K_EXIT, m | 1 << 1 | 3 << 3)
+
 SEEDS = {
     # well-behaved workers
     "ack": frame(0, ACK, 1),
@@ -161,6 +209,56 @@ SEEDS = {
     # stopping
     "stop": STOP + frame(0, "ACK+DONE", 1) + read(0) + close(0),
     "stop-queued": dispatch(40) + STOP + read(0) + read(1) + frame(1, ACK, 2) + close(1) + exit_(1),
+    # a pool that sizes itself: grows, one start at a time, shrinks when idle
+    "elastic-grow": config("elastic-0-2") + read(0) + frame(0, ACK, 1) + read(1) + frame(1, ACK, 2) +
+                    read(0) + read(1),
+    "elastic-grow-timer": config("elastic-0-2") + grow_timer(0) + read(1) + frame(1, "ACK+DONE", 2),
+    "elastic-idle": config("elastic-0-2") + frame(0, "ACK+DONE", 1) + read(0) + frame(0, "ACK+DONE", 3) +
+                    read(0) + frame(0, "ACK+DONE", 4) + read(0) + frame(0, "ACK+DONE", 2) + idle_timer(0) +
+                    timer(0, lost=True) + exit_(0, 0) + dispatch(2) + read(0),
+    "elastic-shrink-to-min": config("elastic-1-2") + frame(0, ACK, 1) + read(1) + frame(1, ACK, 2) +
+                             frame(0, DONE, 1) + frame(1, DONE, 2) + read(0) + read(1) + frame(0, "ACK+DONE", 3) +
+                             frame(1, "ACK+DONE", 4) + frame(0, "ACK+DONE", 5) + idle_timer(0) + idle_timer(1) +
+                             timer(1, lost=True) + timer(1, lost=True) + exit_(1, killed=True),
+    "elastic-v2-hello": config("elastic-1-2") + v2(0, "HELLO", credit=8) + read(0) + v2(0, "ACK+DONE", 1, n=4) +
+                        idle_timer(0) + dispatch(3) + read(0),
+    "elastic-grow-fails": config("elastic-1-2") + fail_next_start() + frame(0, ACK, 1) + grow_timer(0) +
+                          restart(1) + read(1),
+    "elastic-exit-regrow": config("elastic-0-2") + exit_(0, 0) + dispatch(2) + read(0) + restart(0) + read(0),
+    "elastic-stop": config("elastic-0-2") + frame(0, ACK, 1) + read(1) + STOP + read(0) + read(1),
+    # max-connections = 2: a process sent 2 is replaced by its twin, then retired
+    "recycle": config("recycle") + frame(0, ACK, 1) + read(0) + frame(0, ACK, 3) + frame(0, DONE, 1) +
+               focus(0, 1) + read(0) + frame(0, ACK, 4) + focus(0, 0) + frame(0, DONE, 3) + timer(0, lost=True) +
+               exit_(0, 0) + focus(0, 1) + frame(0, DONE, 4),
+    "recycle-v2": config("recycle") + v2(1, "HELLO+ACK", 2, credit=8) + dispatch(6) + read(1) + focus(1, 1) +
+                  read(1) + v2(1, "HELLO", credit=8) + focus(1, 0) + v2(1, "DONE", 2, n=4) + exit_(1, 0) +
+                  focus(1, 1) + read(1),
+    "recycle-successor-fails": config("recycle") + fail_next_start() + frame(0, ACK, 1) + read(0) +
+                               frame(0, ACK, 3) + focus(0, 1) + restart(0) + read(0),
+    "recycle-old-exits-first": config("recycle") + frame(1, "ACK+DONE", 2) + read(1) + frame(1, ACK, 3) +
+                               exit_(1, 1) + focus(1, 1) + read(1) + restart(1) + read(1),
+    # runtime-max = 2s: a connection not done in time makes its process hung
+    "runtime-hung": config("runtime") + frame(0, ACK, 1) + runtime_timer(0) + timer(0, lost=True) +
+                    exit_(0, 0, killed=True) + restart(0) + read(0),
+    "runtime-hung-gets-none": config("runtime") + frame(0, ACK, 1) + read(0) + runtime_timer(0) + dispatch(2) +
+                              read(0) + read(1) + frame(1, "ACK+DONE", 2),
+    "runtime-done-in-time": config("runtime") + frame(1, ACK, 2) + frame(1, DONE, 2) + read(1) +
+                            frame(1, ACK, 3) + runtime_timer(1) + read(1),
+    "runtime-oldest": config("runtime") + v2(0, "HELLO+ACK", 1, credit=4) + dispatch(2) + read(0) +
+                      v2(0, "ACK", 3, n=2) + v2(0, "DONE", 1) + runtime_timer(0) + timer(0) + runtime_timer(0),
+    # daemon bugs these found (pool.c, 97b2bb9), kept as seeds:
+    # a restart did not count as a start for growth: slot 0's restart, not
+    # yet spoken, and at once slot 1 started as the pool grew
+    "crash-grow-after-restart": config("elastic-0-2") + exit_(0, 0) + restart(0),
+    # recycle() took the twin still running, itself retired (the process the
+    # spent one had replaced), for its successor: both retired, and the
+    # place never started again
+    "crash-recycle-twin-retired": config("recycle") + v2(1, "HELLO+ACK", 2, credit=8) + focus(1, 1) +
+                                  v2(1, "HELLO", credit=8) + dispatch(1),
+    # everything at once
+    "all-grow-recycle-hang": config("all") + frame(0, ACK, 1) + grow_timer(0) + read(1) + frame(1, ACK, 2) +
+                             read(0) + frame(0, ACK, 3) + read(0) + frame(0, ACK, 4) + focus(0, 1) + read(0) +
+                             runtime_timer(1) + idle_timer(0) + exit_(1, 1) + restart(1),
 }
 
 
