@@ -107,7 +107,6 @@ struct pool_member *pool_twin(struct pool *p, struct pool_member *pm);
 bool pool_occupied(const struct pool_member *pm);
 /* A place where nothing runs nor will and that may start, or NULL. */
 struct pool_member *pool_free_place(struct pool *p);
-void pool_start_member(struct worker *w, struct pool_member *pm);
 /* Connections wait and none has room: one more process, if the rules allow. */
 void pool_grow(struct worker *w);
 /* Idle processes above MIN for idle-timeout are asked to exit. */

@@ -48,12 +48,6 @@ static unsigned pool_size(const struct pool *p)
         return n;
 }
 
-void pool_start_member(struct worker *w, struct pool_member *pm)
-{
-        pool_of(w)->last_start = worker_now(w);
-        member_start(&pm->base);
-}
-
 static int on_grow(sd_event_source *es, uint64_t usec, void *userdata)
 {
         struct worker *w = userdata;
@@ -94,7 +88,7 @@ void pool_grow(struct worker *w)
                 }
                 return;
         }
-        pool_start_member(w, place);
+        member_start(&place->base);
 }
 
 /* pm is asked to exit: no new connection, its channel half-closed (it reads
@@ -168,10 +162,11 @@ void pool_recycle(struct worker *w, struct pool_member *pm)
         if (pid_of(pm) <= 0 || pm->retire != RETIRE_NO || worker_ending(w) || p->closing || !next)
                 return;
         if (!pool_occupied(next) && !next->failed)
-                pool_start_member(w, next);
+                member_start(&next->base);
         if (pm->retire != RETIRE_NO)
                 return; /* the successor's start did it */
-        if (pid_of(next) > 0 || next->failed) {
+        /* (a twin still finishing after its own replacement is no successor) */
+        if ((pid_of(next) > 0 && next->retire == RETIRE_NO) || next->failed) {
                 struct log_ctx c = member_ctx(&pm->base);
                 log_ctx(LOG_INFO, &c, "worker %s: pid %d: was sent %lu connections (max-connections): "
                         "replaced by pid %d; it exits once it has served them", w->cfg->name, (int)pid_of(pm),

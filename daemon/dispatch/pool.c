@@ -247,6 +247,7 @@ static int prepare(struct member *m, struct launch *a, const char **step)
         pm->retire = RETIRE_NO;
         pm->idle_since = worker_now(pm->w);
         pm->idle_seq = ++pool_of(pm->w)->seq;
+        pool_of(pm->w)->last_start = pm->idle_since; /* every start, restarts too: growth waits for it */
         worker_socket_names(pm->w, names, sizeof(names));
         snprintf(e_sock, sizeof(e_sock), "UNIXSOCKD_SOCKET=%s", names);
         a->env[a->n_env++] = e_sock;
@@ -433,7 +434,7 @@ int pool_start(struct worker *w)
         }
         /* MIN processes now; a pool of 0-N starts one at its first connection */
         for (size_t i = 0; i < w->cfg->instances_min; i++)
-                pool_start_member(w, &p->pm[i]);
+                member_start(&p->pm[i].base);
         return 0;
 }
 
