@@ -38,6 +38,10 @@
 /* Every copy holds every socket and, in a poll-based server, wakes for every
  * connection; a copy per CPU is the usual choice (unixsockd.conf(5)). */
 #define LISTENER_COPIES_MAX 1024
+/* A pool that sizes itself keeps a place for each of MAX processes and
+ * looks at every place when it grows or shrinks: a bound keeps that work
+ * per connection small (unixsockd.conf(5)). */
+#define POOL_RANGE_MAX 16384
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
 
@@ -671,6 +675,11 @@ static int worker_instances(struct parser *p, const struct key *k, void *obj, co
                 fail(p, p->line, "%s: '%s' is not a number from 1 to %u, nor a range MIN-MAX", k->name, Q(v),
                      COUNT_MAX);
                 return r;
+        }
+        if (r == 1 && hi > POOL_RANGE_MAX) {
+                fail(p, p->line, "%s: MAX %" PRIu64 " is more than %u, the most processes of a pool that sizes itself",
+                     k->name, hi, POOL_RANGE_MAX);
+                return -ERANGE;
         }
         w->instances = (unsigned)hi;
         w->instances_min = (unsigned)lo;

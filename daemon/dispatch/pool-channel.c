@@ -104,17 +104,20 @@ unsigned pool_member_room(const struct pool_member *pm)
         unsigned limit = pm->version == 2 ? pm->credit : pm->version == 1 ? UINT_MAX : 1;
         const struct cfg_worker *cw = pm->w->cfg;
         unsigned cap = cw->max_concurrent;
+        /* Stopping, or replaced by a reload: no successor will start, and
+         * what is queued goes out before the channels close (pool_stop). */
+        unsigned max = worker_ending(pm->w) ? 0 : cw->max_connections;
         unsigned room;
 
-        if (pm->retire != RETIRE_NO || (cw->max_connections && pm->handed >= cw->max_connections))
+        if (pm->retire != RETIRE_NO || (max && pm->handed >= max))
                 return 0;
         if (cap && cap < limit)
                 limit = cap;
         if (pm->inflight >= limit || pm->unacked >= POOL_UNACKED_MAX)
                 return 0;
         room = limit - pm->inflight;
-        if (cw->max_connections && room > cw->max_connections - pm->handed)
-                room = (unsigned)(cw->max_connections - pm->handed);
+        if (max && room > max - pm->handed)
+                room = (unsigned)(max - pm->handed);
         return room < POOL_UNACKED_MAX - pm->unacked ? room : POOL_UNACKED_MAX - pm->unacked;
 }
 
@@ -245,6 +248,8 @@ static bool handle_reply(struct pool_member *pm, const struct us_frame *f)
                                 (unsigned long long)c->id, (int)pid_of(pm));
                 pool_list_unlink(&pm->conns, NULL, c);
                 if (--pm->inflight == 0) {
+                        if (pm->retire == RETIRE_RECYCLE)
+                                pool_member_stop_later(pm); /* served all it held: now it should exit */
                         pm->idle_seq = ++pool_of(w)->seq;
                         if (pool_of(w)->elastic)
                                 pm->idle_since = worker_now(w);
@@ -504,6 +509,9 @@ void pool_channel_gone(struct pool_member *pm, const char *why)
 
         pm->dropped += pm->unacked; /* sent to it, never taken: a failure at its exit */
         pool_channel_close(pm, why);
+        /* a replaced one whose grace waited for its connections: they are over */
+        if (pm->retire == RETIRE_RECYCLE && pid_of(pm) > 0)
+                pool_member_stop_later(pm);
         if (expected || pid_of(pm) <= 0 || pm->lost != LOST_NO)
                 return;
         pm->lost = LOST_GRACE;

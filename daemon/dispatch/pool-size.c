@@ -4,6 +4,7 @@
  * places: slot i, and with max-connections its twin i + instances, where a
  * successor starts while the process it replaces finishes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include "pool-channel.h"
@@ -22,10 +23,14 @@ bool pool_occupied(const struct pool_member *pm)
         return pm && (pid_of(pm) > 0 || member_restart_pending(&pm->base));
 }
 
-/* Serving: running and not on its way out, or about to restart. */
-static bool serving(const struct pool_member *pm)
+/* Serving: running and not on its way out, or about to restart. One whose
+ * channel is lost (it is exiting, or being stopped) is counted only with
+ * lost: its exit decides what its place does next, so growth waits for it,
+ * but it serves no one, so it keeps no other process from going idle. */
+static bool serving(const struct pool_member *pm, bool lost)
 {
-        return (pid_of(pm) > 0 && pm->retire == RETIRE_NO && !pm->shut) || member_restart_pending(&pm->base);
+        return (pid_of(pm) > 0 && (lost || pm->chan >= 0) && pm->retire == RETIRE_NO && !pm->shut) ||
+               member_restart_pending(&pm->base);
 }
 
 /* A place in the pool where nothing runs nor will, that may start. */
@@ -33,18 +38,20 @@ struct pool_member *pool_free_place(struct pool *p)
 {
         for (unsigned i = 0; i < p->positions; i++) {
                 struct pool_member *pm = &p->pm[i];
-                if (!pool_occupied(pm) && !pool_occupied(pool_twin(p, pm)) && !pm->failed)
+                struct pool_member *t = pool_twin(p, pm);
+                /* a place whose last process failed with restart = never stays empty */
+                if (!pool_occupied(pm) && !pool_occupied(t) && !pm->failed && !(t && t->failed))
                         return pm;
         }
         return NULL;
 }
 
-static unsigned pool_size(const struct pool *p)
+static unsigned pool_size(const struct pool *p, bool lost)
 {
         unsigned n = 0;
 
         for (size_t i = 0; i < p->n; i++)
-                n += serving(&p->pm[i]);
+                n += serving(&p->pm[i], lost);
         return n;
 }
 
@@ -75,9 +82,10 @@ void pool_grow(struct worker *w)
                 const struct pool_member *pm = &p->pm[i];
                 if (member_restart_pending(&pm->base))
                         return;
+                /* started and not spoken yet, or lost: about to exit */
                 starting |= pid_of(pm) > 0 && pm->version == 0 && pm->retire == RETIRE_NO && !pm->shut;
         }
-        if (pool_size(p) >= p->positions || !(place = pool_free_place(p)))
+        if (pool_size(p, true) >= p->positions || !(place = pool_free_place(p)))
                 return;
         now = worker_now(w);
         since = p->last_start > p->queue->at ? p->last_start : p->queue->at;
@@ -98,51 +106,87 @@ static void retire(struct pool_member *pm, enum retire why)
         pm->retire = why;
         if (pm->chan >= 0 && !pm->shut && shutdown(pm->chan, SHUT_WR) == 0)
                 pm->shut = true;
-        pool_member_stop_later(pm);
+        /* A replaced one serves what it holds, for as long as that takes
+         * (runtime-max is for a connection that never ends): its grace
+         * starts when it holds nothing. */
+        if (why != RETIRE_RECYCLE || pm->inflight == 0)
+                pool_member_stop_later(pm);
 }
 
 static int on_idle(sd_event_source *es, uint64_t usec, void *userdata);
 
-/* Stops the processes above MIN idle for idle-timeout, the one used least
- * recently first; the timer waits for the next one's deadline. */
+static bool idle(const struct pool_member *pm)
+{
+        return pid_of(pm) > 0 && serving(pm, false) && pm->inflight == 0;
+}
+
+static int by_use(const void *a, const void *b)
+{
+        const struct pool_member *x = *(struct pool_member *const *)a, *y = *(struct pool_member *const *)b;
+
+        return x->idle_seq < y->idle_seq ? -1 : x->idle_seq > y->idle_seq;
+}
+
+static void stop_idle(struct worker *w, struct pool_member *pm, uint64_t now, unsigned size)
+{
+        const struct cfg_worker *cw = w->cfg;
+        struct log_ctx c = member_ctx(&pm->base);
+
+        log_ctx(LOG_INFO, &c, "worker %s: pid %d: idle for %llums: stopping it (pool %u of %u-%u)", cw->name,
+                (int)pid_of(pm), (unsigned long long)((now - pm->idle_since) / 1000), size, cw->instances_min,
+                cw->instances);
+        retire(pm, RETIRE_IDLE);
+}
+
+/* Stops the processes above MIN idle for idle-timeout; when more are due
+ * than may stop, those used least recently. The timer waits for the next
+ * deadline. Two passes over the places at most, whatever is due. */
 void pool_shrink(struct worker *w)
 {
         struct pool *p = pool_of(w);
         const struct cfg_worker *cw = w->cfg;
-        unsigned size;
-        uint64_t now;
+        unsigned size, due = 0, may;
+        uint64_t now, next = UINT64_MAX;
 
         if (!p->elastic || worker_ending(w))
                 return;
-        size = pool_size(p);
+        size = pool_size(p, false);
         now = worker_now(w);
-        while (size > cw->instances_min) {
-                struct pool_member *lru = NULL;
-                for (size_t i = 0; i < p->n; i++) {
-                        struct pool_member *pm = &p->pm[i];
-                        if (pid_of(pm) > 0 && pm->chan >= 0 && serving(pm) && pm->inflight == 0 &&
-                            (!lru || pm->idle_since < lru->idle_since))
-                                lru = pm;
-                }
-                if (!lru)
-                        break;
-                if (now < lru->idle_since + cw->idle_timeout_usec) {
-                        if (p->idle_timer ||
-                            sd_event_add_time(w->event, &p->idle_timer, CLOCK_MONOTONIC, 0, 0, on_idle, w) >= 0) {
-                                sd_event_source_set_time(p->idle_timer, lru->idle_since + cw->idle_timeout_usec);
-                                sd_event_source_set_enabled(p->idle_timer, SD_EVENT_ONESHOT);
-                        }
-                        return;
-                }
-                struct log_ctx c = member_ctx(&lru->base);
-                log_ctx(LOG_INFO, &c, "worker %s: pid %d: idle for %llums: stopping it (pool %u of %u-%u)",
-                        cw->name, (int)pid_of(lru), (unsigned long long)((now - lru->idle_since) / 1000),
-                        size - 1, cw->instances_min, cw->instances);
-                retire(lru, RETIRE_IDLE);
-                size--;
+        for (size_t i = 0; size > cw->instances_min && i < p->n; i++) {
+                const struct pool_member *pm = &p->pm[i];
+                if (!idle(pm))
+                        continue;
+                if (now >= pm->idle_since + cw->idle_timeout_usec)
+                        due++;
+                else if (pm->idle_since + cw->idle_timeout_usec < next)
+                        next = pm->idle_since + cw->idle_timeout_usec;
         }
-        if (p->idle_timer)
+        may = size > cw->instances_min ? size - cw->instances_min : 0;
+        if (due > may) {
+                /* more due than may stop: the ones used last stay */
+                struct pool_member **v = malloc(due * sizeof(*v));
+                unsigned n = 0;
+                for (size_t i = 0; v && i < p->n; i++)
+                        if (idle(&p->pm[i]) && now >= p->pm[i].idle_since + cw->idle_timeout_usec)
+                                v[n++] = &p->pm[i];
+                if (v)
+                        qsort(v, n, sizeof(*v), by_use);
+                for (unsigned k = 0; v && k < may; k++)
+                        stop_idle(w, v[k], now, --size);
+                free(v);
+                next = UINT64_MAX; /* at MIN now (out of memory: the next drain tries again) */
+        } else if (due) {
+                for (size_t i = 0; i < p->n; i++)
+                        if (idle(&p->pm[i]) && now >= p->pm[i].idle_since + cw->idle_timeout_usec)
+                                stop_idle(w, &p->pm[i], now, --size);
+        }
+        if (next != UINT64_MAX && size > cw->instances_min &&
+            (p->idle_timer || sd_event_add_time(w->event, &p->idle_timer, CLOCK_MONOTONIC, 0, 0, on_idle, w) >= 0)) {
+                sd_event_source_set_time(p->idle_timer, next);
+                sd_event_source_set_enabled(p->idle_timer, SD_EVENT_ONESHOT);
+        } else if (p->idle_timer) {
                 sd_event_source_set_enabled(p->idle_timer, SD_EVENT_OFF);
+        }
 }
 
 static int on_idle(sd_event_source *es, uint64_t usec, void *userdata)
@@ -168,9 +212,14 @@ void pool_recycle(struct worker *w, struct pool_member *pm)
         /* (a twin still finishing after its own replacement is no successor) */
         if ((pid_of(next) > 0 && next->retire == RETIRE_NO) || next->failed) {
                 struct log_ctx c = member_ctx(&pm->base);
-                log_ctx(LOG_INFO, &c, "worker %s: pid %d: was sent %lu connections (max-connections): "
-                        "replaced by pid %d; it exits once it has served them", w->cfg->name, (int)pid_of(pm),
-                        pm->handed, (int)pid_of(next));
+                if (next->failed)
+                        log_ctx(LOG_INFO, &c, "worker %s: pid %d: was sent %lu connections (max-connections): "
+                                "its successor failed (restart = never); it exits once it has served them",
+                                w->cfg->name, (int)pid_of(pm), pm->handed);
+                else
+                        log_ctx(LOG_INFO, &c, "worker %s: pid %d: was sent %lu connections (max-connections): "
+                                "replaced by pid %d; it exits once it has served them", w->cfg->name,
+                                (int)pid_of(pm), pm->handed, (int)pid_of(next));
                 retire(pm, RETIRE_RECYCLE);
         }
 }

@@ -461,8 +461,12 @@ void pool_stop(struct worker *w)
                 if (pm->chan >= 0 && !pm->shut && shutdown(pm->chan, SHUT_WR) == 0)
                         pm->shut = true;
         }
-        if (!worker_members_up(w) && queue_free(w)) /* nobody left to serve them */
-                counters_freed(w->counters);
+        if (!worker_members_up(w)) { /* nobody left here to serve them */
+                if (w->launcher.ending == ENDING_RETIRED)
+                        hand_over(w);
+                else if (queue_free(w))
+                        counters_freed(w->counters);
+        }
 }
 
 bool pool_idle(const struct worker *w)

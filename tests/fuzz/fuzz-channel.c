@@ -391,15 +391,17 @@ static void check_state(struct harness *h, bool fds)
                 if (!h->alive[i])
                         check(pm->lost == LOST_NO && !pm->lost_timer && pm->dropped == 0 && pm->chan < 0 &&
                               pm->retire == RETIRE_NO && !pm->runtime_timer);
-                /* on its way out: asked to exit (half-closed, or hung: SIGTERM), stopped if it does not */
+                /* on its way out: asked to exit (half-closed, or hung: SIGTERM), stopped if it does
+                 * not; a replaced one only once it holds nothing (it serves what it has) */
                 if (pm->retire != RETIRE_NO)
-                        check(pm->lost != LOST_NO &&
+                        check((pm->lost != LOST_NO || (pm->retire == RETIRE_RECYCLE && pm->inflight > 0)) &&
                               (pm->retire == RETIRE_HUNG ? signalled[i] != 0 : pm->chan < 0 || pm->shut));
                 check(pm->retire != RETIRE_HUNG || h->fc->runtime_max);
                 check(pm->retire != RETIRE_RECYCLE || max_connections);
                 check(pm->retire != RETIRE_IDLE || h->fc->elastic);
-                /* max-connections: never sent more; and once on its way out, nothing more */
-                check(!max_connections || pm->handed <= max_connections);
+                /* max-connections: never sent more (but stopping, when no successor will
+                 * start: the queue goes out first); once on its way out, nothing more */
+                check(!max_connections || worker_ending(w) || pm->handed <= max_connections);
                 see_retired(h, i);
                 if (h->alive[i]) {
                         check(inc->reads <= pm->handed);
@@ -676,7 +678,7 @@ static void worker_read_end(struct harness *h, unsigned i, int end, struct incar
                         check(used < nfds && fstat(fds[used], &st) == 0 && st.st_ino == h->ino[f.id]);
                         used++;
                         inc->reads++;
-                        check(!h->fc->max_connections || inc->reads <= h->fc->max_connections);
+                        check(!h->fc->max_connections || worker_ending(h->w) || inc->reads <= h->fc->max_connections);
                         check(!inc->retired || inc->reads <= inc->handed);
                         check(gone || inc->reads <= member(h, i)->handed);
                 }

@@ -271,6 +271,7 @@ static void check_config(const struct config *c)
                 /* instances = MIN-MAX: a pool's only; a fixed size is MIN = MAX */
                 check(w->instances_min <= w->instances);
                 check(w->instances_min == w->instances || w->dispatch == DISPATCH_POOL);
+                check(w->instances_min == w->instances || w->instances <= 16384);
                 check(w->idle_timeout_usec > 0);
                 check(w->max_connections == 0 || w->dispatch == DISPATCH_POOL);
                 check(w->runtime_max_usec == 0 || w->dispatch != DISPATCH_LISTENER);

@@ -272,6 +272,66 @@ Test(elastic, a_recycled_process_is_sent_no_more_than_max_connections)
         daemon_stop(&d);
 }
 
+/* A client served by fd's probe: it sends msg, half-closes, reads the echo. */
+static void expect_echo_on(int fd, const char *msg)
+{
+        char buf[256];
+
+        cr_assert_eq(us_send(fd, msg, strlen(msg)), (ssize_t)strlen(msg));
+        shutdown(fd, SHUT_WR);
+        cr_assert_eq(read_all_deadline(fd, buf, sizeof(buf), DEADLINE_MS), (ssize_t)strlen(msg), "echo of '%s'", msg);
+        cr_assert_str_eq(buf, msg);
+}
+
+Test(elastic, a_replaced_process_serves_its_long_connection_to_the_end)
+{
+        int held, tick;
+        pid_t old;
+
+        /* stop-timeout 300ms; a spawn worker cut off by its runtime-max of
+         * 1s is the test's clock: when that is logged, more than
+         * stop-timeout has passed since the replacement */
+        daemon_start(&d, fmt("[unixsockd]\nruntime-directory = @DIR@\nstop-timeout = 300ms\n\n"
+                             "[socket:p]\npath = p.sock\nworker = p\n\n"
+                             "[worker:p]\ncommand = %s\ndispatch = pool\ninstances = 1\nmax-connections = 1\n\n"
+                             "[socket:clock]\npath = clock.sock\nworker = clock\n\n"
+                             "[worker:clock]\ncommand = /bin/sleep 1000\nruntime-max = 1s\n",
+                             test_prog("pool-probe")));
+        probe_hold(daemon_path(&d, "p.sock"), &held, &old, 1);
+        cr_assert(daemon_wait_log(&d, fmt("pid %d: was sent 1 connections (max-connections): replaced by", (int)old)));
+        tick = client_connect(daemon_path(&d, "clock.sock"));
+        cr_assert(daemon_wait_log(&d, "after runtime-max 1000ms"));
+        cr_assert(!daemon_log_has(&d, fmt("pid %d: still running", (int)old)),
+                  "no grace runs out while it serves what it holds");
+        expect_echo_on(held, "still served");
+        close(held);
+        cr_assert(daemon_wait_log(&d, fmt("pid %d exited with status 0", (int)old)), "then it exits");
+        close(tick);
+        daemon_stop(&d);
+}
+
+Test(elastic, a_reload_with_clients_queued_on_a_spent_process_serves_them_all)
+{
+        int held, waiting[4];
+        pid_t a;
+
+        /* one serial process, replaced after 3: the clock of the old worker
+         * runs out while 4 wait, and a reload replaces the worker */
+        daemon_start(&d, conf("instances = 1\nmax-connections = 3\nmax-concurrent = 1\n"));
+        probe_hold(daemon_path(&d, "p.sock"), &held, &a, 1);
+        for (int i = 0; i < 4; i++)
+                waiting[i] = client_connect(daemon_path(&d, "p.sock"));
+        wait_queued(4);
+        daemon_reload(&d, conf("instances = 1\nmax-connections = 4\nmax-concurrent = 1\n"));
+        close(held);
+        for (int i = 0; i < 4; i++) {
+                probe_greeting(waiting[i]);
+                expect_echo_on(waiting[i], fmt("queued %d", i));
+                close(waiting[i]);
+        }
+        daemon_stop(&d);
+}
+
 Test(elastic, runtime_max_stops_a_pool_process_holding_a_connection_too_long)
 {
         int held;

@@ -1688,6 +1688,10 @@ Test(config, a_range_is_a_pools_only_and_well_formed)
                          "instances: '0-0' is not a range MIN-MAX with MIN <= MAX <= 1000000 and MAX >= 1");
         bad_worker_value("instances", "1-1000001",
                          "instances: '1-1000001' is not a range MIN-MAX with MIN <= MAX <= 1000000 and MAX >= 1");
+        bad_worker_value("instances", "0-16385",
+                         "instances: MAX 16385 is more than 16384, the most processes of a pool that sizes itself");
+        struct config *c = ok(SOCK_S POOL_W "instances = 16384-16384\n");
+        config_free(c);
         bad_worker_value("instances", "-3",
                          "instances: '-3' is not a range MIN-MAX with MIN <= MAX <= 1000000 and MAX >= 1");
         bad_one(SOCK_S POOL_W "idle-timeout = 5s\n", 7,
