@@ -25,7 +25,7 @@ bool pool_occupied(const struct pool_member *pm)
 
 /* Serving: running and not on its way out, or about to restart. One whose
  * channel is lost (it is exiting, or being stopped) is counted only with
- * lost: its exit decides what its place does next, so growth waits for it,
+ * lost: its exit decides what its place does next, so growth waits for its exit,
  * but it serves no one, so it keeps no other process from going idle. */
 static bool serving(const struct pool_member *pm, bool lost)
 {
@@ -67,8 +67,9 @@ static int on_grow(sd_event_source *es, uint64_t usec, void *userdata)
  * starts another, up to MAX. One start at a time: another only once every
  * process started has spoken, or when both the last start and the oldest
  * waiting connection are POOL_GROW_WAIT_USEC old.
- * While any place waits for its restart, the backoff decides: a worker that
- * crashes is not started again and again through the pool's growth. */
+ * While any place waits for its restart, or a process whose channel is lost
+ * for its exit to be judged, the backoff decides: a worker that crashes is
+ * not started again and again through the pool's growth. */
 void pool_grow(struct worker *w)
 {
         struct pool *p = pool_of(w);
@@ -80,9 +81,11 @@ void pool_grow(struct worker *w)
                 return;
         for (size_t i = 0; i < p->n; i++) {
                 const struct pool_member *pm = &p->pm[i];
-                if (member_restart_pending(&pm->base))
+                /* a restart due, or an exit to judge (a channel lost: a crash's
+                         * EOF comes before its SIGCHLD): the backoff decides */
+                if (member_restart_pending(&pm->base) ||
+                    (pid_of(pm) > 0 && pm->chan < 0 && pm->retire == RETIRE_NO))
                         return;
-                /* started and not spoken yet, or lost: about to exit */
                 starting |= pid_of(pm) > 0 && pm->version == 0 && pm->retire == RETIRE_NO && !pm->shut;
         }
         if (pool_size(p, true) >= p->positions || !(place = pool_free_place(p)))
