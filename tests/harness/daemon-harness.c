@@ -555,3 +555,27 @@ int load_wait(struct load *l, int *failures_by_kind)
         }
         return ok;
 }
+
+int run_capture(const char *const *argv, char *out, size_t size)
+{
+        int pfd[2], st;
+        pid_t pid;
+
+        cr_assert_not_null(argv[0], "no program to run (UNIXSOCKD, UNIXSOCKCTL: run through meson test)");
+        cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                dup2(pfd[1], 1);
+                dup2(pfd[1], 2);
+                unsetenv("NOTIFY_SOCKET");
+                execv(argv[0], (char *const *)argv);
+                _exit(127);
+        }
+        close(pfd[1]);
+        cr_assert_geq(read_all_deadline(pfd[0], out, size, DEADLINE_MS), 0);
+        close(pfd[0]);
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFEXITED(st), "%s: status 0x%x", argv[0], st);
+        return WEXITSTATUS(st);
+}

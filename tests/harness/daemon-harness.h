@@ -96,6 +96,11 @@ bool readable_within(int fd, int ms);
 /* Connects n clients of a pool-probe worker at path and keeps them open
  * once each is greeted ("pid=N\n"); pids[i]: the process serving fds[i]. */
 void probe_hold(const char *path, int *fds, pid_t *pids, int n);
+/* Runs argv (NULL-terminated; argv[0] a path) outside the notify socket,
+ * its stdout and stderr into out (NUL-terminated, as read_all_deadline());
+ * its exit status. */
+int run_capture(const char *const *argv, char *out, size_t size);
+
 /* The pid in the greeting a pool-probe sends first on fd, read whole. */
 pid_t probe_greeting(int fd);
 

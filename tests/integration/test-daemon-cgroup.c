@@ -63,30 +63,6 @@ static void skip_if_delegated(void)
         fclose(f);
 }
 
-/* argv (NULL-terminated) with stdout and stderr into out; its exit status. */
-static int run(const char *const *argv, char *out, size_t size)
-{
-        int pfd[2], st;
-        pid_t pid;
-
-        cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
-        pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-                dup2(pfd[1], 1);
-                dup2(pfd[1], 2);
-                unsetenv("NOTIFY_SOCKET");
-                execv(argv[0], (char *const *)argv);
-                _exit(127);
-        }
-        close(pfd[1]);
-        cr_assert_geq(read_all_deadline(pfd[0], out, size, DEADLINE_MS), 0);
-        close(pfd[0]);
-        cr_assert_eq(waitpid(pid, &st, 0), pid);
-        cr_assert(WIFEXITED(st), "status 0x%x", st);
-        return WEXITSTATUS(st);
-}
-
 Test(cgroup, start_with_memory_max_and_no_delegated_cgroup_fails_with_78_naming_file_and_line)
 {
         char want[1024];
@@ -113,7 +89,7 @@ Test(cgroup, check_judges_the_file_alone_and_accepts_cgroup_keys)
         cr_assert_not_null(f);
         fputs(text, f);
         cr_assert_eq(fclose(f), 0);
-        cr_assert_eq(run((const char *[]){ getenv("UNIXSOCKD"), "--check", "-c", path, NULL }, out, sizeof(out)), 0,
+        cr_assert_eq(run_capture((const char *[]){ getenv("UNIXSOCKD"), "--check", "-c", path, NULL }, out, sizeof(out)), 0,
                      "%s", out);
         cr_assert(strstr(out, ": ok"), "%s", out);
         free(text);
@@ -137,7 +113,7 @@ Test(cgroup, reload_adding_pids_max_is_refused_by_unixsockctl_with_78_naming_fil
         fputs(text, f);
         cr_assert_eq(fclose(f), 0);
         free(text);
-        cr_assert_eq(run((const char *[]){ getenv("UNIXSOCKCTL"), "-s", daemon_path(&d, "control.sock"), "reload", NULL },
+        cr_assert_eq(run_capture((const char *[]){ getenv("UNIXSOCKCTL"), "-s", daemon_path(&d, "control.sock"), "reload", NULL },
                          out, sizeof(out)),
                      EX_CONFIG, "%s", out);
         snprintf(want, sizeof(want), "%s:%d: pids-max" WANT, d.conf, KEY_LINE);

@@ -454,33 +454,19 @@ Test(listener, when_the_last_copy_leaves_a_client_waiting_every_copy_starts_agai
  * its exit status, its output in out. */
 static int check(const char *text, char *out, size_t size)
 {
-        int pfd[2], st;
-        pid_t pid;
         char *dir = make_tmpdir(), *body = replace_all(text, "@DIR@", dir);
         const char *file = join(dir, "bad.conf");
         FILE *f = fopen(file, "w");
+        int r;
 
         cr_assert_not_null(f);
         fputs(body, f);
         fclose(f);
         free(body);
-        cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
-        pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-                dup2(pfd[1], 1);
-                dup2(pfd[1], 2);
-                unsetenv("NOTIFY_SOCKET");
-                execl(getenv("UNIXSOCKD"), "unixsockd", "--check", "-c", file, (char *)NULL);
-                _exit(127);
-        }
-        close(pfd[1]);
-        cr_assert_geq(read_all_deadline(pfd[0], out, size, DEADLINE_MS), 0);
-        close(pfd[0]);
-        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        r = run_capture((const char *[]){ getenv("UNIXSOCKD"), "--check", "-c", file, NULL }, out, size);
         rm_rf(dir);
         free(dir);
-        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        return r;
 }
 
 Test(listener, instances_out_of_range_is_an_error_naming_the_file_and_line)

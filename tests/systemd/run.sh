@@ -25,19 +25,6 @@ exe=$build/daemon/unixsockd
 # shellcheck source=container.sh
 . "$here/container.sh"
 
-skip() {
-	if [ "${UNIXSOCKD_SYSTEMD_REQUIRED:-0}" = 1 ]; then
-		echo "Bail out! cannot run: $*" >&3
-		exit 1
-	fi
-	echo "1..0 # SKIP $*" >&3
-	exit 0
-}
-bail() {
-	echo "Bail out! $*" >&3
-	exit 1
-}
-
 # ---- can it run here? -------------------------------------------------------
 [ "$(uname -s)" = Linux ] || skip "not Linux"
 [ "$(id -u)" = 0 ] || skip "needs root to boot a systemd-nspawn container"
