@@ -430,6 +430,9 @@ void pool_channel_close(struct pool_member *pm, const char *why)
         }
         pm->unacked = pm->inflight = 0;
         pm->version = pm->credit = 0; /* the next process says its own */
+        /* a replaced one whose grace waited for its connections: they are over */
+        if (pm->retire == RETIRE_RECYCLE && pid_of(pm) > 0)
+                pool_member_stop_later(pm);
         if (why || requeued) {
                 struct log_ctx c = member_ctx(&pm->base);
                 log_ctx(requeued ? LOG_WARNING : LOG_DEBUG, &c,
@@ -509,9 +512,6 @@ void pool_channel_gone(struct pool_member *pm, const char *why)
 
         pm->dropped += pm->unacked; /* sent to it, never taken: a failure at its exit */
         pool_channel_close(pm, why);
-        /* a replaced one whose grace waited for its connections: they are over */
-        if (pm->retire == RETIRE_RECYCLE && pid_of(pm) > 0)
-                pool_member_stop_later(pm);
         if (expected || pid_of(pm) <= 0 || pm->lost != LOST_NO)
                 return;
         pm->lost = LOST_GRACE;

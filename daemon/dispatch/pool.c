@@ -331,10 +331,11 @@ static void exiting(struct member *m, struct member_exit *e)
         (void)pool_channel_read(pm, INT_MAX, &freed, &why);
         dropped = pm->dropped + pm->unacked;
         lost = pm->lost >= LOST_TERM && pm->retire == RETIRE_NO;
+        pool_channel_close(pm, NULL);
+        /* after the close: whatever it armed is for a process that is gone */
         pm->lost_timer = sd_event_source_disable_unref(pm->lost_timer);
         pm->lost = LOST_NO;
         pm->dropped = 0;
-        pool_channel_close(pm, NULL);
         left_behind(pm, lost, dropped, e->reason, sizeof(e->reason));
         e->retired = pm->retire == RETIRE_IDLE || pm->retire == RETIRE_RECYCLE || twin_serves(pm);
         if (pm->retire == RETIRE_HUNG && !worker_ending(pm->w))
