@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pool-channel.h"
+#include "timer.h"
 
 /* ---- connections ------------------------------------------------------------ */
 
@@ -63,15 +64,8 @@ static int on_runtime(sd_event_source *es, uint64_t usec, void *userdata);
  * first, and a DONE does not move the timer: it is checked only then). */
 static void runtime_arm(struct pool_member *pm, uint64_t at)
 {
-        uint64_t max = pm->w->cfg->runtime_max_usec;
-
-        if (!max)
-                return;
-        if (!pm->runtime_timer &&
-            sd_event_add_time(pm->w->event, &pm->runtime_timer, CLOCK_MONOTONIC, 0, 0, on_runtime, pm) < 0)
-                return; /* no timer: runtime-max is not enforced on it (said at its deadline, never) */
-        sd_event_source_set_time(pm->runtime_timer, at + max);
-        sd_event_source_set_enabled(pm->runtime_timer, SD_EVENT_ONESHOT);
+        /* no timer: runtime-max is not enforced on it (said at its deadline, never) */
+        (void)timer_at(pm->w->event, &pm->runtime_timer, at + pm->w->cfg->runtime_max_usec, on_runtime, pm);
 }
 
 static void sent(struct pool_member *pm, struct conn *c)
@@ -444,17 +438,13 @@ void pool_channel_close(struct pool_member *pm, const char *why)
 
 static void lost_timer_arm(struct pool_member *pm, uint64_t after)
 {
-        if (!pm->lost_timer &&
-            sd_event_add_time(pm->w->event, &pm->lost_timer, CLOCK_MONOTONIC, 0, 0, on_lost_timer, pm) < 0) {
+        if (timer_at(pm->w->event, &pm->lost_timer, worker_now(pm->w) + after, on_lost_timer, pm) < 0) {
                 /* no timer to wait with: stop it now rather than never */
                 log_msg(LOG_ERR, "worker %s: pid %d: no timer to stop it gracefully: sending SIGKILL",
                         pm->w->cfg->name, (int)pid_of(pm));
                 pm->lost = LOST_KILL;
                 (void)kill(-pid_of(pm), SIGKILL);
-                return;
         }
-        sd_event_source_set_time(pm->lost_timer, worker_now(pm->w) + after);
-        sd_event_source_set_enabled(pm->lost_timer, SD_EVENT_ONESHOT);
 }
 
 /* A process that runs on without its channel serves nobody and never will:

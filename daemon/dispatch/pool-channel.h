@@ -105,6 +105,9 @@ static inline pid_t pid_of(const struct pool_member *pm)
 struct pool_member *pool_twin(struct pool *p, struct pool_member *pm);
 /* Runs, or waits to restart. */
 bool pool_occupied(const struct pool_member *pm);
+/* Runs and is not on its way out, or waits to restart; one whose channel is
+ * lost only if lost (it holds growth back, it serves no one). */
+bool pool_serving(const struct pool_member *pm, bool lost);
 /* A place where nothing runs nor will and that may start, or NULL. */
 struct pool_member *pool_free_place(struct pool *p);
 /* Connections wait and none has room: one more process, if the rules allow. */

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "pool-channel.h"
+#include "timer.h"
 
 struct pool_member *pool_twin(struct pool *p, struct pool_member *pm)
 {
@@ -27,7 +28,7 @@ bool pool_occupied(const struct pool_member *pm)
  * channel is lost (it is exiting, or being stopped) is counted only with
  * lost: its exit decides what its place does next, so growth waits for its exit,
  * but it serves no one, so it keeps no other process from going idle. */
-static bool serving(const struct pool_member *pm, bool lost)
+bool pool_serving(const struct pool_member *pm, bool lost)
 {
         return (pid_of(pm) > 0 && (lost || pm->chan >= 0) && pm->retire == RETIRE_NO && !pm->shut) ||
                member_restart_pending(&pm->base);
@@ -51,7 +52,7 @@ static unsigned pool_size(const struct pool *p, bool lost)
         unsigned n = 0;
 
         for (size_t i = 0; i < p->n; i++)
-                n += serving(&p->pm[i], lost);
+                n += pool_serving(&p->pm[i], lost);
         return n;
 }
 
@@ -82,7 +83,7 @@ void pool_grow(struct worker *w)
         for (size_t i = 0; i < p->n; i++) {
                 const struct pool_member *pm = &p->pm[i];
                 /* a restart due, or an exit to judge (a channel lost: a crash's
-                         * EOF comes before its SIGCHLD): the backoff decides */
+                 * EOF comes before its SIGCHLD): the backoff decides */
                 if (member_restart_pending(&pm->base) ||
                     (pid_of(pm) > 0 && pm->chan < 0 && pm->retire == RETIRE_NO))
                         return;
@@ -93,11 +94,8 @@ void pool_grow(struct worker *w)
         now = worker_now(w);
         since = p->last_start > p->queue->at ? p->last_start : p->queue->at;
         if (starting && now < since + POOL_GROW_WAIT_USEC) {
-                if (p->grow_timer || sd_event_add_time(w->event, &p->grow_timer, CLOCK_MONOTONIC, 0, 0, on_grow, w) >= 0) {
-                        sd_event_source_set_time(p->grow_timer, since + POOL_GROW_WAIT_USEC);
-                        sd_event_source_set_enabled(p->grow_timer, SD_EVENT_ONESHOT);
-                }
-                return;
+                (void)timer_at(w->event, &p->grow_timer, since + POOL_GROW_WAIT_USEC, on_grow, w);
+                return; /* (no timer: the next connection or answer looks again) */
         }
         member_start(&place->base);
 }
@@ -120,7 +118,13 @@ static int on_idle(sd_event_source *es, uint64_t usec, void *userdata);
 
 static bool idle(const struct pool_member *pm)
 {
-        return pid_of(pm) > 0 && serving(pm, false) && pm->inflight == 0;
+        return pid_of(pm) > 0 && pool_serving(pm, false) && pm->inflight == 0;
+}
+
+/* Idle for idle-timeout at now: it may be stopped. */
+static bool idle_due(const struct pool_member *pm, uint64_t now)
+{
+        return idle(pm) && now >= pm->idle_since + pm->w->cfg->idle_timeout_usec;
 }
 
 static int by_use(const void *a, const void *b)
@@ -157,11 +161,9 @@ void pool_shrink(struct worker *w)
         now = worker_now(w);
         for (size_t i = 0; size > cw->instances_min && i < p->n; i++) {
                 const struct pool_member *pm = &p->pm[i];
-                if (!idle(pm))
-                        continue;
-                if (now >= pm->idle_since + cw->idle_timeout_usec)
+                if (idle_due(pm, now))
                         due++;
-                else if (pm->idle_since + cw->idle_timeout_usec < next)
+                else if (idle(pm) && pm->idle_since + cw->idle_timeout_usec < next)
                         next = pm->idle_since + cw->idle_timeout_usec;
         }
         may = size > cw->instances_min ? size - cw->instances_min : 0;
@@ -170,7 +172,7 @@ void pool_shrink(struct worker *w)
                 struct pool_member **v = malloc(due * sizeof(*v));
                 unsigned n = 0;
                 for (size_t i = 0; v && i < p->n; i++)
-                        if (idle(&p->pm[i]) && now >= p->pm[i].idle_since + cw->idle_timeout_usec)
+                        if (idle_due(&p->pm[i], now))
                                 v[n++] = &p->pm[i];
                 if (v)
                         qsort(v, n, sizeof(*v), by_use);
@@ -180,16 +182,12 @@ void pool_shrink(struct worker *w)
                 next = UINT64_MAX; /* at MIN now (out of memory: the next drain tries again) */
         } else if (due) {
                 for (size_t i = 0; i < p->n; i++)
-                        if (idle(&p->pm[i]) && now >= p->pm[i].idle_since + cw->idle_timeout_usec)
+                        if (idle_due(&p->pm[i], now))
                                 stop_idle(w, &p->pm[i], now, --size);
         }
-        if (next != UINT64_MAX && size > cw->instances_min &&
-            (p->idle_timer || sd_event_add_time(w->event, &p->idle_timer, CLOCK_MONOTONIC, 0, 0, on_idle, w) >= 0)) {
-                sd_event_source_set_time(p->idle_timer, next);
-                sd_event_source_set_enabled(p->idle_timer, SD_EVENT_ONESHOT);
-        } else if (p->idle_timer) {
+        if ((next == UINT64_MAX || size <= cw->instances_min ||
+             timer_at(w->event, &p->idle_timer, next, on_idle, w) < 0) && p->idle_timer)
                 sd_event_source_set_enabled(p->idle_timer, SD_EVENT_OFF);
-        }
 }
 
 static int on_idle(sd_event_source *es, uint64_t usec, void *userdata)

@@ -182,7 +182,7 @@ static bool pool_dead(const struct worker *w)
                 if (pool_occupied(&p->pm[i]))
                         return false;
         /* a pool that sizes itself starts one for the next connection */
-        return !p->elastic || !pool_free_place(pool_of(w));
+        return !p->elastic || !pool_free_place(p);
 }
 
 int pool_dispatch(struct worker *w, struct accepted *a)
@@ -258,7 +258,7 @@ static int prepare(struct member *m, struct launch *a, const char **step)
 
 static void started(struct member *m, bool ok)
 {
-        struct pool_member *pm = pm_of(m);
+        struct pool_member *pm = pm_of(m), *twin = pool_twin(pool_of(pm->w), pm);
         struct worker *w = pm->w;
 
         close(pm->chan_child); /* the process's end: it has it, or never will */
@@ -275,8 +275,8 @@ static void started(struct member *m, bool ok)
                 pool_channel_close(pm, NULL);
         }
         /* the successor of a spent process: that one may go now */
-        if (pool_twin(pool_of(w), pm) && pool_spent(pool_twin(pool_of(w), pm)))
-                pool_recycle(w, pool_twin(pool_of(w), pm));
+        if (twin && pool_spent(twin))
+                pool_recycle(w, twin);
         drain(w);
 }
 
@@ -309,18 +309,9 @@ static void left_behind(struct pool_member *pm, bool lost, unsigned dropped, cha
                 snprintf(buf, size, " (leaving %u connections waiting for it)", w->n_queued);
 }
 
-/* The other slot of pm's place runs, or will, and is not on its way out:
- * it is pm's successor, and pm's place must not start again beside it. */
-static bool twin_serves(struct pool_member *pm)
-{
-        struct pool_member *t = pool_twin(pool_of(pm->w), pm);
-
-        return t && ((pid_of(t) > 0 && t->retire == RETIRE_NO && !t->shut) || member_restart_pending(&t->base));
-}
-
 static void exiting(struct member *m, struct member_exit *e)
 {
-        struct pool_member *pm = pm_of(m);
+        struct pool_member *pm = pm_of(m), *twin;
         unsigned freed = 0, dropped;
         const char *why;
         bool lost;
@@ -337,7 +328,9 @@ static void exiting(struct member *m, struct member_exit *e)
         pm->lost = LOST_NO;
         pm->dropped = 0;
         left_behind(pm, lost, dropped, e->reason, sizeof(e->reason));
-        e->retired = pm->retire == RETIRE_IDLE || pm->retire == RETIRE_RECYCLE || twin_serves(pm);
+        /* (or its successor serves in the other slot of its place: the place is not started again) */
+        twin = pool_twin(pool_of(pm->w), pm);
+        e->retired = pm->retire == RETIRE_IDLE || pm->retire == RETIRE_RECYCLE || (twin && pool_serving(twin, true));
         if (pm->retire == RETIRE_HUNG && !worker_ending(pm->w))
                 snprintf(e->reason, sizeof(e->reason), " (a connection was not done within runtime-max)");
 }

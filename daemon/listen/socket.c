@@ -11,6 +11,7 @@
 #include "inherit.h"
 #include "socket.h"
 #include "strindex.h"
+#include "timer.h"
 
 #define ACCEPT_BUDGET 32                        /* connections per wakeup, then others get a turn */
 #define RESUME_AFTER_USEC (100 * 1000)          /* retry a socket paused on a resource error */
@@ -68,14 +69,10 @@ static void pause_until(struct socket *s, unsigned reason, uint64_t usec)
 {
         s->pause |= reason;
         update_io(s);
-        if (!s->resume &&
-            sd_event_add_time(s->event, &s->resume, CLOCK_MONOTONIC, 0, 0, on_resume_timer, s) < 0) {
+        if (timer_at(s->event, &s->resume, usec, on_resume_timer, s) < 0) {
                 s->pause &= ~reason; /* no timer: better poll again than stay paused */
                 update_io(s);
-                return;
         }
-        sd_event_source_set_time(s->resume, usec);
-        sd_event_source_set_enabled(s->resume, SD_EVENT_ONESHOT);
 }
 
 /* Out of fds or memory: stop polling this socket for a while instead of

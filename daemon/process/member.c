@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "member.h"
+#include "timer.h"
 
 uint64_t member_now(const struct member *m)
 {
@@ -35,13 +36,8 @@ static int on_restart(sd_event_source *es, uint64_t usec, void *userdata)
 
 static void schedule_restart(struct member *m, uint64_t delay)
 {
-        if (!m->restart_timer &&
-            sd_event_add_time(m->event, &m->restart_timer, CLOCK_MONOTONIC, 0, 0, on_restart, m) < 0) {
+        if (timer_at(m->event, &m->restart_timer, member_now(m) + delay, on_restart, m) < 0)
                 log_msg(LOG_ERR, "worker %s: no timer for its restart", m->launcher->cfg->name);
-                return;
-        }
-        sd_event_source_set_time(m->restart_timer, member_now(m) + delay);
-        sd_event_source_set_enabled(m->restart_timer, SD_EVENT_ONESHOT);
 }
 
 bool member_restart_pending(const struct member *m)
