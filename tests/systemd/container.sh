@@ -26,21 +26,6 @@ CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 ct_log() { printf '# [%s] %s\n' "$(date +%T)" "$*" >&2; }
 
-# A runner that cannot run here says so in TAP on fd 3 and exits: a skip, or
-# with UNIXSOCKD_SYSTEMD_REQUIRED=1 a failure; bail: a failure.
-skip() {
-	if [ "${UNIXSOCKD_SYSTEMD_REQUIRED:-0}" = 1 ]; then
-		echo "Bail out! cannot run: $*" >&3
-		exit 1
-	fi
-	echo "1..0 # SKIP $*" >&3
-	exit 0
-}
-bail() {
-	echo "Bail out! $*" >&3
-	exit 1
-}
-
 # Our own cgroup in every hierarchy nspawn uses, so that everything the
 # container creates sits under one directory we can remove afterwards. The
 # host may be cgroup2 only, or hybrid (v1 controllers + name=systemd + unified).

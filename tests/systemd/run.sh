@@ -24,6 +24,8 @@ src=$(cd "${2:-$here/../..}" && pwd) || exit 2
 exe=$build/daemon/unixsockd
 # shellcheck source=container.sh
 . "$here/container.sh"
+# shellcheck source=tap.sh
+. "$here/tap.sh"
 
 # ---- can it run here? -------------------------------------------------------
 [ "$(uname -s)" = Linux ] || skip "not Linux"
@@ -64,32 +66,8 @@ fi
 ct_setup || bail "cannot build the rootfs in $CT_CACHE"
 flock -s 9
 
-# ---- TAP helpers --------------------------------------------------------------
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*" >&3; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*" >&3; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-diag() { echo "# $*" >&3; }
-
+# ---- TAP helpers (tap.sh), run in the container --------------------------------
 X() { ct_exec "$@"; }
-prop() { X systemctl show -P "$2" "$1"; }
-is() { [ "$1" = "$2" ] || { ct_log "expected '$2', got '$1'"; return 1; }; }
-# wait_for SECONDS CMD...: poll CMD until it succeeds or the deadline passes
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
-	done
-}
-# a client inside the container: socket name, bytes to send on stdin
-talk() { X socat -t5 - "UNIX-CONNECT:/run/unixsockd/$1.sock"; }
 host_talk() { python3 "$here/client.py" once "$(ct_path "/run/unixsockd/$1.sock")" "${2:-}"; }
 inode() { stat -c %i "$(ct_path "/run/unixsockd/$1.sock")" 2> /dev/null; }
 

@@ -19,8 +19,11 @@ src=${3:?}
 here=$src/tests/systemd
 exec 3> "$out/tap" 1> "$out/inside.log" 2>&1
 
-n=0
-failed=0
+# shellcheck source=tap.sh
+. "$here/tap.sh"
+ct_log() { printf '# [%s] %s\n' "$(date +%T)" "$*" >&2; }
+X() { env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"; }
+
 finish() {
 	local rc=$?
 	echo "1..$n" >&3
@@ -37,33 +40,6 @@ finish() {
 	systemctl --no-block poweroff
 }
 trap finish EXIT
-
-ok() { n=$((n + 1)); echo "ok $n - $*" >&3; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*" >&3; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-diag() { echo "# $*" >&3; }
-bail() {
-	echo "Bail out! $*" >&3
-	exit 1
-}
-ct_log() { printf '# [%s] %s\n' "$(date +%T)" "$*" >&2; }
-
-X() { env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"; }
-prop() { X systemctl show -P "$2" "$1"; }
-is() { [ "$1" = "$2" ] || { ct_log "expected '$2', got '$1'"; return 1; }; }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.05
-	done
-}
-talk() { X socat -t5 - "UNIX-CONNECT:/run/unixsockd/$1.sock"; }
 
 # journal_has WANT...: as run.sh's, on `journalctl -o export`: some entry of
 # unixsockd.service (of any unit with JANY=1) has, for every WANT,

@@ -27,6 +27,8 @@ src=$(cd "${2:-$here/../..}" && pwd) || exit 2
 exe=$build/daemon/unixsockd
 # shellcheck source=container.sh
 . "$here/container.sh"
+# shellcheck source=tap.sh
+. "$here/tap.sh"
 
 # ---- can it run here? -------------------------------------------------------
 [ "$(uname -s)" = Linux ] || skip "not Linux"
@@ -101,7 +103,7 @@ inside=/opt/unixsockd-build
 src_in=/opt/unixsockd-src
 mkdir -p "$stage$inside" "$stage$src_in/tests/systemd" "$stage$src_in/conf" "$stage$src_in/lib/examples"
 cp -a "$build/." "$stage$inside/" || bail "cannot copy $build"
-if ! cp "$here/vm-inside.sh" "$here/cgroup.sh" "$here/suite-conf.sh" "$stage$src_in/tests/systemd/" ||
+if ! cp "$here/vm-inside.sh" "$here/tap.sh" "$here/cgroup.sh" "$here/suite-conf.sh" "$stage$src_in/tests/systemd/" ||
 	! cp "$src/conf/unixsockd.conf" "$stage$src_in/conf/" ||
 	! cp "$src/lib/examples/pool-echo.py" "$stage$src_in/lib/examples/"; then
 	bail "cannot copy the test files"
