@@ -2,6 +2,7 @@
  * (fd passing is fdpass.c's). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -9,17 +10,26 @@
 #include "internal.h"
 #include "unixsock.h"
 
-int us_connect(const char *path)
+int us_connect_type(const char *path, int type)
 {
         struct sockaddr_un sa;
         socklen_t len, errlen;
         int fd, err;
 
+        if (type != SOCK_STREAM && type != SOCK_SEQPACKET && type != SOCK_DGRAM) {
+                errno = EINVAL;
+                return -1;
+        }
         if (usi_addr(path, &sa, &len) < 0)
                 return -1;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -1;
+        /* A datagram client needs an address to be answered at: autobind
+         * (an address of only the family) gives it a fresh abstract one. */
+        if (type == SOCK_DGRAM && bind(fd, (struct sockaddr *)&(struct sockaddr_un){ .sun_family = AF_UNIX },
+                                       sizeof(sa_family_t)) < 0)
+                return usi_close(fd);
         if (connect(fd, (struct sockaddr *)&sa, len) == 0)
                 return fd;
         if (errno != EINTR)
@@ -41,6 +51,21 @@ int us_connect(const char *path)
                 return usi_close(fd);
         }
         return fd;
+}
+
+int us_connect(const char *path)
+{
+        return us_connect_type(path, SOCK_STREAM);
+}
+
+int us_peer_groups(int fd, gid_t *groups, size_t max)
+{
+        socklen_t len = (socklen_t)(max > NGROUPS_MAX ? NGROUPS_MAX : max) * sizeof(gid_t);
+
+        /* ERANGE when they do not fit, as the kernel says it */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+                return -1;
+        return (int)(len / sizeof(gid_t));
 }
 
 int us_pair_type(int type, int fds[2])

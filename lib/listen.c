@@ -23,6 +23,7 @@
 
 struct us_listener {
         int fd;
+        int type;               /* SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM */
         bool created;           /* we made the file at path */
         bool unlink;            /* ... and unlink it at close */
         dev_t dev;              /* ... if it is still this file */
@@ -30,7 +31,7 @@ struct us_listener {
         char path[];
 };
 
-static struct us_listener *listener_new(int fd, const char *path)
+static struct us_listener *listener_new(int fd, int type, const char *path)
 {
         size_t n = strlen(path) + 1;
         struct us_listener *l = malloc(sizeof(*l) + n);
@@ -38,6 +39,7 @@ static struct us_listener *listener_new(int fd, const char *path)
         if (!l)
                 return NULL;
         l->fd = fd;
+        l->type = type;
         l->created = false;
         l->unlink = false;
         l->dev = 0;
@@ -283,6 +285,30 @@ static int dirs_for(struct us_listen_batch *b, const char *path, const char **re
         return 0;
 }
 
+/* listen(2), which a datagram socket has no use for: it is ready once bound. */
+static int listen_type(int fd, const struct us_listen_options *o, int backlog)
+{
+        return o->type == SOCK_DGRAM ? 0 : listen(fd, backlog);
+}
+
+static bool is_bound_file(const struct us_listener *l, const struct stat *st);
+static int bound_inode(int fd, dev_t *ret_dev, ino_t *ret_ino);
+
+/* Is the file at path the socket file l is bound to (never through a symlink)? */
+static bool is_file_of(const struct us_listener *l, const char *path)
+{
+        struct us_listener *m = (struct us_listener *)l; /* its inode, asked of the kernel once */
+        struct stat st;
+        int saved = errno;
+        bool r;
+
+        if (!m->created && m->ino == 0)
+                (void)bound_inode(m->fd, &m->dev, &m->ino);
+        r = lstat(path, &st) == 0 && is_bound_file(m, &st);
+        errno = saved;
+        return r;
+}
+
 /* Binds fd at path, with its mode and owner, published atomically. Every
  * change to the socket file is made inside a fresh directory of our own, so a
  * user who owns the socket's directory can neither make us change another
@@ -297,11 +323,13 @@ static int listen_file(struct us_listen_batch *b, int fd, const char *path,
         struct stat st;
 
         replace = check_path(path);
+        if (replace < 0 && errno == EADDRINUSE && o->replace && is_file_of(o->replace, path))
+                replace = 1;
         if (replace < 0)
                 return -1;
         if (dirs_for(b, path, &base, &dirfd, &privfd, name, &owned) < 0)
                 return -1;
-        if (bind_private(fd, path, name, privfd, &st) < 0 || listen(fd, backlog) < 0)
+        if (bind_private(fd, path, name, privfd, &st) < 0 || listen_type(fd, o, backlog) < 0)
                 goto fail;
         if ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) &&
             fchownat(privfd, "s", o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0)
@@ -342,27 +370,32 @@ struct us_listener *us_listen_batched(struct us_listen_batch *b, const char *pat
         static const struct us_listen_options defaults = US_LISTEN_OPTIONS_INIT;
         const struct us_listen_options *o = opts ? opts : &defaults;
         int backlog = o->backlog > 0 ? o->backlog : US_DEFAULT_BACKLOG;
+        int type = o->type ? o->type : SOCK_STREAM;
         struct sockaddr_un sa;
         socklen_t salen;
         struct us_listener *l;
         struct stat st = { 0 };
         int fd;
 
+        if (type != SOCK_STREAM && type != SOCK_SEQPACKET && type != SOCK_DGRAM) {
+                errno = EINVAL;
+                return NULL;
+        }
         if (usi_addr(path, &sa, &salen) < 0)
                 return NULL;
         if (path[0] != '@' && path[strlen(path) - 1] == '/') {
                 errno = EISDIR;
                 return NULL;
         }
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return NULL;
         if (path[0] == '@') {
-                if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen(fd, backlog) < 0)
+                if (bind(fd, (struct sockaddr *)&sa, salen) < 0 || listen_type(fd, o, backlog) < 0)
                         goto fail;
         } else if (listen_file(b, fd, path, o, backlog, &st) < 0)
                 goto fail;
-        l = listener_new(fd, path);
+        l = listener_new(fd, type, path);
         if (!l) {
                 if (path[0] != '@')
                         (void)unlink(path);
@@ -392,18 +425,39 @@ struct us_listener *us_listen(const char *path, int backlog)
         return us_listen_with(path, &o);
 }
 
+int us_listener_fd_type(int fd)
+{
+        struct sockaddr_un sa;
+        socklen_t len = sizeof(int), salen = sizeof(sa);
+        int v, type;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0)
+                return -1;
+        len = sizeof(type);
+        if (v != AF_UNIX || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                goto not_one;
+        if (type == SOCK_STREAM || type == SOCK_SEQPACKET) {
+                len = sizeof(v);
+                if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v)
+                        return type;
+        } else if (type == SOCK_DGRAM) {
+                /* bound to a name, and no peer of its own: it receives from anyone */
+                if (getsockname(fd, (struct sockaddr *)&sa, &salen) == 0 && salen > sizeof(sa_family_t) &&
+                    getpeername(fd, (struct sockaddr *)&sa, &(socklen_t){ sizeof(sa) }) < 0 && errno == ENOTCONN)
+                        return type;
+        }
+not_one:
+        errno = ENOTSOCK;
+        return -1;
+}
+
 bool us_is_listener_fd(int fd)
 {
-        int v;
-        socklen_t len = sizeof(v);
+        int saved = errno;
+        bool r = us_listener_fd_type(fd) >= 0;
 
-        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_UNIX)
-                return false;
-        len = sizeof(v);
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 || v != SOCK_STREAM)
-                return false;
-        len = sizeof(v);
-        return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
+        errno = saved;
+        return r;
 }
 
 /* What sock_diag (UDIAG_SHOW_*) told about one socket. */
@@ -511,6 +565,10 @@ int us_listener_queue(const struct us_listener *l, unsigned *ret_queued, unsigne
 {
         struct diag d;
 
+        if (l->type == SOCK_DGRAM) {
+                errno = EOPNOTSUPP; /* the kernel would tell the bytes of the next datagram */
+                return -1;
+        }
         if (diag_query(l->fd, UDIAG_SHOW_RQLEN, &d) < 0)
                 return -1;
         if (!d.has_rqlen) {
@@ -538,12 +596,10 @@ struct us_listener *us_listener_adopt(int fd)
         struct sockaddr_un sa;
         socklen_t salen = sizeof(sa);
         char path[sizeof(sa.sun_path) + 2];
+        int type = us_listener_fd_type(fd);
 
-        if (!us_is_listener_fd(fd)) {
-                if (fcntl(fd, F_GETFD) >= 0)
-                        errno = ENOTSOCK;
+        if (type < 0)
                 return NULL;
-        }
         if (getsockname(fd, (struct sockaddr *)&sa, &salen) < 0 ||
             usi_addr_to_path(&sa, salen, path, sizeof(path)) < 0)
                 return NULL;
@@ -551,7 +607,7 @@ struct us_listener *us_listener_adopt(int fd)
                 return NULL;
         /* Its file (bound_inode) is asked of the kernel when it is needed:
          * a daemon adopting a thousand sockets changes the access of few. */
-        return listener_new(fd, path);
+        return listener_new(fd, type, path);
 }
 
 /* Is name ".us-" and 8 hex digits, followed by end or by "/s"? */
@@ -585,6 +641,10 @@ void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close)
  * connections already queued stay. */
 int us_listener_set_backlog(struct us_listener *l, int backlog)
 {
+        if (l->type == SOCK_DGRAM) {
+                errno = EOPNOTSUPP;
+                return -1;
+        }
         return listen(l->fd, backlog > 0 ? backlog : US_DEFAULT_BACKLOG);
 }
 
@@ -735,4 +795,9 @@ int us_listener_fd(const struct us_listener *l)
 const char *us_listener_path(const struct us_listener *l)
 {
         return l->path;
+}
+
+int us_listener_type(const struct us_listener *l)
+{
+        return l->type;
 }

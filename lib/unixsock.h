@@ -1,4 +1,8 @@
-/* libunixsock: UNIX domain stream sockets, after the CHICKEN unix-sockets egg.
+/* libunixsock: UNIX domain sockets, after the CHICKEN unix-sockets egg.
+ *
+ * Streams by default, as the egg; SOCK_SEQPACKET (connections that keep
+ * message boundaries) and SOCK_DGRAM (no connections: a "listener" is a
+ * bound socket that receives datagrams) where a type is asked for.
  *
  * Error convention, the same for every function:
  *   - a function returning int returns >= 0 on success, -1 on failure with errno set;
@@ -43,13 +47,19 @@ struct us_listener;
 /* Options of us_listen_with(). Zero-initialise, then set what you need;
  * use US_LISTEN_OPTIONS_INIT for the defaults. */
 struct us_listen_options {
-        int backlog;    /* <= 0: US_DEFAULT_BACKLOG */
+        int backlog;    /* <= 0: US_DEFAULT_BACKLOG; a datagram socket has none */
         mode_t mode;    /* US_MODE_DEFAULT: 0777 & ~umask, as bind(2) would */
         uid_t uid;      /* (uid_t)-1: keep */
         gid_t gid;      /* (gid_t)-1: keep */
+        int type;       /* SOCK_STREAM (also 0), SOCK_SEQPACKET or SOCK_DGRAM; else EINVAL */
+        /* A listener of the caller's whose socket file is at path, and may be
+         * replaced, as a stale one is, though it is live (a daemon whose
+         * socket changes its type): the new file takes its name in one
+         * rename(2). Only that very file, never a symlink or another socket. */
+        const struct us_listener *replace;
 };
 #define US_MODE_DEFAULT ((mode_t)-1)
-#define US_LISTEN_OPTIONS_INIT { 0, US_MODE_DEFAULT, (uid_t)-1, (gid_t)-1 }
+#define US_LISTEN_OPTIONS_INIT { 0, US_MODE_DEFAULT, (uid_t)-1, (gid_t)-1, SOCK_STREAM, NULL }
 
 /* (unix-listen PATH [BACKLOG]). Creates a listening socket at path.
  * A file-system socket is published atomically: it is bound to a temporary
@@ -68,7 +78,8 @@ struct us_listen_options {
  * user who owns the directory of path cannot make the caller change another
  * file through a symlink, nor connect before the mode is final.
  * The listening fd is non-blocking; us_accept() waits for a client unless asked
- * not to. */
+ * not to. A SOCK_DGRAM socket is bound and not listen(2)ed: it has no
+ * connections, and us_accept() on it fails with EOPNOTSUPP. */
 struct us_listener *us_listen(const char *path, int backlog);
 struct us_listener *us_listen_with(const char *path, const struct us_listen_options *opts);
 
@@ -90,13 +101,18 @@ struct us_listener *us_listen_batched(struct us_listen_batch *b, const char *pat
 void us_listen_batch_free(struct us_listen_batch *b);
 
 /* Wraps a listening socket that was inherited (systemd socket activation, an fd
- * store). Fails with ENOTSOCK if fd is not a listening AF_UNIX stream socket.
+ * store). Fails with ENOTSOCK if fd is not a listener (us_listener_fd_type).
  * On success the listener owns fd and sets it close-on-exec and non-blocking;
  * us_close() will not unlink its path, which it did not create. */
 struct us_listener *us_listener_adopt(int fd);
 
-/* (unix-listener? X): fd is a listening AF_UNIX stream socket. */
+/* (unix-listener? X): fd is a listener: a listening AF_UNIX SOCK_STREAM or
+ * SOCK_SEQPACKET socket, or an AF_UNIX SOCK_DGRAM socket bound to a name and
+ * connected to no peer (what ListenDatagram= hands over). */
 bool us_is_listener_fd(int fd);
+/* Which: SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM; -1 with ENOTSOCK for any
+ * other fd (EBADF for none). */
+int us_listener_fd_type(int fd);
 
 /* (unix-close L). Closes the socket and frees l; unlinks the path only if
  * us_listen() created it, it is still the file it created, and unlinking was
@@ -128,7 +144,8 @@ void us_listener_set_unlink(struct us_listener *l, bool unlink_on_close);
 int us_listener_set_access(struct us_listener *l, const char *path, mode_t mode, uid_t uid, gid_t gid);
 
 /* Changes the listen(2) backlog of l (<= 0: US_DEFAULT_BACKLOG), as a daemon
- * whose configuration changed does; the clients already queued stay queued. */
+ * whose configuration changed does; the clients already queued stay queued.
+ * EOPNOTSUPP for a datagram socket. */
 int us_listener_set_backlog(struct us_listener *l, int backlog);
 
 /* The accept queue of l now: *ret_queued the clients that connected and wait
@@ -136,7 +153,8 @@ int us_listener_set_backlog(struct us_listener *l, int backlog);
  * at net.core.somaxconn); either pointer may be NULL. Asked of the kernel
  * through sock_diag (UDIAG_SHOW_RQLEN, as ss -x shows it), which needs
  * AF_NETLINK: where that is refused (a seccomp filter, RestrictAddressFamilies=),
- * -1 with that errno (EAFNOSUPPORT, EPERM, ...). */
+ * -1 with that errno (EAFNOSUPPORT, EPERM, ...). EOPNOTSUPP for a datagram
+ * socket, which queues datagrams, not clients. */
 int us_listener_queue(const struct us_listener *l, unsigned *ret_queued, unsigned *ret_max);
 
 /* Sets or clears O_NONBLOCK on the listening fd (us_listen() and
@@ -169,14 +187,28 @@ int us_accept_flags(struct us_listener *l, struct us_peer *peer, int flags);
 bool us_accept_ready(struct us_listener *l);
 
 /* (unix-connect PATH). A connected, blocking, close-on-exec stream socket.
- * When the listener's backlog is full, waits like connect(2) does. */
+ * When the listener's backlog is full, waits like connect(2) does.
+ * us_connect_type() connects a SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM
+ * socket (EINVAL for another type; EPROTOTYPE if the socket at path is of
+ * another type). A datagram one is first bound to a fresh abstract address
+ * (autobind), so the server can answer it; its sends go to path. */
 int us_connect(const char *path);
+int us_connect_type(const char *path, int type);
+
+/* The supplementary groups of the peer of a connected socket, as they were
+ * when it connected (SO_PEERGROUPS; its primary group is us_peer's gid):
+ * what the kernel counts when it checks the peer's access to a file. Writes
+ * up to max into groups and returns how many; ERANGE if they are more than
+ * max (NGROUPS_MAX is always enough), ENODATA for a socket with no peer. */
+int us_peer_groups(int fd, gid_t *groups, size_t max);
 
 /* (unix-listener-fileno L) and (unix-listener-path L). The path is the one
  * given to us_listen(), or for an adopted socket the one it is bound to ("" if
  * unnamed, '@' first if abstract). */
 int us_listener_fd(const struct us_listener *l);
 const char *us_listener_path(const struct us_listener *l);
+/* SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM. */
+int us_listener_type(const struct us_listener *l);
 
 /* (unix-pair). A connected pair of close-on-exec stream sockets.
  * us_pair_type() takes SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM, optionally
