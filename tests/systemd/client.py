@@ -12,9 +12,16 @@ container (through /proc/PID/root/...).
       A connection counts in the phase it started in: "before" DIR/restarting
       exists, "restart" until DIR/finish exists, then "after". Prints one JSON
       line: {PHASE: {"total": N, "failed": N, "errors": {kind: N}}, ...}.
+  client.py msgs TYPE PATH MESSAGE...
+      a client of socket TYPE (stream, seqpacket, datagram): sends each
+      MESSAGE as one write (one message, one datagram), then prints each
+      recv() on a line of its own: until EOF after shutting down writing
+      (stream, seqpacket), or one reply per datagram (datagram: autobound,
+      so that it can be answered). An error prints "error ENAME" and exits 1.
+      Runs in the container too (datagram replies are addressed in its
+      network namespace): no module that python3-minimal lacks.
 """
 import errno
-import json
 import os
 import socket
 import sys
@@ -48,7 +55,35 @@ def once(path, message=None):
     return 0
 
 
+def msgs(kind, path, messages):
+    types = {"stream": socket.SOCK_STREAM, "seqpacket": socket.SOCK_SEQPACKET,
+             "datagram": socket.SOCK_DGRAM}
+    try:
+        with socket.socket(socket.AF_UNIX, types[kind]) as s:
+            s.settimeout(TIMEOUT)
+            if kind == "datagram":
+                s.bind("")  # autobind: an abstract address the server can answer
+            s.connect(path)
+            for m in messages:
+                s.send(m.encode())
+            if kind != "datagram":
+                s.shutdown(socket.SHUT_WR)
+            replies = 0
+            while kind != "datagram" or replies < len(messages):
+                b = s.recv(65536)
+                if not b and kind != "datagram":
+                    break
+                replies += 1
+                sys.stdout.buffer.write(b + b"\n")
+    except OSError as e:
+        name = "ETIMEDOUT" if isinstance(e, socket.timeout) else errno.errorcode.get(e.errno, str(e))
+        print(f"error {name}")
+        return 1
+    return 0
+
+
 def loop(path, state_dir, nthreads):
+    import json  # not in the container's python3-minimal, which runs msgs only
     lock = threading.Lock()
     counts = {"total": 0, "good": 0, "after_finish": 0}
     phases = {p: {"total": 0, "failed": 0, "errors": {}} for p in ("before", "restart", "after")}
@@ -104,6 +139,8 @@ def loop(path, state_dir, nthreads):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "once":
         return once(argv[1], argv[2] if len(argv) > 2 else None)
+    if len(argv) >= 3 and argv[0] == "msgs" and argv[1] in ("stream", "seqpacket", "datagram"):
+        return msgs(argv[1], argv[2], argv[3:])
     if len(argv) == 4 and argv[0] == "loop":
         return loop(argv[1], argv[2], int(argv[3]))
     print(__doc__, file=sys.stderr)
