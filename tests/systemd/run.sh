@@ -4,6 +4,14 @@
 # Socket activation, READY/STATUS, restart under load (failed connections are
 # counted), reload, stop, the daemon's native journal fields, journalctl -x
 # with the installed catalog, and the units as `meson install` puts them.
+# Socket types: the shipped unixsockd-seqpacket.socket (ListenSequentialPacket=)
+# activates the daemon, which serves its fd message by message (two messages
+# back as two) and a stream client gets EPROTOTYPE from it; the same program
+# (tests/harness/activate-echo) answers the same under a systemd socket unit
+# (ListenSequentialPacket=, ListenDatagram=, Accept=no) and under unixsockd
+# (type = seqpacket, type = datagram, dispatch = listener); a socket unit's
+# ListenStream= fd named for a type = seqpacket section stops the daemon at
+# start (exit 78) with an error naming both types.
 #   tests/systemd/run.sh BUILDDIR [SOURCEDIR]
 # TAP on stdout; "1..0 # SKIP reason" where it cannot run (not root, no
 # namespaces, no nspawn, no mirror for the first rootfs), unless
@@ -69,6 +77,10 @@ flock -s 9
 # ---- TAP helpers (tap.sh), run in the container --------------------------------
 X() { ct_exec "$@"; }
 host_talk() { python3 "$here/client.py" once "$(ct_path "/run/unixsockd/$1.sock")" "${2:-}"; }
+# msgs TYPE PATH MESSAGE...: client.py msgs in the container (see there): each
+# reply on a line, or "error ENAME"
+msgs() { X python3 /usr/local/lib/unixsockd-test/client.py msgs "$@"; }
+one_two=$'one\ntwo' # msgs' output for "one" and "two" answered each on its own
 inode() { stat -c %i "$(ct_path "/run/unixsockd/$1.sock")" 2> /dev/null; }
 
 # journal_has WANT...: some entry of unixsockd.service (of any unit with
@@ -177,12 +189,15 @@ ctl_in=$inside${ctl#"$build"}
 sed -E -e "s|^ExecStart=[^ ]+|ExecStart=$exe_in|" \
 	-e "${ctl:+s|^ExecReload=[^ ]+/unixsockctl|ExecReload=$ctl_in|}" "$build/systemd/unixsockd.service" |
 	X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd.service
-X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd.socket < "$build/systemd/unixsockd.socket"
+for u in unixsockd.socket unixsockd-seqpacket.socket; do
+	X install -D -m 0644 /dev/stdin "/etc/systemd/system/$u" < "$build/systemd/$u"
+done
+X install -D -m 0755 /dev/stdin /usr/local/lib/unixsockd-test/client.py < "$here/client.py"
 X systemctl daemon-reload
 
 check "unixsockd --check accepts the test config" X "$exe_in" --check -c "$cfg"
 verify=$(X systemd-analyze verify --man=no /etc/systemd/system/unixsockd.socket \
-	/etc/systemd/system/unixsockd.service 2>&1)
+	/etc/systemd/system/unixsockd-seqpacket.socket /etc/systemd/system/unixsockd.service 2>&1)
 rc=$?
 [ -z "$verify" ] || sed 's/^/# verify: /' <<< "$verify" >&2
 check "systemd-analyze verify passes the shipped units" \
@@ -191,9 +206,12 @@ check "systemd-analyze verify passes the shipped units" \
 # ---- socket activation ---------------------------------------------------------
 check "unixsockd.socket starts" X systemctl start unixsockd.socket
 check "the socket unit listens" is "$(prop unixsockd.socket SubState)" listening
+check "unixsockd-seqpacket.socket starts and listens (ListenSequentialPacket=)" \
+	eval 'X systemctl start unixsockd-seqpacket.socket && [ "$(prop unixsockd-seqpacket.socket SubState)" = listening ]'
 check "the service is inactive before the first connection" \
 	is "$(prop unixsockd.service ActiveState)" inactive
 ino=$(inode echo)
+ino_seq=$(inode seqecho)
 check "the first connection starts the daemon and is echoed" \
 	is "$(echo hello | talk echo)" hello
 check "a host-side client is echoed" is "$(host_talk echo from-host)" from-host
@@ -203,6 +221,13 @@ status=$(prop unixsockd.service StatusText)
 diag "StatusText: $status"
 check "STATUS= gives a status text" [ -n "$status" ]
 check "the daemon serves the socket unit's echo.sock, not a new one" is "$(inode echo)" "$ino"
+# the worker is cat: a read is one message, written back as one
+check "seqpacket: two messages to seqecho.sock come back as two messages" \
+	is "$(msgs seqpacket /run/unixsockd/seqecho.sock one two)" "$one_two"
+check "seqpacket: the daemon serves the socket unit's seqecho.sock, not a new one" \
+	is "$(inode seqecho)" "$ino_seq"
+check "seqpacket: a stream client is refused by the kernel (EPROTOTYPE)" \
+	is "$(msgs stream /run/unixsockd/seqecho.sock one)" "error EPROTOTYPE"
 
 # ---- what workers get under the shipped sandbox -----------------------------
 check "a worker runs as its configured user under the sandbox" \
@@ -289,6 +314,8 @@ check "the service is active again with a new main PID" \
 check_no_loss "restart under load, socket unit's socket" restart
 check_no_loss "restart under load, the daemon's own socket (fd store)" restart-mine
 check "echo works after the restart" is "$(echo again | talk echo)" again
+check "seqpacket: seqecho.sock serves after the restart, the socket unit's file still" \
+	eval '[ "$(msgs seqpacket /run/unixsockd/seqecho.sock one two)" = "$one_two" ] && [ "$(inode seqecho)" = "$ino_seq" ]'
 check "a socket the daemon made survives the restart (fd store)" is "$(inode who)" "$ino_who"
 
 # ---- reload ----------------------------------------------------------------------------
@@ -382,6 +409,118 @@ check "the service stopped cleanly (Result=success)" is "$(prop unixsockd.servic
 check "the socket unit still listens, echo.sock is kept" \
 	eval '[ "$(prop unixsockd.socket SubState)" = listening ] && [ "$(inode echo)" = "$ino" ]'
 check "a connection after stop activates the daemon again" is "$(echo back | talk echo)" back
+check "seqpacket: after another stop, the service is inactive, unixsockd-seqpacket.socket listens" \
+	eval 'X systemctl stop unixsockd.service && [ "$(prop unixsockd.service ActiveState)" = inactive ] &&
+		[ "$(prop unixsockd-seqpacket.socket SubState)" = listening ]'
+check "seqpacket: a seqpacket client activates the daemon, two messages come back as two" \
+	is "$(msgs seqpacket /run/unixsockd/seqecho.sock one two)" "$one_two"
+check "seqpacket: the service is active, serving the socket unit's seqecho.sock" \
+	eval '[ "$(prop unixsockd.service ActiveState)" = active ] && [ "$(inode seqecho)" = "$ino_seq" ]'
+
+# ---- the same program under a systemd socket unit and under unixsockd -------------------
+# tests/harness/activate-echo knows nothing of unixsockd: given LISTEN_FDS it
+# echoes on each socket, a seqpacket client's messages one by one, a datagram
+# back to its sender. Once started by a plain socket unit (Accept=no), once by
+# the daemon (dispatch = listener); both must answer alike.
+ae_in=$inside/tests/harness/activate-echo
+[ -x "$build/tests/harness/activate-echo" ] || ct_log "no $build/tests/harness/activate-echo: the checks of socket types fail"
+X install -D -m 0644 /dev/stdin /etc/systemd/system/activate-echo.socket <<-EOF
+	[Socket]
+	ListenSequentialPacket=/run/activate-echo/seq.sock
+	ListenDatagram=/run/activate-echo/dgram.sock
+	EOF
+X install -D -m 0644 /dev/stdin /etc/systemd/system/activate-echo.service <<-EOF
+	[Service]
+	ExecStart=$ae_in
+	EOF
+X systemctl daemon-reload
+check "activate-echo.socket (ListenSequentialPacket=, ListenDatagram=, Accept=no) starts and listens" \
+	eval 'X systemctl start activate-echo.socket && [ "$(prop activate-echo.socket SubState)" = listening ] &&
+		[ "$(prop activate-echo.service ActiveState)" = inactive ]'
+sd_seq=$(msgs seqpacket /run/activate-echo/seq.sock one two)
+sd_dgram=$(msgs datagram /run/activate-echo/dgram.sock one two)
+check "under systemd: activate-echo answers two seqpacket messages with two" is "$sd_seq" "$one_two"
+check "under systemd: activate-echo answers each datagram to its sender" is "$sd_dgram" "$one_two"
+check "under systemd: the service was started by its socket unit" is "$(prop activate-echo.service ActiveState)" active
+X systemctl stop activate-echo.socket activate-echo.service
+
+# the same sockets under unixsockd, added by a reload
+{
+	cat "$tmp/reload.conf"
+	cat <<-EOF
+
+	[socket:ae-seq]
+	path = ae-seq.sock
+	type = seqpacket
+	worker = ae
+
+	[socket:ae-dgram]
+	path = ae-dgram.sock
+	type = datagram
+	worker = ae
+
+	[worker:ae]
+	command = $ae_in
+	dispatch = listener
+	EOF
+} > "$tmp/types.conf"
+X install -m 0644 /dev/stdin "$cfg" < "$tmp/types.conf"
+ctl_out=$(X "$ctl_in" reload 2>&1)
+rc=$?
+[ $rc = 0 ] || sed 's/^/# unixsockctl reload: /' <<< "$ctl_out" >&2
+check "types: a reload adds a type = seqpacket and a type = datagram socket of a listener worker" [ $rc = 0 ]
+ud_seq=$(msgs seqpacket /run/unixsockd/ae-seq.sock one two)
+ud_dgram=$(msgs datagram /run/unixsockd/ae-dgram.sock one two)
+check "under unixsockd: the same program answers seqpacket messages as under systemd" \
+	eval '[ "$ud_seq" = "$sd_seq" ] && [ "$ud_seq" = "$one_two" ]'
+check "under unixsockd: the same program answers datagrams as under systemd" \
+	eval '[ "$ud_dgram" = "$sd_dgram" ] && [ "$ud_dgram" = "$one_two" ]'
+check "types: a stream client on the daemon's own seqpacket socket gets EPROTOTYPE" \
+	is "$(msgs stream /run/unixsockd/ae-seq.sock one)" "error EPROTOTYPE"
+X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"
+check "types: a reload removes them again" X "$ctl_in" reload
+
+# ---- an inherited fd of another type than its section's ----------------------------------
+# A daemon of its own (unit, config, runtime directory), whose socket unit
+# gives a stream fd named for a type = seqpacket section: it must not start.
+X install -D -m 0644 /dev/stdin /etc/unixsockd/mismatch.conf <<-'EOF'
+	[unixsockd]
+	control = none
+
+	[socket:wrongfd]
+	path = wrongfd.sock
+	type = seqpacket
+	worker = wrongfd
+
+	[worker:wrongfd]
+	command = /bin/cat
+	EOF
+X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd-mismatch.socket <<-'EOF'
+	[Socket]
+	ListenStream=/run/unixsockd-mismatch/wrongfd.sock
+	FileDescriptorName=wrongfd
+	Service=unixsockd-mismatch.service
+	EOF
+X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd-mismatch.service <<-EOF
+	[Service]
+	Type=notify
+	ExecStart=$exe_in -c /etc/unixsockd/mismatch.conf
+	RuntimeDirectory=unixsockd-mismatch
+	EOF
+X systemctl daemon-reload
+check "mismatch: unixsockd --check accepts its config (the fd is what is wrong)" \
+	X "$exe_in" --check -c /etc/unixsockd/mismatch.conf
+X systemctl start unixsockd-mismatch.socket
+check "mismatch: a stream fd for a type = seqpacket section: the service fails to start" \
+	eval '! X systemctl start unixsockd-mismatch.service'
+check "mismatch: the daemon exited 78 (EX_CONFIG)" \
+	is "$(prop unixsockd-mismatch.service ExecMainCode)/$(prop unixsockd-mismatch.service ExecMainStatus)" 1/78
+X journalctl -u unixsockd-mismatch.service --no-pager -o cat | sed 's/^/# mismatch: /' >&2
+JANY=1 check "mismatch: the journal names the section, its type (seqpacket) and the fd's (stream)" \
+	journal_check _SYSTEMD_UNIT=unixsockd-mismatch.service '_COMM=unixsockd' \
+	'MESSAGE~(?=.*\bwrongfd\b)(?=.*\bseqpacket\b)(?=.*\bstream\b).*'
+X systemctl stop unixsockd-mismatch.socket
+X systemctl reset-failed unixsockd-mismatch.service
 
 # ---- per-worker cgroups (Delegate=yes) ------------------------------------------------
 # shellcheck source=cgroup.sh
@@ -391,8 +530,9 @@ check "a connection after stop activates the daemon again" is "$(echo back | tal
 # The whole --destdir tree into the container (its /lib is a link: kept), the
 # suite's units and config out of the way: the installed unit must start the
 # installed daemon on the installed (shipped) config, and serve.
-X systemctl stop unixsockd.service unixsockd.socket
-X rm -f /etc/systemd/system/unixsockd.service /etc/systemd/system/unixsockd.socket
+X systemctl stop unixsockd.service unixsockd.socket unixsockd-seqpacket.socket
+X rm -f /etc/systemd/system/unixsockd.service /etc/systemd/system/unixsockd.socket \
+	/etc/systemd/system/unixsockd-seqpacket.socket
 tar -C "$dest" -c . | X tar -C / --keep-directory-symlink --no-same-owner -x
 X ldconfig
 X systemctl daemon-reload
@@ -404,6 +544,9 @@ check "its main process is the installed daemon" \
 check "its ExecStart= reads the installed config" \
 	eval 'prop unixsockd.service ExecStart | grep -qF "argv[]=$inst_exe -c $inst_conf ;"'
 check "the installed unit serves the shipped echo socket" is "$(echo installed | talk echo)" installed
+check "the installed unixsockd-seqpacket.socket listens, the daemon serves it message by message" \
+	eval '[ "$(prop unixsockd-seqpacket.socket SubState)" = listening ] &&
+		[ "$(msgs seqpacket /run/unixsockd/seqecho.sock one two)" = "$one_two" ]'
 score=$(X systemd-analyze security --no-pager unixsockd.service 2> /dev/null |
 	sed -nE 's/.*Overall exposure level for unixsockd.service: ([0-9.]+).*/\1/p')
 diag "systemd-analyze security unixsockd.service: ${score:-?}"

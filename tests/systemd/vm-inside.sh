@@ -98,7 +98,9 @@ ctl_in=$(find "$inside/daemon" -name unixsockctl -type f -perm -u+x 2> /dev/null
 sed -E -e "s|^ExecStart=[^ ]+|ExecStart=$exe_in|" \
 	-e "${ctl_in:+s|^ExecReload=[^ ]+/unixsockctl|ExecReload=$ctl_in|}" "$inside/systemd/unixsockd.service" |
 	X install -D -m 0644 /dev/stdin /etc/systemd/system/unixsockd.service
-X install -D -m 0644 "$inside/systemd/unixsockd.socket" /etc/systemd/system/unixsockd.socket
+for u in unixsockd.socket unixsockd-seqpacket.socket; do
+	X install -D -m 0644 "$inside/systemd/$u" "/etc/systemd/system/$u"
+done
 X systemctl daemon-reload
 check "unixsockd.socket starts, the first connection starts the daemon" \
 	eval 'X systemctl start unixsockd.socket && [ "$(echo hello | talk echo)" = hello ]'
