@@ -373,22 +373,34 @@ static int reload_make(struct daemon *d, struct config *next, const struct reloa
                 socks[i] = socket_new(cs, workers[cs->worker - next->workers], d->event, &d->counters);
                 if (!socks[i])
                         return log_errno(LOG_ERR, -ENOMEM, "reload");
-                if (p->socket_takes[i] && d->socks[p->socket_takes[i] - 1]->l)
-                        continue;
-                if (!*batch && !(*batch = us_listen_batch_new()))
-                        return log_errno(LOG_ERR, -ENOMEM, "reload");
-                if (socket_listen(socks[i], *batch) < 0)
-                        return -errno;
         }
+        if (!(*batch = us_listen_batch_new()))
+                return log_errno(LOG_ERR, -ENOMEM, "reload");
+        /* Those that replace the file of an old socket of another type last:
+         * what fails before them leaves every old socket its file. */
+        for (int replacing = 0; replacing < 2; replacing++)
+                for (size_t i = 0; i < next->n_sockets; i++) {
+                        size_t rj = p->socket_replaces[i];
+                        if (p->socket_from[i] || (p->socket_takes[i] && d->socks[p->socket_takes[i] - 1]->l) ||
+                            (rj != 0) != replacing)
+                                continue;
+                        if (socket_listen(socks[i], *batch, rj ? d->socks[rj - 1] : NULL) < 0)
+                                return -errno;
+                }
         return 0;
 }
 
 static void reload_undo(struct daemon *d, struct config *next, const struct reload_plan *p,
                         struct worker **workers, struct socket **socks)
 {
-        for (size_t i = 0; i < next->n_sockets; i++)
+        for (size_t i = 0; i < next->n_sockets; i++) {
+                if (p->socket_replaces[i] && socks[i] && socks[i]->l)
+                        log_msg(LOG_WARNING, "socket %s: the refused reload had replaced the file of the old socket "
+                                "of another type on %s: that one cannot be reached until the next reload",
+                                next->sockets[i].name, next->sockets[i].path);
                 if (!p->socket_from[i])
                         socket_free(socks[i]); /* the file it made goes with it */
+        }
         for (size_t i = 0; i < next->n_workers; i++)
                 if (!p->worker_from[i])
                         dispatch_worker_free(workers[i]);
@@ -681,7 +693,9 @@ int daemon_start(struct daemon *d)
                 return log_errno(LOG_ERR, r, "timer");
         sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
 
-        socket_adopt_inherited(d->socks, d->n_socks);
+        r = socket_adopt_inherited(d->socks, d->n_socks, d->cfg->file);
+        if (r < 0)
+                return r; /* a socket unit's fd of another type: logged, FILE:LINE */
         runtime_directory(d->cfg);
         batch = us_listen_batch_new();
         if (!batch)

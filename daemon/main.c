@@ -206,6 +206,11 @@ static int run(struct config *cfg, const char *file)
         daemon_free(d);
         notify_close();
         sd_event_unref(e);
+        if (r == -EPROTOTYPE) {
+                /* an inherited fd of another type than its section says: FILE:LINE, logged */
+                sd_notifyf(0, "STATUS=Configuration %s does not match its socket units\nERRNO=%d", file, -r);
+                return EX_CONFIG;
+        }
         if (r < 0) {
                 sd_notifyf(0, "ERRNO=%d", -r);
                 return EX_OSERR;

@@ -207,13 +207,15 @@ static void plan_sockets(const struct config *old, const struct lookup *lo, cons
                 if (!strindex_get(&lo->socket_names, b->name, &j))
                         continue;
                 for (; j < old->n_sockets; j = lo->next_name[j])
-                        if (!p->socket_kept[j] && strcmp(old->sockets[j].path, b->path) == 0) {
+                        if (!p->socket_kept[j] && strcmp(old->sockets[j].path, b->path) == 0 &&
+                            old->sockets[j].type == b->type) {
                                 p->socket_kept[j] = true;
                                 p->socket_from[i] = j + 1;
                                 break;
                         }
         }
-        /* a section renamed on the same path: its listener, with its queue, is taken over */
+        /* a section renamed on the same path: its listener, with its queue, is
+         * taken over; one of another type cannot be: its file is replaced */
         for (size_t i = 0; i < next->n_sockets; i++) {
                 size_t j;
 
@@ -222,12 +224,16 @@ static void plan_sockets(const struct config *old, const struct lookup *lo, cons
                 p->sockets_new++;
                 if (!strindex_get(&lo->socket_paths, next->sockets[i].path, &j))
                         continue;
-                for (; j < old->n_sockets; j = lo->next_path[j])
-                        if (!p->socket_kept[j] && !taken[j]) {
+                for (; j < old->n_sockets; j = lo->next_path[j]) {
+                        if (p->socket_kept[j] || taken[j])
+                                continue;
+                        taken[j] = true;
+                        if (old->sockets[j].type == next->sockets[i].type)
                                 p->socket_takes[i] = j + 1;
-                                taken[j] = true;
-                                break;
-                        }
+                        else
+                                p->socket_replaces[i] = j + 1;
+                        break;
+                }
         }
         for (size_t j = 0; j < old->n_sockets; j++)
                 p->sockets_closed += !p->socket_kept[j];
@@ -242,10 +248,11 @@ int reload_plan(const struct config *old, const struct config *next, struct relo
                 .worker_from = calloc(next->n_workers + 1, sizeof(size_t)),
                 .socket_from = calloc(next->n_sockets + 1, sizeof(size_t)),
                 .socket_takes = calloc(next->n_sockets + 1, sizeof(size_t)),
+                .socket_replaces = calloc(next->n_sockets + 1, sizeof(size_t)),
                 .worker_kept = calloc(old->n_workers + 1, sizeof(bool)),
                 .socket_kept = calloc(old->n_sockets + 1, sizeof(bool)),
         };
-        if (!taken || !p->worker_from || !p->socket_from || !p->socket_takes || !p->worker_kept ||
+        if (!taken || !p->worker_from || !p->socket_from || !p->socket_takes || !p->socket_replaces || !p->worker_kept ||
             !p->socket_kept || lookup_make(old, &lo) < 0) {
                 free(taken);
                 reload_plan_free(p);
@@ -270,6 +277,7 @@ void reload_plan_free(struct reload_plan *p)
         free(p->worker_from);
         free(p->socket_from);
         free(p->socket_takes);
+        free(p->socket_replaces);
         free(p->worker_kept);
         free(p->socket_kept);
         *p = (struct reload_plan){ 0 };

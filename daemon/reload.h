@@ -12,10 +12,13 @@
 struct reload_plan {
         size_t *worker_from;            /* per new worker: the old one it keeps (unchanged in
                                          * everything and named by the same sockets), or 0: new */
-        size_t *socket_from;            /* per new socket: the old one it keeps (same name and
-                                         * path: fd, queue and all), or 0 */
+        size_t *socket_from;            /* per new socket: the old one it keeps (same name,
+                                         * path and type: fd, queue and all), or 0 */
         size_t *socket_takes;           /* per new socket not kept: the old one, renamed, whose
-                                         * listener it takes over (same path), or 0: it listens anew */
+                                         * listener it takes over (same path and type), or 0: it
+                                         * listens anew */
+        size_t *socket_replaces;        /* per new socket listening anew: the old one on its path,
+                                         * of another type, whose file it replaces, or 0 */
         bool *worker_kept;              /* per old worker: kept by a new one (else it retires) */
         bool *socket_kept;              /* per old socket: kept (else it retires, its listener
                                          * perhaps taken over) */

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -47,7 +48,7 @@
 
 enum gkey { G_RUNTIME_DIRECTORY, G_LOG_LEVEL, G_STOP_TIMEOUT, G_CONTROL, G_CONTROL_GROUP, G_MAX };
 enum skey { S_PATH, S_BACKLOG, S_MODE, S_OWNER, S_GROUP, S_ALLOW_USERS, S_ALLOW_GROUPS,
-            S_WORKER, S_RATE_LIMIT, S_MAX };
+            S_WORKER, S_RATE_LIMIT, S_TYPE, S_MAX };
 enum wkey { W_COMMAND, W_DISPATCH, W_INSTANCES, W_MAX_PER_USER, W_USER, W_GROUP,
             W_ENVIRONMENT, W_WORKING_DIRECTORY, W_RESTART, W_RESTART_DELAY,
             W_RESTART_DELAY_MAX, W_LISTEN_FDS, W_MAX_CONCURRENT, W_IDLE_TIMEOUT, W_MAX_CONNECTIONS,
@@ -561,6 +562,10 @@ static int socket_rate_limit(struct parser *p, const struct key *k, void *obj, c
         return -EINVAL;
 }
 
+static const struct choice socket_types[] = {
+        { "stream", SOCK_STREAM }, { "seqpacket", SOCK_SEQPACKET }, { "datagram", SOCK_DGRAM }, { NULL, 0 },
+};
+
 #define SOCKET_FIELD(f) .offset = offsetof(struct cfg_socket, f)
 static const struct key socket_keys[S_MAX] = {
         [S_PATH] = { KEY("path", socket_path_key) },
@@ -572,6 +577,7 @@ static const struct key socket_keys[S_MAX] = {
         [S_ALLOW_GROUPS] = { KEY("allow-groups", socket_allow_groups) },
         [S_WORKER] = { KEY("worker", socket_worker) },
         [S_RATE_LIMIT] = { KEY("rate-limit", socket_rate_limit) },
+        [S_TYPE] = { KEY("type", key_choice), SOCKET_FIELD(type), .choices = socket_types },
 };
 
 static int worker_command(struct parser *p, const struct key *k, void *obj, const char *v)
@@ -985,6 +991,7 @@ static void new_socket(struct parser *p, const char *name)
         c->sockets[c->n_sockets] = (struct cfg_socket){
                 .name = xstrdup(p, name),
                 .line = p->line,
+                .type = SOCK_STREAM,
                 .backlog = 128,
                 .mode = 0666,
                 .uid = (uid_t)-1,
@@ -1292,6 +1299,16 @@ static void finish_sockets(struct parser *p)
                 }
                 s->worker = &c->workers[w];
                 p->ws[w].used = true;
+                if (s->type == SOCK_DGRAM && !st->keys[S_TYPE].bad) {
+                        if (st->keys[S_BACKLOG].line && !st->keys[S_BACKLOG].bad)
+                                fail(p, st->keys[S_BACKLOG].line,
+                                     "backlog: a datagram socket has no queue of connections");
+                        if (s->worker->dispatch != DISPATCH_LISTENER && !p->ws[w].keys[W_DISPATCH].bad)
+                                fail(p, st->keys[S_TYPE].line,
+                                     "type: a datagram socket has no connections to hand over: [worker:%s] "
+                                     "has dispatch = %s, a datagram socket needs dispatch = listener",
+                                     s->worker->name, config_dispatch_name(s->worker->dispatch));
+                }
                 if (s->worker->dispatch == DISPATCH_LISTENER && !p->ws[w].keys[W_DISPATCH].bad) {
                         /* The listener worker accepts: the daemon never sees these connections. */
                         static const enum skey accept_keys[] = { S_ALLOW_USERS, S_ALLOW_GROUPS, S_RATE_LIMIT };
@@ -1561,6 +1578,20 @@ const struct cfg_socket *config_find_socket(const struct config *c, const char *
                 if (strcmp(c->sockets[i].name, name) == 0)
                         return &c->sockets[i];
         return NULL;
+}
+
+const char *config_socket_type_name(int type)
+{
+        switch (type) {
+        case SOCK_STREAM:
+                return "stream";
+        case SOCK_SEQPACKET:
+                return "seqpacket";
+        case SOCK_DGRAM:
+                return "datagram";
+        default:
+                return "unknown";
+        }
 }
 
 const char *config_dispatch_name(enum dispatch d)

@@ -81,6 +81,7 @@ struct cfg_socket {
         char *name;                     /* [A-Za-z0-9_.-]+, also the FileDescriptorName */
         unsigned line;
         char *path;                     /* absolute, or "@name" for abstract */
+        int type;                       /* SOCK_STREAM, SOCK_SEQPACKET or SOCK_DGRAM */
         int backlog;
         mode_t mode;
         uid_t uid;                      /* (uid_t)-1: not set */
@@ -147,5 +148,7 @@ bool config_env_name_reserved(const char *name, size_t len);
 
 const struct cfg_socket *config_find_socket(const struct config *c, const char *name);
 const char *config_dispatch_name(enum dispatch d);
+/* "stream", "seqpacket", "datagram": as type = says it. */
+const char *config_socket_type_name(int type);
 
 #endif

@@ -81,6 +81,7 @@ static json_object *socket_json(const struct socket *s)
         add(o, "path", json_object_new_string(s->cfg->path));
         add(o, "worker", json_object_new_string(s->w->cfg->name));
         add(o, "origin", json_object_new_string(origin(s)));
+        add(o, "type", json_object_new_string(config_socket_type_name(s->cfg->type)));
         add(o, "state", json_object_new_string(socket_state(s)));
         add(o, "paused", pause_reasons(s));
         add(o, "paused_since_realtime_usec", realtime(s->paused_since));
@@ -91,7 +92,9 @@ static json_object *socket_json(const struct socket *s)
         add(o, "in_service", uint_(in_service));
         add(o, "queued", uint_(queued));
         add(o, "backlog", known ? uint_(backlog) : json_object_new_int(-1));
-        add(o, "backlog_max", known ? uint_(backlog_max) : json_object_new_int(s->cfg->backlog));
+        /* a datagram socket queues datagrams, not clients: -1 both */
+        add(o, "backlog_max", known ? uint_(backlog_max)
+                                    : json_object_new_int(s->cfg->type == SOCK_DGRAM ? -1 : s->cfg->backlog));
         return o;
 }
 

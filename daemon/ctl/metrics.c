@@ -189,7 +189,8 @@ static bool array_has(struct json_object *a, const char *s)
 static void socket_info(const struct out *o, const struct family *fam, struct json_object *s)
 {
         put(o, fam, "1", "socket", answer_str(s, "name"), "path", answer_str(s, "path"), "worker",
-            answer_str(s, "worker"), "origin", answer_str(s, "origin"), NULL);
+            answer_str(s, "worker"), "origin", answer_str(s, "origin"), "type",
+            answer_str(s, "type") ? answer_str(s, "type") : "stream", NULL);
 }
 
 /* A state set: one sample per state known, 1 for the one it is in; a state
@@ -253,7 +254,7 @@ PLAIN(socket_backlog, "backlog", "socket")
 PLAIN(socket_backlog_max, "backlog_max", "socket")
 
 static const struct family socket_families[] = {
-        { "unixsockd_socket_info", false, NULL, "A socket: its path, worker and where its fd came from; always 1.",
+        { "unixsockd_socket_info", false, NULL, "A socket: its path, worker, where its fd came from and its type; always 1.",
           socket_info },
         { "unixsockd_socket_state", false, NULL, "1 for the state the socket is in (listening, paused, closed).",
           socket_state },

@@ -158,6 +158,7 @@ static void socket_row(struct table *t, FILE *notes, struct json_object *s, int6
                 table_cell(t, "-");
         str(t, s, "worker");
         str(t, s, "origin");
+        str(t, s, "type");
         str(t, s, "path");
         if (answer_int(s, "paused_since_realtime_usec", &since) && since > 0) {
                 char when[96];
@@ -175,7 +176,7 @@ static void socket_row(struct table *t, FILE *notes, struct json_object *s, int6
 static void print_sockets(FILE *f, struct json_object *sockets, int64_t now)
 {
         static const char *const h[] = { "SOCKET", "STATE", ">ACCEPTED", ">REFUSED", ">IN-SERVICE", ">QUEUED",
-                                         ">BACKLOG", "WORKER", "ORIGIN", "PATH" };
+                                         ">BACKLOG", "WORKER", "ORIGIN", "TYPE", "PATH" };
         struct table *t = table_new(h, sizeof(h) / sizeof(h[0]));
         char *notes;
         size_t len;

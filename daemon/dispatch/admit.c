@@ -67,23 +67,47 @@ void uidtab_clear(struct uidtab *t)
         }
 }
 
-static bool peer_allowed(const struct cfg_socket *cs, const struct us_peer *peer)
+static bool gid_allowed(const struct cfg_socket *cs, gid_t gid)
+{
+        for (size_t i = 0; i < cs->n_allow_gids; i++)
+                if (cs->allow_gids[i] == gid)
+                        return true;
+        return false;
+}
+
+/* Allowed by uid or by primary group, with no look at the others. */
+static bool allowed_by_ids(const struct cfg_socket *cs, const struct us_peer *peer)
 {
         if (!cs->n_allow_uids && !cs->n_allow_gids)
                 return true;
         for (size_t i = 0; i < cs->n_allow_uids; i++)
                 if (cs->allow_uids[i] == peer->uid)
                         return true;
-        for (size_t i = 0; i < cs->n_allow_gids; i++)
-                if (cs->allow_gids[i] == peer->gid)
+        return gid_allowed(cs, peer->gid);
+}
+
+bool admit_needs_groups(const struct cfg_socket *cs, const struct us_peer *peer)
+{
+        return cs->n_allow_gids && !allowed_by_ids(cs, peer);
+}
+
+/* As the kernel's permission check on a file: the group class is the
+ * primary group and every supplementary one. */
+static bool peer_allowed(const struct cfg_socket *cs, const struct us_peer *peer, const gid_t *groups,
+                         size_t n_groups)
+{
+        if (allowed_by_ids(cs, peer))
+                return true;
+        for (size_t i = 0; i < n_groups; i++)
+                if (gid_allowed(cs, groups[i]))
                         return true;
         return false;
 }
 
-enum admit admit_check(const struct cfg_socket *cs, const struct cfg_worker *cw,
-                       const struct uidtab *t, const struct us_peer *peer)
+enum admit admit_check(const struct cfg_socket *cs, const struct cfg_worker *cw, const struct uidtab *t,
+                       const struct us_peer *peer, const gid_t *groups, size_t n_groups)
 {
-        if (!peer_allowed(cs, peer))
+        if (!peer_allowed(cs, peer, groups, n_groups))
                 return ADMIT_NOT_ALLOWED;
         if (cw->max_per_user && uidtab_count(t, peer->uid) >= cw->max_per_user)
                 return ADMIT_MAX_PER_USER;

@@ -31,9 +31,15 @@ enum admit {
         ADMIT_MAX_PER_USER,             /* its uid holds max-per-user connections */
 };
 
-/* May peer connect through cs to cw, whose connections per uid are in t? */
-enum admit admit_check(const struct cfg_socket *cs, const struct cfg_worker *cw,
-                       const struct uidtab *t, const struct us_peer *peer);
+/* May peer, whose supplementary groups are groups[0..n_groups) (SO_PEERGROUPS;
+ * none needed unless admit_needs_groups()), connect through cs to cw, whose
+ * connections per uid are in t? allow-groups matches the primary group or
+ * any supplementary one, as the kernel's check of the socket file does. */
+enum admit admit_check(const struct cfg_socket *cs, const struct cfg_worker *cw, const struct uidtab *t,
+                       const struct us_peer *peer, const gid_t *groups, size_t n_groups);
+/* Do its supplementary groups decide: allow-groups is set, and neither its
+ * uid nor its primary group is allowed? (Most peers need no look-up.) */
+bool admit_needs_groups(const struct cfg_socket *cs, const struct us_peer *peer);
 /* Why, as the refusal's log line says it. */
 const char *admit_to_string(enum admit a);
 

@@ -1,5 +1,6 @@
 /* Dispatch: admission, then the worker's mode; a worker's life by mode. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "dispatch.h"
@@ -7,16 +8,43 @@
 #include "pool.h"
 #include "spawn.h"
 
+/* The supplementary groups of a's peer, as they were when it connected:
+ * in small if they fit, else in *ret_big (to free). None when they cannot be
+ * read (the peer is then judged by its uid and primary group alone). */
+static size_t peer_groups(const struct accepted *a, gid_t *small, size_t n_small, gid_t **ret_big)
+{
+        int n = us_peer_groups(a->fd, small, n_small);
+
+        *ret_big = NULL;
+        if (n >= 0)
+                return (size_t)n;
+        if (errno == ERANGE && (*ret_big = malloc(NGROUPS_MAX * sizeof(gid_t)))) {
+                n = us_peer_groups(a->fd, *ret_big, NGROUPS_MAX);
+                if (n >= 0)
+                        return (size_t)n;
+        }
+        log_errno(LOG_DEBUG, -errno, "socket %s: the peer's groups (SO_PEERGROUPS)", a->socket->name);
+        return 0;
+}
+
 int dispatch_connection(struct worker *w, struct accepted *a)
 {
-        enum admit verdict = admit_check(a->socket, w->cfg, &w->uids, &a->peer);
+        gid_t small[64], *big = NULL, *groups = small;
+        size_t n_groups = 0;
+        enum admit verdict;
 
+        if (admit_needs_groups(a->socket, &a->peer)) {
+                n_groups = peer_groups(a, small, sizeof(small) / sizeof(small[0]), &big);
+                groups = big ? big : small;
+        }
+        verdict = admit_check(a->socket, w->cfg, &w->uids, &a->peer, groups, n_groups);
         if (verdict == ADMIT_MAX_PER_USER) {
                 /* A client that saw its last connection end may be back before the
                  * SIGCHLD of its worker is read: count what has exited already. */
                 proctab_reap(w->procs);
-                verdict = admit_check(a->socket, w->cfg, &w->uids, &a->peer);
+                verdict = admit_check(a->socket, w->cfg, &w->uids, &a->peer, groups, n_groups);
         }
+        free(big);
         if (verdict != ADMIT_OK) {
                 a->why = admit_to_string(verdict);
                 a->reason = verdict == ADMIT_NOT_ALLOWED ? REFUSAL_NOT_ALLOWED : REFUSAL_MAX_PER_USER;

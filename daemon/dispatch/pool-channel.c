@@ -127,7 +127,7 @@ static int blocked(struct pool_member *pm)
 static ssize_t encode(const struct pool_member *pm, const struct conn *c, unsigned char *buf, size_t size)
 {
         struct us_frame f = { .type = US_FRAME_CONN, .id = c->id, .peer = c->peer,
-                              .version = pm->version == 2 ? 2 : 1, .sock_type = pm->version == 2 ? SOCK_STREAM : 0 };
+                              .version = pm->version == 2 ? 2 : 1, .sock_type = pm->version == 2 ? c->sock_type : 0 };
 
         snprintf(f.socket, sizeof(f.socket), "%s", c->socket);
         return us_frame_encode(&f, buf, size);

@@ -36,6 +36,7 @@ struct conn {
         uint64_t id;
         int fd;                                 /* ours until ACK, then -1 */
         struct us_peer peer;
+        int sock_type;                          /* of the socket it came through */
         bool acked;
         uint64_t at;                            /* CLOCK_MONOTONIC: queued (a pool that sizes
                                                  * itself), then sent (with runtime-max) */

@@ -211,6 +211,7 @@ int pool_dispatch(struct worker *w, struct accepted *a)
         c->fd = a->fd;
         c->peer = a->peer;
         memcpy(c->socket, a->socket->name, len);
+        c->sock_type = a->socket->type;
         if (w->cfg->max_per_user)
                 (void)uidtab_inc(&w->uids, a->peer.uid);
         queue_push(w, c, false);

@@ -261,9 +261,32 @@ static struct socket *match_inherited(struct socket *const *socks, size_t n_sock
         return NULL;
 }
 
-/* Listening fds from systemd: matched by FileDescriptorName, else by path. */
-void socket_adopt_inherited(struct socket *const *socks, size_t n_socks)
+/* An inherited listener of another type than its section's: one of our
+ * own from the fd store (the type changed since it was stored) gives way to a
+ * new one, made over its file; a socket unit's is an error, named. */
+static int adopt_other_type(struct socket *s, struct us_listener *l, const char *name, const char *file)
 {
+        const struct cfg_socket *cs = s->cfg;
+        const char *had = config_socket_type_name(us_listener_type(l));
+
+        if (us_listener_published_at(l, cs->path)) {
+                log_msg(LOG_NOTICE, "socket %s: the fd store's socket is a %s socket, type = %s now: made anew",
+                        cs->name, had, config_socket_type_name(cs->type));
+                s->replaces = l;
+                return 0;
+        }
+        log_msg(LOG_ERR, "%s:%u: [socket:%s] has type = %s, but the inherited fd %d (name '%s', path %s) is a %s "
+                "socket: make the socket unit's Listen...= and the section agree",
+                file, cs->line, cs->name, config_socket_type_name(cs->type), us_listener_fd(l), name,
+                us_listener_path(l), had);
+        us_close(l);
+        return -EPROTOTYPE;
+}
+
+/* Listening fds from systemd: matched by FileDescriptorName, else by path. */
+int socket_adopt_inherited(struct socket *const *socks, size_t n_socks, const char *file)
+{
+        int r = 0;
         struct strindex names = { 0 }, paths = { 0 };
         bool indexed = true;
         struct inherited *v;
@@ -277,31 +300,52 @@ void socket_adopt_inherited(struct socket *const *socks, size_t n_socks)
                 struct socket *match = match_inherited(socks, n_socks, indexed ? &names : NULL,
                                                        indexed ? &paths : NULL, name, path);
 
-                if (!match || match->l) {
+                if (!match || match->l || match->replaces) {
                         log_msg(LOG_WARNING, "inherited fd %d (name '%s', path %s) %s; closed",
                                 us_listener_fd(v[i].listener), name, path,
                                 match ? "duplicates one already matched" : "matches no [socket:]");
                         continue;
                 }
-                socket_adopt(match, v[i].listener);
+                if (us_listener_type(v[i].listener) != match->cfg->type) {
+                        int k = adopt_other_type(match, v[i].listener, name, file);
+                        r = r < 0 ? r : k;
+                } else {
+                        socket_adopt(match, v[i].listener);
+                }
                 v[i].listener = NULL;
         }
         inherit_free(v, n);
         strindex_free(&names);
         strindex_free(&paths);
+        return r;
 }
 
-int socket_listen(struct socket *s, struct us_listen_batch *b)
+int socket_listen(struct socket *s, struct us_listen_batch *b, const struct socket *replaces)
 {
         const struct cfg_socket *cs = s->cfg;
         struct us_listen_options o = {
-                .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid,
+                .backlog = cs->backlog, .mode = cs->mode, .uid = cs->uid, .gid = cs->gid, .type = cs->type,
+                .replace = s->replaces,
         };
 
+        /* a socket unit's file is the unit's: never replaced */
+        if (replaces && replaces->l && (!replaces->inherited || replaces->published_here))
+                o.replace = replaces->l;
         s->l = us_listen_batched(b, cs->path, &o);
-        if (!s->l)
-                return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
+        if (!s->l) {
+                int r = -errno;
+                return log_errno(LOG_ERR, r, "socket %s: %s%s", cs->name, cs->path,
+                                 replaces && r == -EADDRINUSE && !o.replace
+                                         ? " (a socket unit's, of another type: change the unit first)" : "");
+        }
         s->nonblock_set = true;
+        if (s->replaces) {
+                /* the fd store's socket of another type: its file is ours now, it goes */
+                us_listener_set_unlink(s->replaces, false);
+                us_close(s->replaces);
+                s->replaces = NULL;
+                inherit_unstore(cs->name);
+        }
         return 0;
 }
 
@@ -311,7 +355,7 @@ int socket_open(struct socket *s, struct us_listen_batch *b)
         int r;
 
         if (!s->l) {
-                r = socket_listen(s, b);
+                r = socket_listen(s, b, NULL);
                 if (r < 0)
                         return r;
                 inherit_store(s->cfg->name, s->l);
@@ -441,6 +485,8 @@ void socket_close(struct socket *s)
         s->resume = sd_event_source_disable_unref(s->resume);
         us_close(s->l);
         s->l = NULL;
+        us_close(s->replaces);
+        s->replaces = NULL;
 }
 
 void socket_retire(struct socket *s)

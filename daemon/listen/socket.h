@@ -41,6 +41,8 @@ struct socket {
         } counts;
         struct ratelimit refuse_rl, pause_rl;
         struct rate_window rate;
+        struct us_listener *replaces;   /* inherited from the fd store, of another type:
+                                         * the listener made for s takes its file */
         int pending_fd;                 /* accepted, no process could be made yet */
         struct us_peer pending_peer;
 };
@@ -50,11 +52,17 @@ struct socket *socket_new(const struct cfg_socket *cs, struct worker *w, sd_even
 /* l came from the service manager. */
 void socket_adopt(struct socket *s, struct us_listener *l);
 /* The listening fds the service manager passed go to the sockets they are
- * for: by FileDescriptorName, else by path; any other is logged and closed. */
-void socket_adopt_inherited(struct socket *const *socks, size_t n_socks);
+ * for: by FileDescriptorName, else by path; any other is logged and closed.
+ * One of another type than its section's: from the fd store (the type
+ * changed), its socket is made anew over its file; from a socket unit, an
+ * error naming both (file is the configuration's, for FILE:LINE): then
+ * -EPROTOTYPE, after all are matched. */
+int socket_adopt_inherited(struct socket *const *socks, size_t n_socks, const char *file);
 /* Makes its listener, not yet watched nor stored; b (or NULL) is the batch
- * of sockets made together (us_listen_batched). 0, or a negative errno (logged). */
-int socket_listen(struct socket *s, struct us_listen_batch *b);
+ * of sockets made together (us_listen_batched); replaces (or NULL) is a
+ * socket on its path, of another type, whose file it takes if it is the
+ * daemon's. 0, or a negative errno (logged). */
+int socket_listen(struct socket *s, struct us_listen_batch *b, const struct socket *replaces);
 /* Listens unless it does (and then gives the listener to the fd store), and watches it. */
 int socket_open(struct socket *s, struct us_listen_batch *b);
 /* Tells its worker about it (the worker's sockets in file order: attach in

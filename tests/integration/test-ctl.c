@@ -57,7 +57,7 @@ static const char status_answer[] =
         "\"accepted\":12,\"refused\":{\"not-allowed\":1,\"max-per-user\":1,\"no-process\":0},"
         "\"in_service\":3,\"queued\":0,\"backlog\":0,\"backlog_max\":128},"
         "{\"name\":\"pool\",\"path\":\"/run/unixsockd/we\\\"ird\\\\pa\\nth.sock\",\"worker\":\"pool\","
-        "\"origin\":\"inherited\",\"state\":\"paused\",\"paused\":[\"instances\",\"manual\"],"
+        "\"origin\":\"inherited\",\"type\":\"seqpacket\",\"state\":\"paused\",\"paused\":[\"instances\",\"manual\"],"
         "\"paused_since_realtime_usec\":1764400100000000,\"accepted\":12345,"
         "\"refused\":{\"not-allowed\":0,\"max-per-user\":0,\"no-process\":0},"
         "\"in_service\":4,\"queued\":2,\"backlog\":5,\"backlog_max\":64}],"
@@ -268,6 +268,7 @@ Test(ctl, status_shows_the_daemons_numbers_in_tables)
         cr_expect(strstr(r.out, "12345"), "a socket's accepted: %s", r.out);
         cr_expect(strstr(r.out, "5/64"), "backlog waiting/size: %s", r.out);
         cr_expect(strstr(r.out, "paused:instances,manual"), "why paused: %s", r.out);
+        cr_expect(strstr(r.out, " seqpacket "), "a socket's type: %s", r.out);
         cr_expect(strstr(r.out, "refused not-allowed 1, max-per-user 1"), "refusals by reason: %s", r.out);
         cr_expect(strstr(r.out, "we\"ird\\pa\\x0ath.sock"), "a control character is shown escaped: %s", r.out);
         cr_expect(strstr(r.out, "4567"), "a process's pid: %s", r.out);
@@ -512,6 +513,8 @@ Test(ctl, metrics_text_passes_promtool_check_metrics)
         cr_expect(strstr(r.out, "unixsockd_socket_backlog{socket=\"pool\"} 5\n"), "%s", r.out);
         cr_expect(strstr(r.out, "unixsockd_socket_paused{socket=\"pool\",reason=\"manual\"} 1\n"), "%s", r.out);
         cr_expect(strstr(r.out, "path=\"/run/unixsockd/we\\\"ird\\\\pa\\nth.sock\""), "label escaped: %s", r.out);
+        cr_expect(strstr(r.out, "origin=\"made\",type=\"stream\"}"), "no type: stream, as before types: %s", r.out);
+        cr_expect(strstr(r.out, "origin=\"inherited\",type=\"seqpacket\"}"), "%s", r.out);
         cr_expect(strstr(r.out, "unixsockd_worker_process_served{worker=\"pool\",pid=\"5000\"} 8765\n"), "%s", r.out);
         cr_expect(strstr(r.out, "# TYPE unixsockd_worker_restarts_total counter\n"), "%s", r.out);
         cr_expect(strstr(r.out, "# UNIT unixsockd_start_time_seconds seconds\n"), "%s", r.out);

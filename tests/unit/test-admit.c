@@ -25,9 +25,9 @@ Test(admit, with_no_allow_list_everyone_is_admitted)
         struct uidtab t = { 0 };
         struct us_peer p0 = peer(0, 0), p1 = peer(NOBODY, NOBODY), p2 = peer(1000, 1000);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p0), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p1), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p2), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p0, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p1, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p2, NULL, 0), ADMIT_OK);
 }
 
 Test(admit, a_uid_in_allow_users_is_admitted)
@@ -37,8 +37,8 @@ Test(admit, a_uid_in_allow_users_is_admitted)
         struct uidtab t = { 0 };
         struct us_peer a = peer(1000, 5000), b = peer(1001, 5000);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &a), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &b), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &a, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &b, NULL, 0), ADMIT_OK);
 }
 
 Test(admit, a_uid_not_in_allow_users_is_not_allowed)
@@ -48,8 +48,8 @@ Test(admit, a_uid_not_in_allow_users_is_not_allowed)
         struct uidtab t = { 0 };
         struct us_peer p = peer(1002, 1000), r = peer(0, 0);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_NOT_ALLOWED, "its gid equal to an allowed uid does not count");
-        cr_assert_eq(admit_check(&cs, &cw, &t, &r), ADMIT_NOT_ALLOWED, "root is not special");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_NOT_ALLOWED, "its gid equal to an allowed uid does not count");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &r, NULL, 0), ADMIT_NOT_ALLOWED, "root is not special");
 }
 
 Test(admit, a_primary_gid_in_allow_groups_is_admitted)
@@ -59,8 +59,48 @@ Test(admit, a_primary_gid_in_allow_groups_is_admitted)
         struct uidtab t = { 0 };
         struct us_peer a = peer(5000, 100), b = peer(5001, 27);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &a), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &b), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &a, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &b, NULL, 0), ADMIT_OK);
+}
+
+Test(admit, a_supplementary_group_in_allow_groups_admits_as_the_kernel_file_check_does)
+{
+        struct cfg_socket cs = { .allow_gids = gids, .n_allow_gids = 2 };
+        struct cfg_worker cw = { 0 };
+        struct uidtab t = { 0 };
+        struct us_peer p = peer(5000, 5000);
+        gid_t docker[] = { 4, 24, 27 }, other[] = { 4, 24, 46 };
+
+        cr_assert(admit_needs_groups(&cs, &p), "its primary group is not allowed: its others decide");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, docker, 3), ADMIT_OK, "27 is its last supplementary group");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, other, 3), ADMIT_NOT_ALLOWED);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_NOT_ALLOWED, "groups that could not be read");
+}
+
+Test(admit, supplementary_groups_are_looked_at_only_when_they_decide)
+{
+        struct cfg_socket users = { .allow_uids = uids, .n_allow_uids = 2 };
+        struct cfg_socket groups = { .allow_gids = gids, .n_allow_gids = 2 };
+        struct cfg_socket both = { .allow_uids = uids, .n_allow_uids = 2, .allow_gids = gids, .n_allow_gids = 2 };
+        struct cfg_socket none = { 0 };
+        struct us_peer stranger = peer(5000, 5000), by_uid = peer(1000, 5000), by_gid = peer(5000, 100);
+
+        cr_assert_not(admit_needs_groups(&none, &stranger), "no allow list");
+        cr_assert_not(admit_needs_groups(&users, &stranger), "allow-users alone: groups never admit");
+        cr_assert_not(admit_needs_groups(&both, &by_uid), "admitted by its uid");
+        cr_assert_not(admit_needs_groups(&groups, &by_gid), "admitted by its primary group");
+        cr_assert(admit_needs_groups(&both, &stranger));
+}
+
+Test(admit, a_supplementary_group_never_counts_against_allow_users)
+{
+        struct cfg_socket cs = { .allow_uids = uids, .n_allow_uids = 2 };
+        struct cfg_worker cw = { 0 };
+        struct uidtab t = { 0 };
+        struct us_peer p = peer(5000, 5000);
+        gid_t g[] = { 1000, 1001 };
+
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, g, 2), ADMIT_NOT_ALLOWED, "gids equal to allowed uids");
 }
 
 Test(admit, a_gid_not_in_allow_groups_is_not_allowed)
@@ -70,7 +110,7 @@ Test(admit, a_gid_not_in_allow_groups_is_not_allowed)
         struct uidtab t = { 0 };
         struct us_peer p = peer(100, 5000);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_NOT_ALLOWED, "its uid equal to an allowed gid does not count");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_NOT_ALLOWED, "its uid equal to an allowed gid does not count");
 }
 
 Test(admit, with_both_lists_either_a_uid_or_a_gid_match_admits)
@@ -80,10 +120,10 @@ Test(admit, with_both_lists_either_a_uid_or_a_gid_match_admits)
         struct uidtab t = { 0 };
         struct us_peer by_uid = peer(1001, 9), by_gid = peer(9, 27), both = peer(1000, 100), neither = peer(9, 9);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &by_uid), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &by_gid), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &both), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &neither), ADMIT_NOT_ALLOWED);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &by_uid, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &by_gid, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &both, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &neither, NULL, 0), ADMIT_NOT_ALLOWED);
 }
 
 Test(admit, an_allow_users_list_alone_does_not_let_any_group_in)
@@ -94,7 +134,7 @@ Test(admit, an_allow_users_list_alone_does_not_let_any_group_in)
         struct uidtab t = { 0 };
         struct us_peer p = peer(1001, 1000);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_NOT_ALLOWED);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_NOT_ALLOWED);
 }
 
 Test(admit, the_last_entry_of_a_list_matches_too)
@@ -106,9 +146,9 @@ Test(admit, the_last_entry_of_a_list_matches_too)
         struct uidtab t = { 0 };
         struct us_peer a = peer(5, 0), b = peer(0, 30), c = peer(6, 31);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &a), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &b), ADMIT_OK);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &c), ADMIT_NOT_ALLOWED);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &a, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &b, NULL, 0), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &c, NULL, 0), ADMIT_NOT_ALLOWED);
 }
 
 /* ---- max-per-user -------------------------------------------------------- */
@@ -122,7 +162,7 @@ Test(admit, max_per_user_0_is_no_limit)
 
         for (int i = 0; i < 100; i++)
                 cr_assert_eq(uidtab_inc(&t, 1000), 0);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_OK);
         uidtab_clear(&t);
 }
 
@@ -133,13 +173,13 @@ Test(admit, a_uid_holding_max_per_user_connections_is_refused)
         struct uidtab t = { 0 };
         struct us_peer p = peer(1000, 1000);
 
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_OK, "0 held");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_OK, "0 held");
         uidtab_inc(&t, 1000);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_OK, "1 held");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_OK, "1 held");
         uidtab_inc(&t, 1000);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_MAX_PER_USER, "2 held");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_MAX_PER_USER, "2 held");
         uidtab_inc(&t, 1000);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_MAX_PER_USER, "3 held");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_MAX_PER_USER, "3 held");
         uidtab_clear(&t);
 }
 
@@ -151,8 +191,8 @@ Test(admit, max_per_user_counts_each_uid_on_its_own)
         struct us_peer a = peer(1000, 1000), b = peer(1064, 1000);
 
         uidtab_inc(&t, 1000);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &a), ADMIT_MAX_PER_USER);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &b), ADMIT_OK, "same bucket, other uid, same gid");
+        cr_assert_eq(admit_check(&cs, &cw, &t, &a, NULL, 0), ADMIT_MAX_PER_USER);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &b, NULL, 0), ADMIT_OK, "same bucket, other uid, same gid");
         uidtab_clear(&t);
 }
 
@@ -164,9 +204,9 @@ Test(admit, a_uid_back_under_max_per_user_is_admitted_again)
         struct us_peer p = peer(1000, 1000);
 
         uidtab_inc(&t, 1000);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_MAX_PER_USER);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_MAX_PER_USER);
         uidtab_dec(&t, 1000);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_OK);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_OK);
 }
 
 Test(admit, not_allowed_is_said_before_max_per_user)
@@ -178,7 +218,7 @@ Test(admit, not_allowed_is_said_before_max_per_user)
         struct us_peer p = peer(1000, 1000);
 
         uidtab_inc(&t, 1000);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_NOT_ALLOWED);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_NOT_ALLOWED);
         uidtab_clear(&t);
 }
 
@@ -192,7 +232,7 @@ Test(admit, an_allowed_uid_at_max_per_user_is_refused_for_max_per_user)
 
         for (int i = 0; i < 3; i++)
                 uidtab_inc(&t, 1000);
-        cr_assert_eq(admit_check(&cs, &cw, &t, &p), ADMIT_MAX_PER_USER);
+        cr_assert_eq(admit_check(&cs, &cw, &t, &p, NULL, 0), ADMIT_MAX_PER_USER);
         uidtab_clear(&t);
 }
 
