@@ -437,10 +437,11 @@ X systemctl daemon-reload
 check "activate-echo.socket (ListenSequentialPacket=, ListenDatagram=, Accept=no) starts and listens" \
 	eval 'X systemctl start activate-echo.socket && [ "$(prop activate-echo.socket SubState)" = listening ] &&
 		[ "$(prop activate-echo.service ActiveState)" = inactive ]'
-sd_seq=$(msgs seqpacket /run/activate-echo/seq.sock one two)
+# the datagrams first: they start the program (no connection to wait for)
 sd_dgram=$(msgs datagram /run/activate-echo/dgram.sock one two)
+sd_seq=$(msgs seqpacket /run/activate-echo/seq.sock one two)
+check "under systemd: a datagram starts activate-echo, which answers each to its sender" is "$sd_dgram" "$one_two"
 check "under systemd: activate-echo answers two seqpacket messages with two" is "$sd_seq" "$one_two"
-check "under systemd: activate-echo answers each datagram to its sender" is "$sd_dgram" "$one_two"
 check "under systemd: the service was started by its socket unit" is "$(prop activate-echo.service ActiveState)" active
 X systemctl stop activate-echo.socket activate-echo.service
 
@@ -469,12 +470,12 @@ ctl_out=$(X "$ctl_in" reload 2>&1)
 rc=$?
 [ $rc = 0 ] || sed 's/^/# unixsockctl reload: /' <<< "$ctl_out" >&2
 check "types: a reload adds a type = seqpacket and a type = datagram socket of a listener worker" [ $rc = 0 ]
-ud_seq=$(msgs seqpacket /run/unixsockd/ae-seq.sock one two)
 ud_dgram=$(msgs datagram /run/unixsockd/ae-dgram.sock one two)
+ud_seq=$(msgs seqpacket /run/unixsockd/ae-seq.sock one two)
+check "under unixsockd: a datagram starts the same program, which answers as under systemd" \
+	eval '[ "$ud_dgram" = "$sd_dgram" ] && [ "$ud_dgram" = "$one_two" ]'
 check "under unixsockd: the same program answers seqpacket messages as under systemd" \
 	eval '[ "$ud_seq" = "$sd_seq" ] && [ "$ud_seq" = "$one_two" ]'
-check "under unixsockd: the same program answers datagrams as under systemd" \
-	eval '[ "$ud_dgram" = "$sd_dgram" ] && [ "$ud_dgram" = "$one_two" ]'
 check "types: a stream client on the daemon's own seqpacket socket gets EPROTOTYPE" \
 	is "$(msgs stream /run/unixsockd/ae-seq.sock one)" "error EPROTOTYPE"
 X install -m 0644 /dev/stdin "$cfg" < "$tmp/reload.conf"
@@ -519,7 +520,7 @@ X journalctl -u unixsockd-mismatch.service --no-pager -o cat | sed 's/^/# mismat
 # an error of the daemon's that names the section and both types, in any order
 mismatch_logged() {
 	X journalctl --no-pager -o cat _SYSTEMD_UNIT=unixsockd-mismatch.service _COMM=unixsockd PRIORITY=3 |
-		grep -w wrongfd | grep -w seqpacket | grep -qw stream
+		grep -w wrongfd | grep -w seqpacket | grep -w stream > /dev/null
 }
 check "mismatch: an error in the journal names the section, its type (seqpacket) and the fd's (stream)" \
 	wait_for 5 mismatch_logged
