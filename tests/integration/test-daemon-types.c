@@ -382,6 +382,49 @@ Test(types, a_reload_that_changes_a_sockets_type_replaces_it_on_its_path)
         daemon_stop(&d);
 }
 
+/* The last fd store message about name in d's notify messages: "FDSTORE=1",
+ * "FDSTOREREMOVE=1", or "" for none. */
+static const char *last_store_message(const char *name)
+{
+        char want[300];
+        const char *last = "";
+        char *copy = strndup(d.notes, d.notes_len), *save = NULL;
+
+        snprintf(want, sizeof(want), "FDNAME=%s", name);
+        for (char *m = strtok_r(copy, ";", &save); m; m = strtok_r(NULL, ";", &save)) {
+                bool named = false;
+                for (char *line = m; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+                        named |= strncmp(line, want, strlen(want)) == 0 &&
+                                 (line[strlen(want)] == '\n' || line[strlen(want)] == '\0');
+                if (named)
+                        last = strstr(m, "FDSTOREREMOVE=1") ? "FDSTOREREMOVE=1" : "FDSTORE=1";
+        }
+        free(copy);
+        return last;
+}
+
+Test(types, a_socket_whose_type_or_path_a_reload_changed_stays_in_the_fd_store)
+{
+        daemon_start(&d, type_conf("stream", "", test_prog("activate-echo"), "spawn"));
+        cr_assert_str_eq(last_store_message("s"), "FDSTORE=1", "stored at start: %.*s", (int)d.notes_len, d.notes);
+
+        d.notes_len = 0;
+        daemon_reload(&d, type_conf("seqpacket", "", test_prog("activate-echo"), "spawn"));
+        cr_assert(daemon_log_has(&d, "reloaded"));
+        /* the old one leaves the store by name, then the new one is stored under it */
+        cr_assert_str_eq(last_store_message("s"), "FDSTORE=1", "%.*s", (int)d.notes_len, d.notes);
+
+        d.notes_len = 0;
+        snprintf(conf, sizeof(conf),
+                 "[unixsockd]\nruntime-directory = @DIR@\ncontrol = control.sock\n\n"
+                 "[socket:s]\npath = moved.sock\ntype = seqpacket\nworker = e\n\n"
+                 "[worker:e]\ncommand = %s\n", test_prog("activate-echo"));
+        daemon_reload(&d, conf);
+        cr_assert(daemon_wait_log_count(&d, "reloaded", 2));
+        cr_assert_str_eq(last_store_message("s"), "FDSTORE=1", "a new path: %.*s", (int)d.notes_len, d.notes);
+        daemon_stop(&d);
+}
+
 /* ---- allow-groups and supplementary groups ----------------------------------------- */
 
 /* From a child as uid and primary group nobody with the supplementary groups
