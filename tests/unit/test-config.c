@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -1280,6 +1281,34 @@ Test(config, keys_that_do_not_fit_the_dispatch)
                 "allow-users: has no effect with [worker:w], whose dispatch = listener accepts connections itself");
         bad_one(SOCK_S "rate-limit = 5/s\n" WORKER_W "dispatch = listener\n", 4,
                 "rate-limit: has no effect with [worker:w], whose dispatch = listener accepts connections itself");
+        bad_one(SOCK_S "type = datagram\n" WORKER_W, 4,
+                "type: a datagram socket has no connections to hand over: [worker:w] has dispatch = spawn, "
+                "a datagram socket needs dispatch = listener");
+        bad_one(SOCK_S "type = datagram\n" WORKER_W "dispatch = pool\n", 4,
+                "type: a datagram socket has no connections to hand over: [worker:w] has dispatch = pool, "
+                "a datagram socket needs dispatch = listener");
+        bad_one(SOCK_S "type = datagram\nbacklog = 10\n" WORKER_W "dispatch = listener\n", 5,
+                "backlog: a datagram socket has no queue of connections");
+}
+
+Test(config, type_chooses_the_socket_type_and_defaults_to_stream)
+{
+        static const struct {
+                const char *text;
+                int type;
+        } t[] = { { "", SOCK_STREAM }, { "type = stream\n", SOCK_STREAM }, { "type = seqpacket\n", SOCK_SEQPACKET } };
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct config *c = ok(fmt(SOCK_S "%s" WORKER_W "dispatch = pool\n", t[i].text));
+                cr_assert_eq(c->sockets[0].type, t[i].type, "%s", t[i].text);
+                config_free(c);
+        }
+        struct config *c = ok(SOCK_S "type = datagram\n" WORKER_W "dispatch = listener\n");
+        cr_assert_eq(c->sockets[0].type, SOCK_DGRAM);
+        config_free(c);
+        bad_one(SOCK_S "type = dgram\n" WORKER_W, 4,
+                "type: 'dgram' is not one of stream, seqpacket, datagram");
+        bad_one(SOCK_S "type = Stream\n" WORKER_W, 4, "type: 'Stream' is not one of stream, seqpacket, datagram");
 }
 
 Test(config, restart_delay_max_below_restart_delay)
