@@ -1653,10 +1653,10 @@ Test(config, demo_config_has_a_socket_per_program)
                 { "echo", "/usr/bin/cat" }, { "date", "/usr/bin/date" }, { "env", "/usr/bin/env" },
                 { "wc", "/usr/bin/wc" }, { "pool", BUILD_ROOT "/lib/pool-echo" },
                 { "pool-py", SOURCE_ROOT "/lib/examples/pool-echo.py" },
-                { "proxy", "/lib/systemd/systemd-socket-proxyd" },
+                { "proxy", "/lib/systemd/systemd-socket-proxyd" }, { "seqpacket", "/usr/bin/cat" },
         };
         static const enum dispatch how[] = { DISPATCH_SPAWN, DISPATCH_SPAWN, DISPATCH_SPAWN,
-                DISPATCH_SPAWN, DISPATCH_POOL, DISPATCH_POOL, DISPATCH_LISTENER };
+                DISPATCH_SPAWN, DISPATCH_POOL, DISPATCH_POOL, DISPATCH_LISTENER, DISPATCH_SPAWN };
         struct config *c = NULL;
 
         /* meson writes the example pool workers' paths into the build's
@@ -1664,14 +1664,15 @@ Test(config, demo_config_has_a_socket_per_program)
         setenv("PATH", "/nonexistent", 1);
         errs.n = 0;
         cr_assert_eq(config_load(BUILD_ROOT "/conf/demo.conf", collect, NULL, &c), 0, "%s", all_errs());
-        cr_assert_eq(c->n_sockets, 7);
-        for (size_t i = 0; i < 7; i++) {
+        cr_assert_eq(c->n_sockets, 8);
+        for (size_t i = 0; i < 8; i++) {
                 const struct cfg_socket *s = config_find_socket(c, t[i].socket);
 
                 cr_assert_not_null(s, "%s", t[i].socket);
                 cr_assert_str_eq(s->path, fmt(RD "/%s.sock", t[i].socket));
                 cr_assert_str_eq(s->worker->exec_path, t[i].exec);
                 cr_assert_eq(s->worker->dispatch, how[i]);
+                cr_assert_eq(s->type, strcmp(t[i].socket, "seqpacket") == 0 ? SOCK_SEQPACKET : SOCK_STREAM);
         }
         config_free(c);
 }
