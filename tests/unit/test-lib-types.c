@@ -1042,3 +1042,28 @@ Test(types, peer_groups_without_a_peer_fail)
         cr_assert_eq(errno, EBADF);
         cr_assert_eq(got[0], 12345, "nothing written on failure");
 }
+
+/* A listening socket has no peer; the kernel answers SO_PEERGROUPS on one
+ * with the groups of whoever called listen(2), which are no client's. */
+Test(types, peer_groups_of_a_listener_is_enodata)
+{
+        gid_t got[64] = { 12345 };
+
+        if (geteuid() == 0) {
+                /* so that the listener's own groups would show, were they taken for a peer's */
+                const gid_t g[2] = { G1, G2 };
+                cr_assert(setgroups(2, g) == 0);
+        }
+        for (size_t i = 0; i < 3; i++) {
+                struct us_listener *l = listen_type(join(dir, fmt("np-%s.sock", type_name(all_types[i]))),
+                                                    all_types[i]);
+                cr_assert_not_null(l);
+                errno = 0;
+                int n = us_peer_groups(us_listener_fd(l), got, 64);
+                cr_assert_eq(n, -1, "a %s listener has no peer, yet %d groups (the first %u)",
+                             type_name(all_types[i]), n, n > 0 ? (unsigned)got[0] : 0u);
+                cr_assert_eq(errno, ENODATA, "%s: %s", type_name(all_types[i]), strerror(errno));
+                us_close(l);
+        }
+        cr_assert_eq(got[0], 12345, "nothing written on failure");
+}
