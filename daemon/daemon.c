@@ -413,11 +413,14 @@ static void reload_commit(struct daemon *d, struct config *next, const struct re
         for (size_t i = 0; i < next->n_sockets; i++)
                 if (p->socket_takes[i] && !socks[i]->l)
                         socket_take_over(socks[i], d->socks[p->socket_takes[i] - 1]);
-                else if (!p->socket_from[i])
-                        inherit_store(next->sockets[i].name, socks[i]->l); /* made by reload_make */
+        /* retired (out of the fd store by name) before the new ones go in: a
+         * new socket may have the name of one retired (its path or type changed) */
         for (size_t j = 0; j < d->n_socks; j++)
                 if (!p->socket_kept[j])
                         socket_retire(d->socks[j]);
+        for (size_t i = 0; i < next->n_sockets; i++)
+                if (!p->socket_from[i])
+                        socket_store(socks[i]);
         /* from the last: each leaves the end of its worker's list of sockets,
          * where a detach in file order would move all the others, every time */
         for (size_t i = next->n_sockets; i-- > 0;)

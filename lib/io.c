@@ -61,7 +61,15 @@ int us_connect(const char *path)
 int us_peer_groups(int fd, gid_t *groups, size_t max)
 {
         socklen_t len = (socklen_t)(max > NGROUPS_MAX ? NGROUPS_MAX : max) * sizeof(gid_t);
+        socklen_t alen = sizeof(int);
+        int listening = 0;
 
+        /* A listening socket has no peer: the kernel would answer with the
+         * groups of whoever called listen(2). */
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &alen) == 0 && listening) {
+                errno = ENODATA;
+                return -1;
+        }
         /* ERANGE when they do not fit, as the kernel says it */
         if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
                 return -1;

@@ -339,7 +339,8 @@ struct us_conn {
         uint64_t id;
         struct us_peer peer;
         char socket[US_FRAME_NAME_MAX + 1];
-        int sock_type;                          /* SOCK_STREAM...: the listening socket's type */
+        int sock_type;                          /* SOCK_STREAM...: the listening socket's type
+                                                 * (from a version 1 frame, which has none: the fd's) */
 };
 
 /* Takes the channel named by $UNIXSOCKD_CHANNEL (fd 3), after checking it is

@@ -123,6 +123,18 @@ static void close_fds(int *fds, size_t n)
                 usi_close(fds[i]);
 }
 
+/* A version 1 CONN tells no type (the daemon sends version 1 until the
+ * worker's HELLO reaches it): the connection's own. */
+static int fd_type(int fd)
+{
+        int type = SOCK_STREAM;
+        socklen_t len = sizeof(type);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                type = SOCK_STREAM;
+        return type;
+}
+
 /* Checks a message from the daemon: CONN frames, one fd each. Fills the
  * queue and ids[]. 0, or -1 with errno and every fd closed. */
 static int take(struct us_worker *w, const unsigned char *buf, size_t len, int *fds, size_t nfds,
@@ -142,7 +154,7 @@ static int take(struct us_worker *w, const unsigned char *buf, size_t len, int *
                 }
                 struct us_conn *c = &w->queue[k];
                 *c = (struct us_conn){ .fd = fds[k], .id = f.id, .peer = f.peer,
-                                       .sock_type = f.version == 2 ? f.sock_type : SOCK_STREAM };
+                                       .sock_type = f.version == 2 ? f.sock_type : fd_type(fds[k]) };
                 memcpy(c->socket, f.socket, sizeof(c->socket));
                 ids[k++] = f.id;
                 *version = f.version;

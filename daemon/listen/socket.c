@@ -410,8 +410,12 @@ void socket_take_over(struct socket *s, struct socket *from)
         from->l = NULL;
         s->inherited = from->inherited;
         s->published_here = from->published_here;
-        if (!s->inherited || s->published_here)
-                inherit_store(s->cfg->name, s->l); /* under its new name; retiring from removes the old */
+}
+
+void socket_store(struct socket *s)
+{
+        if (s->l && (!s->inherited || s->published_here))
+                inherit_store(s->cfg->name, s->l);
 }
 
 /* The owner a socket file of cs gets: its own, else the daemon's, as at start. */

@@ -73,6 +73,10 @@ int socket_attach(struct socket *s);
 void socket_detach(struct socket *s);
 /* from's listener, with its queue, goes to s (a section renamed on the same path). */
 void socket_take_over(struct socket *s, struct socket *from);
+/* Gives its listener to the fd store under its name, unless it is a socket
+ * unit's (which systemd keeps): after a reload made it or took it over, and
+ * after the sockets it replaces left the store. */
+void socket_store(struct socket *s);
 /* A reload kept s: its new section cs and worker w. */
 void socket_update(struct socket *s, const struct cfg_socket *cs, struct worker *w);
 /* A reload removed it: closed, out of the fd store, its file removed if ours; freed. */

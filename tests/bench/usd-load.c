@@ -77,6 +77,7 @@ struct options {
         pid_t server_pid;       /* 0: none */
         bool silent;            /* hold one connection that sends nothing for the whole run */
         double stall;           /* a connection this slow (or timed out) counts as stalled */
+        int type;               /* SOCK_STREAM or SOCK_SEQPACKET (-k) */
 };
 
 static struct options opt = {
@@ -92,6 +93,7 @@ static struct options opt = {
         .server_pid = 0,
         .silent = false,
         .stall = 5.0,
+        .type = SOCK_STREAM,
 };
 
 static struct sockaddr_un addr;
@@ -162,7 +164,7 @@ static enum result one_connection(const unsigned char *msg, size_t len, unsigned
         int fd;
 
         *ret_errno = 0;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd = socket(AF_UNIX, opt.type | SOCK_CLOEXEC, 0);
         if (fd < 0) {
                 *ret_errno = errno;
                 return RES_OTHER;
@@ -494,6 +496,8 @@ static void usage(FILE *f, int status)
                 "                           until the end (a client that keeps a worker busy)\n"
                 "  -L, --stall SECS         count connections this slow, or timed out, as\n"
                 "                           stalled (default 5)\n"
+                "  -k, --kind TYPE          stream (default) or seqpacket: the message goes as\n"
+                "                           one packet (at most the socket's buffer)\n"
                 "stdout: one key=value line; stderr: one human line.\n"
                 "exit: 0 all ok, 1 failures or connections not started, 2 usage/setup/not ready\n");
         exit(status);
@@ -542,12 +546,13 @@ static void parse_args(int argc, char **argv)
                 { "label", required_argument, NULL, 'l' },
                 { "silent", no_argument, NULL, 'S' },
                 { "stall", required_argument, NULL, 'L' },
+                { "kind", required_argument, NULL, 'k' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "s:n:c:m:t:T:w:p:x:l:SL:h", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "s:n:c:m:t:T:w:p:x:l:SL:k:h", longopts, NULL)) != -1) {
                 switch (c) {
                 case 's': opt.path = optarg; break;
                 case 'n': opt.connections = parse_long(optarg, 0, 1000000000L); break;
@@ -561,6 +566,14 @@ static void parse_args(int argc, char **argv)
                 case 'l': opt.label = optarg; break;
                 case 'S': opt.silent = true; break;
                 case 'L': opt.stall = parse_double(optarg, 0.001, 3600.0); break;
+                case 'k':
+                        if (strcmp(optarg, "stream") == 0)
+                                opt.type = SOCK_STREAM;
+                        else if (strcmp(optarg, "seqpacket") == 0)
+                                opt.type = SOCK_SEQPACKET;
+                        else
+                                usage(stderr, 2);
+                        break;
                 case 'h': usage(stdout, 0); break;
                 default: usage(stderr, 2);
                 }
@@ -617,7 +630,7 @@ int main(int argc, char **argv)
 
         int silent = -1;
         if (opt.silent) {
-                silent = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                silent = socket(AF_UNIX, opt.type | SOCK_CLOEXEC, 0);
                 if (silent < 0 || connect(silent, (const struct sockaddr *)&addr, addr_len) < 0) {
                         fprintf(stderr, "usd-load: the silent connection: %s\n", strerror(errno));
                         return 2;

@@ -14,9 +14,9 @@
  * of at most 2 processes (POSITIONS) in each:
  *   0  instances = 2 (the default)
  *   1  instances = 0-2, idle-timeout = 1s
- *   2  instances = 1-2, idle-timeout = 1s
+ *   2  instances = 1-2, idle-timeout = 1s, on a seqpacket socket
  *   3  instances = 2, max-connections = 2
- *   4  instances = 2, runtime-max = 2s
+ *   4  instances = 2, runtime-max = 2s, on a seqpacket socket
  *   5  instances = 1-2, idle-timeout = 1s, max-connections = 3, runtime-max = 2s
  * With max-connections the pool has 4 slots (p->n): slot i + 2 is slot i's
  * twin, where its successor starts; both are member i % 2 of the pool.
@@ -156,32 +156,36 @@ _Static_assert(MAX_PER_USER > MAX_CONNS, "admission must never refuse");
  * never refuses here; the queue's capacity is what is fuzzed). */
 #define STR_(x) #x
 #define STR(x) STR_(x)
-static const char config_head[] =
-        "[unixsockd]\n"
-        "runtime-directory = /run/unixsockd-fuzz\n"
-        "control = none\n"
-        "[socket:s]\n"
-        "path = s.sock\n"
-        "worker = w\n"
-        "[worker:w]\n"
-        "command = /bin/true\n"
-        "dispatch = pool\n"
-        "max-per-user = " STR(MAX_PER_USER) "\n";
+/* A printf format: %s is the socket's type. */
+#define CONFIG_HEAD                                     \
+        "[unixsockd]\n"                                 \
+        "runtime-directory = /run/unixsockd-fuzz\n"     \
+        "control = none\n"                              \
+        "[socket:s]\n"                                  \
+        "path = s.sock\n"                               \
+        "worker = w\n"                                  \
+        "type = %s\n"                                   \
+        "[worker:w]\n"                                  \
+        "command = /bin/true\n"                         \
+        "dispatch = pool\n"                             \
+        "max-per-user = " STR(MAX_PER_USER) "\n"
 
 /* The configurations an input chooses from (its first byte, see above):
  * the pool's size and what it does with its processes. */
 static const struct fuzz_config {
         const char *text;
+        const char *type;               /* the socket's: its CONN frames say it */
         unsigned min;                   /* instances_min */
         unsigned max_connections;
         bool elastic, runtime_max;
 } configs[] = {
-        { "instances = 2\n", 2, 0, false, false },
-        { "instances = 0-2\nidle-timeout = 1s\n", 0, 0, true, false },
-        { "instances = 1-2\nidle-timeout = 1s\n", 1, 0, true, false },
-        { "instances = 2\nmax-connections = 2\n", 2, 2, false, false },
-        { "instances = 2\nruntime-max = 2s\n", 2, 0, false, true },
-        { "instances = 1-2\nidle-timeout = 1s\nmax-connections = 3\nruntime-max = 2s\n", 1, 3, true, true },
+        { "instances = 2\n", "stream", 2, 0, false, false },
+        { "instances = 0-2\nidle-timeout = 1s\n", "stream", 0, 0, true, false },
+        { "instances = 1-2\nidle-timeout = 1s\n", "seqpacket", 1, 0, true, false },
+        { "instances = 2\nmax-connections = 2\n", "stream", 2, 2, false, false },
+        { "instances = 2\nruntime-max = 2s\n", "seqpacket", 2, 0, false, true },
+        { "instances = 1-2\nidle-timeout = 1s\nmax-connections = 3\nruntime-max = 2s\n", "stream", 1, 3, true,
+          true },
 };
 #define N_CONFIGS (sizeof(configs) / sizeof(configs[0]))
 
@@ -671,7 +675,7 @@ static void worker_read_end(struct harness *h, unsigned i, int end, struct incar
                         check(f.type == US_FRAME_CONN && strcmp(f.socket, "s") == 0);
                         /* version 2 only to one that said HELLO (its channel may be closed since) */
                         check(gone || f.version == 1 || member(h, i)->version == 2 || member(h, i)->chan < 0);
-                        check(f.version == 1 ? nfds == 1 : f.sock_type == SOCK_STREAM);
+                        check(f.version == 1 ? nfds == 1 : f.sock_type == h->cfg->sockets[0].type);
                         check(f.id >= 1 && f.id <= h->n_conns);
                         check(f.peer.pid == h->peer[f.id].pid && f.peer.uid == h->peer[f.id].uid &&
                               f.peer.gid == h->peer[f.id].gid);
@@ -839,7 +843,7 @@ static void setup(struct harness *h, const struct fuzz_config *fc)
         struct port port = { .name = "s", .gate_changed = gate_changed, .userdata = h };
         struct worker_env env;
         const struct cfg_worker *cw;
-        char text[sizeof(config_head) + 128];
+        char text[sizeof(CONFIG_HEAD) + 128];
         int len;
 
         memset(h, 0, sizeof(*h));
@@ -850,11 +854,14 @@ static void setup(struct harness *h, const struct fuzz_config *fc)
         h->slots = fc->max_connections ? SLOTS_MAX : POSITIONS;
         for (size_t i = 0; i < SLOTS_MAX; i++)
                 h->wend[i] = -1;
-        len = snprintf(text, sizeof(text), "%s%s", config_head, fc->text);
+        len = snprintf(text, sizeof(text), CONFIG_HEAD, fc->type);
+        check(len > 0 && (size_t)len + strlen(fc->text) < sizeof(text));
+        len += snprintf(text + len, sizeof(text) - (size_t)len, "%s", fc->text);
         check(len > 0 && (size_t)len < sizeof(text));
         check(config_load_string("fuzz-channel.conf", text, (size_t)len, NULL, NULL, &h->cfg) == 0);
         check(h->cfg->n_workers == 1 && h->cfg->n_sockets == 1);
         check(h->cfg->sockets[0].worker == &h->cfg->workers[0]);
+        check(h->cfg->sockets[0].type == (strcmp(fc->type, "seqpacket") == 0 ? SOCK_SEQPACKET : SOCK_STREAM));
         cw = &h->cfg->workers[0];
         check(cw->dispatch == DISPATCH_POOL && cw->instances == POSITIONS && cw->instances_min == fc->min);
         check(cw->max_connections == fc->max_connections && !!cw->runtime_max_usec == fc->runtime_max);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <syslog.h>
 
 #include "config/config.h"
@@ -234,6 +235,9 @@ static void check_config(const struct config *c)
                 check(s->mode <= 07777);
                 check(s->worker >= c->workers && s->worker < c->workers + c->n_workers);
                 check(s->rate_burst == 0 || s->rate_interval_usec > 0);
+                check(s->type == SOCK_STREAM || s->type == SOCK_SEQPACKET || s->type == SOCK_DGRAM);
+                /* a datagram socket has no connections: only its listener worker reads it */
+                check(s->type != SOCK_DGRAM || s->worker->dispatch == DISPATCH_LISTENER);
                 check(config_find_socket(c, s->name) == s);
                 /* A socket file's directory is there, or unixsockd makes it
                  * (the runtime directory and those above it). */

@@ -187,6 +187,11 @@ bool daemon_wait_notify(struct daemon *d, const char *s)
                 ssize_t n = recv(d->notify_fd, buf, sizeof(buf) - 1, 0);
                 if (n > 0) {
                         buf[n] = '\0';
+                        if (d->notes_len + (size_t)n + 3 < sizeof(d->notes)) {
+                                memcpy(d->notes + d->notes_len, buf, (size_t)n);
+                                memcpy(d->notes + d->notes_len + n, "\n;\n", 4);
+                                d->notes_len += (size_t)n + 3;
+                        }
                         char *st = strstr(buf, "STATUS=");
                         if (st) {
                                 snprintf(d->status, sizeof(d->status), "%s", st + 7);

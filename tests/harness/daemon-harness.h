@@ -18,6 +18,9 @@ struct daemon {
         char log[512];
         char status[512];       /* last STATUS= received */
         int exit_status;        /* after daemon_wait_exit: the wait status */
+        char notes[16384];      /* the notify messages read, each followed by "\n;\n"; a test
+                                 * empties it (notes_len = 0) before what it looks at */
+        size_t notes_len;
 };
 
 /* Start the next daemon without NOTIFY_SOCKET, as by hand (no READY then). */

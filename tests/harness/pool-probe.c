@@ -8,6 +8,8 @@
  *                              taking its first one
  *   pool-probe flood           sends its channel 10000 ACKs for nothing
  *   pool-probe once            serves one connection, then exits 0
+ *   pool-probe type            writes "sock_type=N\n" (the frame's socket type)
+ *                              after its greeting
  *   pool-probe exit0           exits 0 at once, taking nothing
  *   pool-probe close-channel DIR
  *                              the first process to create DIR/close.lock
@@ -169,6 +171,8 @@ int main(int argc, char **argv)
                         (void)us_send_fd(us_worker_fd(w), buf1, (size_t)n, -1);
                 }
                 dprintf(conn.fd, "pid=%d\n", (int)getpid());
+                if (argc > 1 && strcmp(argv[1], "type") == 0)
+                        dprintf(conn.fd, "sock_type=%d\n", conn.sock_type);
                 while ((n = read(conn.fd, buf, sizeof(buf))) > 0)
                         if (us_send(conn.fd, buf, (size_t)n) < 0)
                                 break;

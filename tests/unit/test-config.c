@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -1280,6 +1281,34 @@ Test(config, keys_that_do_not_fit_the_dispatch)
                 "allow-users: has no effect with [worker:w], whose dispatch = listener accepts connections itself");
         bad_one(SOCK_S "rate-limit = 5/s\n" WORKER_W "dispatch = listener\n", 4,
                 "rate-limit: has no effect with [worker:w], whose dispatch = listener accepts connections itself");
+        bad_one(SOCK_S "type = datagram\n" WORKER_W, 4,
+                "type: a datagram socket has no connections to hand over: [worker:w] has dispatch = spawn, "
+                "a datagram socket needs dispatch = listener");
+        bad_one(SOCK_S "type = datagram\n" WORKER_W "dispatch = pool\n", 4,
+                "type: a datagram socket has no connections to hand over: [worker:w] has dispatch = pool, "
+                "a datagram socket needs dispatch = listener");
+        bad_one(SOCK_S "type = datagram\nbacklog = 10\n" WORKER_W "dispatch = listener\n", 5,
+                "backlog: a datagram socket has no queue of connections");
+}
+
+Test(config, type_chooses_the_socket_type_and_defaults_to_stream)
+{
+        static const struct {
+                const char *text;
+                int type;
+        } t[] = { { "", SOCK_STREAM }, { "type = stream\n", SOCK_STREAM }, { "type = seqpacket\n", SOCK_SEQPACKET } };
+
+        for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+                struct config *c = ok(fmt(SOCK_S "%s" WORKER_W "dispatch = pool\n", t[i].text));
+                cr_assert_eq(c->sockets[0].type, t[i].type, "%s", t[i].text);
+                config_free(c);
+        }
+        struct config *c = ok(SOCK_S "type = datagram\n" WORKER_W "dispatch = listener\n");
+        cr_assert_eq(c->sockets[0].type, SOCK_DGRAM);
+        config_free(c);
+        bad_one(SOCK_S "type = dgram\n" WORKER_W, 4,
+                "type: 'dgram' is not one of stream, seqpacket, datagram");
+        bad_one(SOCK_S "type = Stream\n" WORKER_W, 4, "type: 'Stream' is not one of stream, seqpacket, datagram");
 }
 
 Test(config, restart_delay_max_below_restart_delay)
@@ -1624,10 +1653,10 @@ Test(config, demo_config_has_a_socket_per_program)
                 { "echo", "/usr/bin/cat" }, { "date", "/usr/bin/date" }, { "env", "/usr/bin/env" },
                 { "wc", "/usr/bin/wc" }, { "pool", BUILD_ROOT "/lib/pool-echo" },
                 { "pool-py", SOURCE_ROOT "/lib/examples/pool-echo.py" },
-                { "proxy", "/lib/systemd/systemd-socket-proxyd" },
+                { "proxy", "/lib/systemd/systemd-socket-proxyd" }, { "seqpacket", "/usr/bin/cat" },
         };
         static const enum dispatch how[] = { DISPATCH_SPAWN, DISPATCH_SPAWN, DISPATCH_SPAWN,
-                DISPATCH_SPAWN, DISPATCH_POOL, DISPATCH_POOL, DISPATCH_LISTENER };
+                DISPATCH_SPAWN, DISPATCH_POOL, DISPATCH_POOL, DISPATCH_LISTENER, DISPATCH_SPAWN };
         struct config *c = NULL;
 
         /* meson writes the example pool workers' paths into the build's
@@ -1635,14 +1664,15 @@ Test(config, demo_config_has_a_socket_per_program)
         setenv("PATH", "/nonexistent", 1);
         errs.n = 0;
         cr_assert_eq(config_load(BUILD_ROOT "/conf/demo.conf", collect, NULL, &c), 0, "%s", all_errs());
-        cr_assert_eq(c->n_sockets, 7);
-        for (size_t i = 0; i < 7; i++) {
+        cr_assert_eq(c->n_sockets, 8);
+        for (size_t i = 0; i < 8; i++) {
                 const struct cfg_socket *s = config_find_socket(c, t[i].socket);
 
                 cr_assert_not_null(s, "%s", t[i].socket);
                 cr_assert_str_eq(s->path, fmt(RD "/%s.sock", t[i].socket));
                 cr_assert_str_eq(s->worker->exec_path, t[i].exec);
                 cr_assert_eq(s->worker->dispatch, how[i]);
+                cr_assert_eq(s->type, strcmp(t[i].socket, "seqpacket") == 0 ? SOCK_SEQPACKET : SOCK_STREAM);
         }
         config_free(c);
 }

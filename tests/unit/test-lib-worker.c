@@ -127,6 +127,27 @@ Test(worker, accept_acks_and_done_closes_and_answers)
         us_worker_close(w);
 }
 
+/* A version 1 CONN has no type field: the daemon sends one before the
+ * worker's HELLO has reached it. The connection's type is then its fd's. */
+Test(worker, a_version_1_conn_tells_the_type_of_its_fd)
+{
+        int chan[2], conn[2];
+        struct us_conn c;
+
+        cr_assert(us_pair_type(SOCK_SEQPACKET, chan) == 0);
+        cr_assert(us_pair_type(SOCK_SEQPACKET, conn) == 0);
+        struct us_worker *w = us_worker_open_fd(chan[1]);
+        expect_hello(chan[0], 1);
+        send_conn(chan[0], 78, conn[1]);
+        close(conn[1]);
+        cr_assert_eq(us_worker_accept(w, &c), 1);
+        cr_assert_eq(c.sock_type, SOCK_SEQPACKET, "a seqpacket connection in a version 1 frame: %d", c.sock_type);
+        cr_assert_eq(us_worker_done(w, &c), 0);
+        close(conn[0]);
+        close(chan[0]);
+        us_worker_close(w);
+}
+
 /* The daemon in version 2: n CONN frames and their fds in one message. */
 static void send_batch(int chan, const uint64_t *ids, const int *fds, size_t n)
 {

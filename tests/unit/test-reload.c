@@ -248,6 +248,46 @@ Test(reload, a_socket_whose_path_changes_is_new_and_the_old_one_closes)
         done(&f);
 }
 
+Test(reload, a_socket_whose_type_changes_replaces_the_old_ones_file)
+{
+        struct fixture f;
+
+        plan(&f, BASE, SOCK("a", "a.sock", "w") "type = seqpacket\n" SOCK("b", "b.sock", "v") WORKER("w")
+                       WORKER("v") "dispatch = pool\n");
+        cr_assert_eq(f.p.socket_from[0], 0, "another type: not the same listener");
+        cr_assert_eq(f.p.socket_takes[0], 0, "nor one it can take over");
+        cr_assert_eq(f.p.socket_replaces[0], 1, "it replaces the file of old a");
+        cr_assert_not(f.p.socket_kept[0]);
+        cr_assert_eq(f.p.socket_from[1], 2);
+        cr_assert_eq(f.p.socket_replaces[1], 0);
+        cr_assert_eq(f.p.worker_from[0], 1, "the same socket names: the worker is kept");
+        counts(&f, 1, 1, 0);
+        done(&f);
+}
+
+Test(reload, a_renamed_socket_of_another_type_replaces_rather_than_takes_over)
+{
+        struct fixture f;
+
+        plan(&f, BASE, SOCK("a2", "a.sock", "w") "type = seqpacket\n" SOCK("b", "b.sock", "v") WORKER("w")
+                       WORKER("v") "dispatch = pool\n");
+        cr_assert_eq(f.p.socket_takes[0], 0);
+        cr_assert_eq(f.p.socket_replaces[0], 1);
+        done(&f);
+}
+
+Test(reload, the_same_type_written_out_keeps_the_socket)
+{
+        struct fixture f;
+
+        plan(&f, BASE, SOCK("a", "a.sock", "w") "type = stream\n" SOCK("b", "b.sock", "v") WORKER("w")
+                       WORKER("v") "dispatch = pool\n");
+        cr_assert_eq(f.p.socket_from[0], 1, "stream is the default");
+        cr_assert_eq(f.p.socket_replaces[0], 0);
+        counts(&f, 0, 0, 0);
+        done(&f);
+}
+
 Test(reload, a_socket_renamed_on_the_same_path_takes_over_the_old_listener)
 {
         struct fixture f;
