@@ -376,31 +376,29 @@ static int reload_make(struct daemon *d, struct config *next, const struct reloa
         }
         if (!(*batch = us_listen_batch_new()))
                 return log_errno(LOG_ERR, -ENOMEM, "reload");
-        /* Those that replace the file of an old socket of another type last:
-         * what fails before them leaves every old socket its file. */
-        for (int replacing = 0; replacing < 2; replacing++)
-                for (size_t i = 0; i < next->n_sockets; i++) {
-                        size_t rj = p->socket_replaces[i];
-                        if (p->socket_from[i] || (p->socket_takes[i] && d->socks[p->socket_takes[i] - 1]->l) ||
-                            (rj != 0) != replacing)
-                                continue;
-                        if (socket_listen(socks[i], *batch, rj ? d->socks[rj - 1] : NULL) < 0)
-                                return -errno;
-                }
+        for (size_t i = 0; i < next->n_sockets; i++) {
+                const struct socket *old = p->socket_replaces[i] ? d->socks[p->socket_replaces[i] - 1] : NULL;
+                if (p->socket_from[i] || (p->socket_takes[i] && d->socks[p->socket_takes[i] - 1]->l))
+                        continue;
+                if (old && old->l && old->inherited && !old->published_here)
+                        return log_errno(LOG_ERR, -EADDRINUSE, "socket %s: %s is its socket unit's, a %s socket: "
+                                         "change the unit's Listen...= first", next->sockets[i].name,
+                                         next->sockets[i].path, config_socket_type_name(old->cfg->type));
+                /* One that replaces the file of an old socket of another type
+                 * does it at commit, where nothing fails: a reload refused
+                 * after it would leave the old one without its file. */
+                if (!old && socket_listen(socks[i], *batch, NULL) < 0)
+                        return -errno;
+        }
         return 0;
 }
 
 static void reload_undo(struct daemon *d, struct config *next, const struct reload_plan *p,
                         struct worker **workers, struct socket **socks)
 {
-        for (size_t i = 0; i < next->n_sockets; i++) {
-                if (p->socket_replaces[i] && socks[i] && socks[i]->l)
-                        log_msg(LOG_WARNING, "socket %s: the refused reload had replaced the file of the old socket "
-                                "of another type on %s: that one cannot be reached until the next reload",
-                                next->sockets[i].name, next->sockets[i].path);
+        for (size_t i = 0; i < next->n_sockets; i++)
                 if (!p->socket_from[i])
                         socket_free(socks[i]); /* the file it made goes with it */
-        }
         for (size_t i = 0; i < next->n_workers; i++)
                 if (!p->worker_from[i])
                         dispatch_worker_free(workers[i]);
@@ -413,6 +411,12 @@ static void reload_commit(struct daemon *d, struct config *next, const struct re
         for (size_t i = 0; i < next->n_sockets; i++)
                 if (p->socket_takes[i] && !socks[i]->l)
                         socket_take_over(socks[i], d->socks[p->socket_takes[i] - 1]);
+        /* A socket whose type changed takes its old one's file in one
+         * rename(2). Should it fail (out of fds, of memory), the old one
+         * retires below with its file and open_all() listens anew. */
+        for (size_t i = 0; i < next->n_sockets; i++)
+                if (p->socket_replaces[i])
+                        (void)socket_listen(socks[i], NULL, d->socks[p->socket_replaces[i] - 1]);
         /* retired (out of the fd store by name) before the new ones go in: a
          * new socket may have the name of one retired (its path or type changed) */
         for (size_t j = 0; j < d->n_socks; j++)

@@ -174,8 +174,20 @@ static bool same_sockets(const struct config *old, const struct lookup *lo, size
         return true;
 }
 
+/* Are all the sockets of new worker b kept (same name, path and type)? A
+ * listener worker's processes hold its listening sockets: kept, they would
+ * go on serving one that a reload closed. */
+static bool sockets_kept(const struct lookup *ln, size_t b, const struct reload_plan *p)
+{
+        for (size_t k = ln->first[b]; k < ln->first[b + 1]; k++)
+                if (!p->socket_from[ln->of_worker[k]])
+                        return false;
+        return true;
+}
+
 /* The first old worker, in file order, not kept yet, unchanged in everything
- * (its name first) and named by the same sockets: the one a new worker keeps. */
+ * (its name first) and named by the same sockets (for dispatch = listener,
+ * the same sockets): the one a new worker keeps. */
 static void plan_workers(const struct config *old, const struct lookup *lo, const struct config *next,
                          const struct lookup *ln, struct reload_plan *p)
 {
@@ -187,7 +199,8 @@ static void plan_workers(const struct config *old, const struct lookup *lo, cons
                         continue;
                 for (; j < old->n_workers; j = lo->next_worker[j])
                         if (!p->worker_kept[j] && reload_worker_unchanged(&old->workers[j], b) &&
-                            same_sockets(old, lo, j, next, ln, i)) {
+                            same_sockets(old, lo, j, next, ln, i) &&
+                            (b->dispatch != DISPATCH_LISTENER || sockets_kept(ln, i, p))) {
                                 p->worker_kept[j] = true;
                                 p->worker_from[i] = j + 1;
                                 break;
@@ -264,8 +277,8 @@ int reload_plan(const struct config *old, const struct config *next, struct relo
                 reload_plan_free(p);
                 return -ENOMEM;
         }
+        plan_sockets(old, &lo, next, p, taken); /* first: listener workers look at it */
         plan_workers(old, &lo, next, &ln, p);
-        plan_sockets(old, &lo, next, p, taken);
         lookup_free(&lo);
         lookup_free(&ln);
         free(taken);

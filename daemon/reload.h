@@ -11,7 +11,8 @@
  * A "from" entry is 1 + an old index, or 0 for none. */
 struct reload_plan {
         size_t *worker_from;            /* per new worker: the old one it keeps (unchanged in
-                                         * everything and named by the same sockets), or 0: new */
+                                         * everything and named by the same sockets; for
+                                         * dispatch = listener, each of them kept), or 0: new */
         size_t *socket_from;            /* per new socket: the old one it keeps (same name,
                                          * path and type: fd, queue and all), or 0 */
         size_t *socket_takes;           /* per new socket not kept: the old one, renamed, whose

@@ -322,9 +322,9 @@ static int listen_file(struct us_listen_batch *b, int fd, const char *path,
         bool owned;
         struct stat st;
 
-        replace = check_path(path);
-        if (replace < 0 && errno == EADDRINUSE && o->replace && is_file_of(o->replace, path))
-                replace = 1;
+        /* our own file is replaced with no probe: a test connection would
+         * leave a connection, closed already, in its queue */
+        replace = o->replace && is_file_of(o->replace, path) ? 1 : check_path(path);
         if (replace < 0)
                 return -1;
         if (dirs_for(b, path, &base, &dirfd, &privfd, name, &owned) < 0)

@@ -269,16 +269,21 @@ static int adopt_other_type(struct socket *s, struct us_listener *l, const char 
         const struct cfg_socket *cs = s->cfg;
         const char *had = config_socket_type_name(us_listener_type(l));
 
-        if (us_listener_published_at(l, cs->path)) {
+        if (us_listener_published_at(l, cs->path) && (s->replaces_name = strdup(name))) {
                 log_msg(LOG_NOTICE, "socket %s: the fd store's socket is a %s socket, type = %s now: made anew",
                         cs->name, had, config_socket_type_name(cs->type));
                 s->replaces = l;
                 return 0;
         }
+        /* An fd store's socket published elsewhere (the path changed too) or
+         * abstract cannot be told from a socket unit's. */
         log_msg(LOG_ERR, "%s:%u: [socket:%s] has type = %s, but the inherited fd %d (name '%s', path %s) is a %s "
-                "socket: make the socket unit's Listen...= and the section agree",
+                "socket: make the socket unit's Listen...= and the section agree%s",
                 file, cs->line, cs->name, config_socket_type_name(cs->type), us_listener_fd(l), name,
-                us_listener_path(l), had);
+                us_listener_path(l), had,
+                strcmp(us_listener_path(l), cs->path) != 0 || cs->path[0] == '@'
+                        ? " (if it is the fd store's, from before the section changed, stop the service to "
+                          "empty the store)" : "");
         us_close(l);
         return -EPROTOTYPE;
 }
@@ -344,7 +349,9 @@ int socket_listen(struct socket *s, struct us_listen_batch *b, const struct sock
                 us_listener_set_unlink(s->replaces, false);
                 us_close(s->replaces);
                 s->replaces = NULL;
-                inherit_unstore(cs->name);
+                inherit_unstore(s->replaces_name); /* the name it was stored under */
+                free(s->replaces_name);
+                s->replaces_name = NULL;
         }
         return 0;
 }
@@ -491,6 +498,8 @@ void socket_close(struct socket *s)
         s->l = NULL;
         us_close(s->replaces);
         s->replaces = NULL;
+        free(s->replaces_name);
+        s->replaces_name = NULL;
 }
 
 void socket_retire(struct socket *s)

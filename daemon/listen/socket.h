@@ -43,6 +43,7 @@ struct socket {
         struct rate_window rate;
         struct us_listener *replaces;   /* inherited from the fd store, of another type:
                                          * the listener made for s takes its file */
+        char *replaces_name;            /* ... and the name it was stored under */
         int pending_fd;                 /* accepted, no process could be made yet */
         struct us_peer pending_peer;
 };

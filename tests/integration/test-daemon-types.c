@@ -385,6 +385,58 @@ Test(types, a_reload_that_changes_a_sockets_type_replaces_it_on_its_path)
         daemon_stop(&d);
 }
 
+Test(types, a_reload_that_changes_a_listener_sockets_type_restarts_its_worker_on_the_new_one)
+{
+        daemon_start(&d, type_conf("stream", "", test_prog("activate-echo"), "listener"));
+        const char *p = daemon_path(&d, "s.sock");
+
+        client_expect_echo(p, "the copy runs"); /* and holds the stream socket */
+        cr_assert(daemon_wait_log(&d, "worker e: started pid"));
+        daemon_reload(&d, type_conf("seqpacket", "", test_prog("activate-echo"), "listener"));
+        cr_assert(daemon_log_has(&d, "reloaded"));
+        int c = connect_type(p, SOCK_SEQPACKET);
+        expect_two_messages_back(c); /* by a copy that has the seqpacket socket */
+        close(c);
+        daemon_stop(&d);
+}
+
+/* The directory's owner put a socket of their own on b's path: a reload that
+ * changes the type of a and b leaves a served on its new type and touches
+ * nothing of theirs. (Replacing in reload_make, a refusal caused by b took
+ * a's file with it.) */
+Test(types, a_type_change_that_cannot_replace_one_file_loses_no_other)
+{
+        snprintf(conf, sizeof(conf),
+                 "[unixsockd]\nruntime-directory = @DIR@\ncontrol = control.sock\n\n"
+                 "[socket:a]\npath = a.sock\ntype = %s\nworker = e\n\n"
+                 "[socket:b]\npath = b.sock\ntype = %s\nworker = e\n\n"
+                 "[worker:e]\ncommand = %s\n", "stream", "stream", test_prog("activate-echo"));
+        daemon_start(&d, conf);
+        const char *b = strdup(daemon_path(&d, "b.sock"));
+        cr_assert(rename(b, daemon_path(&d, "b-away.sock")) == 0);
+        struct us_listener *theirs = us_listen(b, 4);
+        cr_assert_not_null(theirs, "%s", strerror(errno));
+
+        snprintf(conf, sizeof(conf),
+                 "[unixsockd]\nruntime-directory = @DIR@\ncontrol = control.sock\n\n"
+                 "[socket:a]\npath = a.sock\ntype = %s\nworker = e\n\n"
+                 "[socket:b]\npath = b.sock\ntype = %s\nworker = e\n\n"
+                 "[worker:e]\ncommand = %s\n", "seqpacket", "seqpacket", test_prog("activate-echo"));
+        daemon_reload(&d, conf);
+        cr_assert(daemon_wait_log(&d, "socket b: "), "b's failure is logged");
+        int c = connect_type(daemon_path(&d, "a.sock"), SOCK_SEQPACKET);
+        expect_two_messages_back(c);
+        close(c);
+        c = us_connect(b);
+        cr_assert_geq(c, 0, "their socket is untouched: %s", strerror(errno));
+        int k = us_accept(theirs, NULL);
+        cr_assert_geq(k, 0, "and it is theirs that answers");
+        close(k);
+        close(c);
+        us_close(theirs);
+        daemon_stop(&d);
+}
+
 /* The last fd store message about name in d's notify messages: "FDSTORE=1",
  * "FDSTOREREMOVE=1", or "" for none. */
 static const char *last_store_message(const char *name)

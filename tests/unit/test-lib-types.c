@@ -746,6 +746,22 @@ Test(types, replace_lets_a_live_listener_change_its_type)
         cr_assert_eq(count_dir_entries(dir), 0, "no private directory left behind");
 }
 
+/* No probe of a file known to be the caller's: a test connection would sit,
+ * closed, in the old listener's queue, and whoever still accepts there would
+ * take it for a client. */
+Test(types, replace_leaves_no_connection_in_the_old_listeners_queue)
+{
+        const char *p = join(dir, "probe.sock");
+        struct us_listener *old = listen_type(p, SOCK_STREAM), *nl;
+
+        cr_assert_not_null(old);
+        nl = listen_replacing(p, SOCK_SEQPACKET, old);
+        cr_assert_not_null(nl, "%s", strerror(errno));
+        cr_assert_not(us_accept_ready(old), "something connected to the old listener");
+        us_close(old);
+        us_close(nl);
+}
+
 Test(types, replace_keeps_the_mode_and_owner_asked)
 {
         const char *p = join(dir, "rm.sock");

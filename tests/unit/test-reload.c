@@ -265,6 +265,36 @@ Test(reload, a_socket_whose_type_changes_replaces_the_old_ones_file)
         done(&f);
 }
 
+/* Its processes hold the listening socket itself: kept, they would serve the
+ * old one, which closes, while the new one waits for them to exit. */
+Test(reload, a_listener_worker_is_replaced_when_one_of_its_sockets_is_not_kept)
+{
+        struct fixture f;
+#define LW WORKER("w") "dispatch = listener\n"
+
+        plan(&f, SOCK("a", "a.sock", "w") SOCK("b", "b.sock", "w") LW,
+             SOCK("a", "a.sock", "w") "type = seqpacket\n" SOCK("b", "b.sock", "w") LW);
+        cr_assert_eq(f.p.worker_from[0], 0, "a's type changed");
+        counts(&f, 1, 1, 1);
+        done(&f);
+        plan(&f, SOCK("a", "a.sock", "w") SOCK("b", "b.sock", "w") LW,
+             SOCK("a", "a.sock", "w") SOCK("b", "b2.sock", "w") LW);
+        cr_assert_eq(f.p.worker_from[0], 0, "b's path changed");
+        done(&f);
+        plan(&f, SOCK("a", "a.sock", "w") SOCK("b", "b.sock", "w") LW,
+             SOCK("a", "a.sock", "w") "backlog = 5\n" SOCK("b", "b.sock", "w") LW);
+        cr_assert_eq(f.p.worker_from[0], 1, "both kept: the worker too");
+        counts(&f, 0, 0, 0);
+        done(&f);
+        /* a spawn or pool worker gets connections, never the socket: kept */
+        plan(&f, BASE, SOCK("a", "a.sock", "w") "type = seqpacket\n" SOCK("b", "b.sock", "v") "type = seqpacket\n"
+                       WORKER("w") WORKER("v") "dispatch = pool\n");
+        cr_assert_eq(f.p.worker_from[0], 1);
+        cr_assert_eq(f.p.worker_from[1], 2);
+        done(&f);
+#undef LW
+}
+
 Test(reload, a_renamed_socket_of_another_type_replaces_rather_than_takes_over)
 {
         struct fixture f;
