@@ -291,20 +291,16 @@ static int listen_type(int fd, const struct us_listen_options *o, int backlog)
         return o->type == SOCK_DGRAM ? 0 : listen(fd, backlog);
 }
 
-static bool is_bound_file(const struct us_listener *l, const struct stat *st);
-static int bound_inode(int fd, dev_t *ret_dev, ino_t *ret_ino);
+static bool is_own_file(struct us_listener *l, const struct stat *st);
 
 /* Is the file at path the socket file l is bound to (never through a symlink)? */
 static bool is_file_of(const struct us_listener *l, const char *path)
 {
-        struct us_listener *m = (struct us_listener *)l; /* its inode, asked of the kernel once */
         struct stat st;
         int saved = errno;
-        bool r;
+        /* an adopted one's inode is asked of the kernel once, and kept */
+        bool r = lstat(path, &st) == 0 && is_own_file((struct us_listener *)l, &st);
 
-        if (!m->created && m->ino == 0)
-                (void)bound_inode(m->fd, &m->dev, &m->ino);
-        r = lstat(path, &st) == 0 && is_bound_file(m, &st);
         errno = saved;
         return r;
 }
@@ -591,6 +587,16 @@ static bool is_bound_file(const struct us_listener *l, const struct stat *st)
         return l->created ? st->st_ino == l->ino : (uint32_t)st->st_ino == (uint32_t)l->ino;
 }
 
+/* is_bound_file(), an adopted socket's file first asked of the kernel
+ * (sock_diag): a daemon adopting a thousand sockets changes the access of
+ * few. Where that is refused, false, as for any other file. */
+static bool is_own_file(struct us_listener *l, const struct stat *st)
+{
+        if (!l->created && l->ino == 0)
+                (void)bound_inode(l->fd, &l->dev, &l->ino);
+        return is_bound_file(l, st);
+}
+
 struct us_listener *us_listener_adopt(int fd)
 {
         struct sockaddr_un sa;
@@ -686,9 +692,7 @@ int us_listener_set_access(struct us_listener *l, const char *path, mode_t mode,
                 return -1;
         if (fstat(fd, &st) < 0)
                 goto out;
-        if (!l->created && l->ino == 0)
-                (void)bound_inode(l->fd, &l->dev, &l->ino); /* else ESTALE below, as for any other file */
-        if (!is_bound_file(l, &st)) {
+        if (!is_own_file(l, &st)) {
                 errno = ESTALE; /* not the socket it is bound to (any more) */
                 goto out;
         }
