@@ -380,7 +380,7 @@ static int reload_make(struct daemon *d, struct config *next, const struct reloa
                 const struct socket *old = p->socket_replaces[i] ? d->socks[p->socket_replaces[i] - 1] : NULL;
                 if (p->socket_from[i] || (p->socket_takes[i] && d->socks[p->socket_takes[i] - 1]->l))
                         continue;
-                if (old && old->l && old->inherited && !old->published_here)
+                if (old && old->l && socket_is_units(old))
                         return log_errno(LOG_ERR, -EADDRINUSE, "socket %s: %s is its socket unit's, a %s socket: "
                                          "change the unit's Listen...= first", next->sockets[i].name,
                                          next->sockets[i].path, config_socket_type_name(old->cfg->type));

@@ -29,7 +29,7 @@ size_t inherit_listeners(struct inherited **ret)
 
                 if (!l) {
                         if (v)
-                                log_errno(LOG_WARNING, -errno, "inherited fd %d (%s) is not a listening unix stream socket; closed",
+                                log_errno(LOG_WARNING, -errno, "inherited fd %d (%s) is not a listening unix socket; closed",
                                           fd, name);
                         close(fd);
                         free(names ? names[i] : NULL);

@@ -13,8 +13,8 @@ struct inherited {
         struct us_listener *listener;   /* NULL once taken */
 };
 
-/* The listening unix stream sockets passed to the daemon, in order; any other
- * fd passed is closed, logged. *ret is NULL when there are none. */
+/* The listening unix sockets (us_listener_fd_type) passed to the daemon, in
+ * order; any other fd passed is closed, logged. *ret is NULL when there are none. */
 size_t inherit_listeners(struct inherited **ret);
 /* Closes what was not taken. */
 void inherit_free(struct inherited *v, size_t n);

@@ -325,6 +325,11 @@ int socket_adopt_inherited(struct socket *const *socks, size_t n_socks, const ch
         return r;
 }
 
+bool socket_is_units(const struct socket *s)
+{
+        return s->inherited && !s->published_here;
+}
+
 int socket_listen(struct socket *s, struct us_listen_batch *b, const struct socket *replaces)
 {
         const struct cfg_socket *cs = s->cfg;
@@ -333,16 +338,11 @@ int socket_listen(struct socket *s, struct us_listen_batch *b, const struct sock
                 .replace = s->replaces,
         };
 
-        /* a socket unit's file is the unit's: never replaced */
-        if (replaces && replaces->l && (!replaces->inherited || replaces->published_here))
+        if (replaces && replaces->l && !socket_is_units(replaces)) /* the unit's file is the unit's */
                 o.replace = replaces->l;
         s->l = us_listen_batched(b, cs->path, &o);
-        if (!s->l) {
-                int r = -errno;
-                return log_errno(LOG_ERR, r, "socket %s: %s%s", cs->name, cs->path,
-                                 replaces && r == -EADDRINUSE && !o.replace
-                                         ? " (a socket unit's, of another type: change the unit first)" : "");
-        }
+        if (!s->l)
+                return log_errno(LOG_ERR, -errno, "socket %s: %s", cs->name, cs->path);
         s->nonblock_set = true;
         if (s->replaces) {
                 /* the fd store's socket of another type: its file is ours now, it goes */
@@ -421,7 +421,7 @@ void socket_take_over(struct socket *s, struct socket *from)
 
 void socket_store(struct socket *s)
 {
-        if (s->l && (!s->inherited || s->published_here))
+        if (s->l && !socket_is_units(s))
                 inherit_store(s->cfg->name, s->l);
 }
 
@@ -456,7 +456,7 @@ static void update_access(struct socket *s, const struct cfg_socket *old, const 
 {
         if (cs->path[0] == '@' || same_access(old, cs))
                 return;
-        if (s->inherited && !s->published_here) {
+        if (socket_is_units(s)) {
                 log_msg(LOG_NOTICE, "socket %s: mode, owner and group of %s are its socket unit's; not changed",
                         cs->name, cs->path);
                 return;

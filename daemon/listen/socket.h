@@ -59,6 +59,9 @@ void socket_adopt(struct socket *s, struct us_listener *l);
  * error naming both (file is the configuration's, for FILE:LINE): then
  * -EPROTOTYPE, after all are matched. */
 int socket_adopt_inherited(struct socket *const *socks, size_t n_socks, const char *file);
+/* Its listener is a socket unit's (systemd's): its file, mode and owner are
+ * the unit's, and the fd store never holds it. */
+bool socket_is_units(const struct socket *s);
 /* Makes its listener, not yet watched nor stored; b (or NULL) is the batch
  * of sockets made together (us_listen_batched); replaces (or NULL) is a
  * socket on its path, of another type, whose file it takes if it is the
