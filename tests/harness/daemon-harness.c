@@ -561,6 +561,61 @@ int load_wait(struct load *l, int *failures_by_kind)
         return ok;
 }
 
+ssize_t exchange_as(const char *path, int type, const struct client_ids *ids, const char *msg, char *buf,
+                    size_t size)
+{
+        int pfd[2], st;
+        pid_t pid;
+        ssize_t r;
+
+        cr_assert(pipe2(pfd, O_CLOEXEC) == 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                char b[4096];
+                int fd;
+                ssize_t k;
+
+                if ((ids->n_groups >= 0 && setgroups((size_t)ids->n_groups, ids->groups) < 0) ||
+                    setgid(ids->gid) < 0 || setuid(ids->uid) < 0)
+                        _exit(2);
+                fd = us_connect_type(path, type);
+                if (fd < 0) {
+                        dprintf(pfd[1], "connect: %s", strerror(errno));
+                        _exit(3);
+                }
+                us_send(fd, msg, strlen(msg));
+                shutdown(fd, SHUT_WR);
+                k = read_all_deadline(fd, b, sizeof(b), DEADLINE_MS);
+                if (k < 0)
+                        _exit(4);
+                _exit(write(pfd[1], b, (size_t)k) == k ? 0 : 5);
+        }
+        close(pfd[1]);
+        r = read_all_deadline(pfd[0], buf, size, DEADLINE_MS);
+        close(pfd[0]);
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFEXITED(st), "client child status 0x%x", st);
+        return WEXITSTATUS(st) == 0 ? r : -WEXITSTATUS(st);
+}
+
+int check_config_text(const char *name, const char *text, char *out, size_t size)
+{
+        char *dir = make_tmpdir(), *body = replace_all(text, "@DIR@", dir);
+        const char *file = join(dir, name);
+        FILE *f = fopen(file, "w");
+        int r;
+
+        cr_assert_not_null(f, "%s: %s", file, strerror(errno));
+        fputs(body, f);
+        fclose(f);
+        free(body);
+        r = run_capture((const char *[]){ getenv("UNIXSOCKD"), "--check", "-c", file, NULL }, out, size);
+        rm_rf(dir);
+        free(dir);
+        return r;
+}
+
 int run_capture(const char *const *argv, char *out, size_t size)
 {
         int pfd[2], st;

@@ -103,6 +103,25 @@ void probe_hold(const char *path, int *fds, pid_t *pids, int n);
  * its stdout and stderr into out (NUL-terminated, as read_all_deadline());
  * its exit status. */
 int run_capture(const char *const *argv, char *out, size_t size);
+/* unixsockd --check (the $UNIXSOCKD build's) on text, with every "@DIR@"
+ * replaced by a fresh directory, written there as name (what its messages
+ * say: "NAME:LINE: ..."); its exit status, its output in out. */
+int check_config_text(const char *name, const char *text, char *out, size_t size);
+
+/* Who a client of exchange_as() is: uid, gid and, unless n_groups < 0 (it
+ * keeps the caller's), exactly groups[0..n_groups) as its supplementary groups. */
+struct client_ids {
+        uid_t uid;
+        gid_t gid;
+        const gid_t *groups;
+        int n_groups;
+};
+/* From a child that takes ids: connects a socket of type (SOCK_STREAM...) to
+ * path, sends msg, half-closes, reads until EOF. What it read, in buf
+ * (NUL-terminated); or -S if it failed at step S (2 taking the ids, 3
+ * connecting: buf then says "connect: ERROR", 4 reading). */
+ssize_t exchange_as(const char *path, int type, const struct client_ids *ids, const char *msg, char *buf,
+                    size_t size);
 
 /* The pid in the greeting a pool-probe sends first on fd, read whole. */
 pid_t probe_greeting(int fd);

@@ -450,23 +450,10 @@ Test(listener, when_the_last_copy_leaves_a_client_waiting_every_copy_starts_agai
 
 /* ---- 5. configuration errors ----------------------------------------------------- */
 
-/* unixsockd --check on text (written as the harness writes a configuration):
- * its exit status, its output in out. */
+/* unixsockd --check on text, as bad.conf: its exit status, its output in out. */
 static int check(const char *text, char *out, size_t size)
 {
-        char *dir = make_tmpdir(), *body = replace_all(text, "@DIR@", dir);
-        const char *file = join(dir, "bad.conf");
-        FILE *f = fopen(file, "w");
-        int r;
-
-        cr_assert_not_null(f);
-        fputs(body, f);
-        fclose(f);
-        free(body);
-        r = run_capture((const char *[]){ getenv("UNIXSOCKD"), "--check", "-c", file, NULL }, out, size);
-        rm_rf(dir);
-        free(dir);
-        return r;
+        return check_config_text("bad.conf", text, out, size);
 }
 
 Test(listener, instances_out_of_range_is_an_error_naming_the_file_and_line)

@@ -8,7 +8,6 @@
  * pool-probe. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -225,21 +224,10 @@ Test(types, datagram_listener_restarts_for_a_datagram_that_waits)
 
 /* ---- configuration errors --------------------------------------------------- */
 
-/* unixsockd --check on text: its exit code, its output in out. */
+/* unixsockd --check on text, as u.conf: its exit code, its output in out. */
 static int check_config(const char *text, char *out, size_t size)
 {
-        char *dir = make_tmpdir();
-        const char *path = join(dir, "u.conf");
-        FILE *f = fopen(path, "w");
-        int st;
-
-        cr_assert_not_null(f);
-        fputs(text, f);
-        fclose(f);
-        st = run_capture((const char *[]){ getenv("UNIXSOCKD"), "--check", "-c", path, NULL }, out, size);
-        rm_rf(dir);
-        free(dir);
-        return st;
+        return check_config_text("u.conf", text, out, size);
 }
 
 Test(types, datagram_with_a_dispatch_that_hands_over_connections_is_a_config_error)
@@ -482,38 +470,13 @@ Test(types, a_socket_whose_type_or_path_a_reload_changed_stays_in_the_fd_store)
 
 /* ---- allow-groups and supplementary groups ----------------------------------------- */
 
-/* From a child as uid and primary group nobody with the supplementary groups
- * given: connects, sends msg, reads the answer; what it read (-1: no
- * connection). */
-static ssize_t exchange_with_groups(const char *path, const gid_t *groups, size_t n, char *buf, size_t size)
+/* From a child as uid and primary group nobody with exactly the
+ * supplementary groups given: exchange_as() of "let me in" on a socket of type. */
+static ssize_t exchange_with_groups(const char *path, int type, const gid_t *groups, int n, char *buf, size_t size)
 {
-        int pfd[2], st;
-        pid_t pid;
+        const struct client_ids ids = { NOBODY, NOBODY, groups, n };
 
-        cr_assert(pipe(pfd) == 0);
-        pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-                char b[256];
-                close(pfd[0]);
-                if (setgroups(n, groups) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-                        _exit(2);
-                int fd = us_connect(path);
-                if (fd < 0)
-                        _exit(3);
-                us_send(fd, "let me in", 9);
-                shutdown(fd, SHUT_WR);
-                ssize_t k = read_all_deadline(fd, b, sizeof(b), DEADLINE_MS);
-                if (k < 0)
-                        _exit(4);
-                _exit(write(pfd[1], b, (size_t)k) == k ? 0 : 5);
-        }
-        close(pfd[1]);
-        ssize_t r = read_all_deadline(pfd[0], buf, size, DEADLINE_MS);
-        close(pfd[0]);
-        cr_assert_eq(waitpid(pid, &st, 0), pid);
-        cr_assert(WIFEXITED(st), "client child status 0x%x", st);
-        return WEXITSTATUS(st) == 0 ? r : -WEXITSTATUS(st);
+        return exchange_as(path, type, &ids, "let me in", buf, size);
 }
 
 Test(types, allow_groups_admits_a_peer_whose_only_matching_group_is_supplementary)
@@ -526,11 +489,13 @@ Test(types, allow_groups_admits_a_peer_whose_only_matching_group_is_supplementar
         daemon_start(&d, type_conf("stream", "mode = 0666\nallow-groups = 4242\n", "/bin/cat", "spawn"));
         const char *p = daemon_path(&d, "s.sock");
 
-        cr_assert_eq(exchange_with_groups(p, docker, 2, buf, sizeof(buf)), 9, "served");
+        cr_assert_eq(exchange_with_groups(p, SOCK_STREAM, docker, 2, buf, sizeof(buf)), 9, "served");
         cr_assert_str_eq(buf, "let me in");
-        cr_assert_eq(exchange_with_groups(p, others, 2, buf, sizeof(buf)), 0, "refused: closed unanswered");
+        cr_assert_eq(exchange_with_groups(p, SOCK_STREAM, others, 2, buf, sizeof(buf)), 0,
+                     "refused: closed unanswered");
         cr_assert(daemon_wait_log(&d, "refused uid 65534"));
-        cr_assert_eq(exchange_with_groups(p, NULL, 0, buf, sizeof(buf)), 0, "no group at all: refused");
+        cr_assert_eq(exchange_with_groups(p, SOCK_STREAM, NULL, 0, buf, sizeof(buf)), 0,
+                     "no group at all: refused");
         cr_assert(daemon_wait_log_count(&d, "refused uid 65534", 2));
         daemon_stop(&d);
 }
@@ -546,32 +511,12 @@ Test(types, allow_groups_agrees_with_the_kernels_check_of_the_socket_file)
         daemon_start(&d, type_conf("seqpacket", "mode = 0660\ngroup = 4242\nallow-groups = 4242\n", "/bin/cat",
                                    "spawn"));
         const char *p = daemon_path(&d, "s.sock");
-        int pfd[2], st;
 
-        cr_assert(pipe(pfd) == 0);
-        pid_t pid = fork();
-        if (pid == 0) {
-                close(pfd[0]);
-                if (setgroups(1, member) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
-                        _exit(2);
-                int fd = us_connect_type(p, SOCK_SEQPACKET);
-                if (fd < 0)
-                        _exit(3);
-                if (send(fd, "in", 2, 0) != 2)
-                        _exit(4);
-                char b[16];
-                struct pollfd q = { .fd = fd, .events = POLLIN };
-                if (poll(&q, 1, DEADLINE_MS) != 1)
-                        _exit(5);
-                ssize_t k = recv(fd, b, sizeof(b), 0);
-                _exit(k == 2 && write(pfd[1], b, 2) == 2 ? 0 : 6);
-        }
-        close(pfd[1]);
-        cr_assert_eq(read_all_deadline(pfd[0], buf, sizeof(buf), DEADLINE_MS), 2);
-        close(pfd[0]);
-        cr_assert_eq(waitpid(pid, &st, 0), pid);
-        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
-        cr_assert_eq(exchange_with_groups(p, NULL, 0, buf, sizeof(buf)), -3, "the kernel refuses a non-member");
+        cr_assert_eq(exchange_with_groups(p, SOCK_SEQPACKET, member, 1, buf, sizeof(buf)), 9, "served: %s", buf);
+        cr_assert_str_eq(buf, "let me in");
+        cr_assert_eq(exchange_with_groups(p, SOCK_SEQPACKET, NULL, 0, buf, sizeof(buf)), -3,
+                     "the kernel refuses a non-member");
+        cr_assert_str_eq(buf, "connect: Permission denied", "by the file's mode");
         cr_assert_not(daemon_log_has(&d, "refused uid"), "the daemon refused nobody");
         daemon_stop(&d);
 }
